@@ -1,0 +1,217 @@
+//! CPU features and kernel tiers.
+//!
+//! A [`Tier`] is one family of kernel implementations (scalar reference, AVX2, NEON, SVE, ...).
+//! [`CpuFeatures`] records what the CPU can run; it comes from runtime detection
+//! ([`CpuFeatures::detect`], `std` only), from the compile-time target features
+//! ([`CpuFeatures::from_target_features`], for `no_std` firmware), or from the caller, who may
+//! know better (a board-support package, a test that wants to restrict the tiers).
+//! [`CpuFeatures::supports`] says whether a tier can run; [`crate::kernels::Kernels`] turns a
+//! tier into a table of function pointers.
+
+/// One family of kernel implementations. Every tier has the same function signatures as the
+/// scalar reference; see [`crate::kernels::Kernels`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Tier {
+    /// Portable scalar Rust: the ground truth every other tier is tested against.
+    Scalar,
+    /// x86_64 AVX2 + FMA + F16C.
+    Avx2,
+    /// x86_64 AVX-512 F/BW/VL + VNNI.
+    Avx512,
+    /// aarch64 Advanced SIMD (baseline on aarch64).
+    Neon,
+    /// aarch64 NEON + the dot-product extension (`sdot`).
+    NeonDotprod,
+    /// aarch64 NEON + dotprod + int8 matrix multiply (`smmla`).
+    NeonI8mm,
+    /// aarch64 Scalable Vector Extension, vector-length agnostic.
+    Sve,
+}
+
+impl Tier {
+    /// Every tier, in order of preference from worst to best within an architecture.
+    pub const ALL: [Tier; 7] = [
+        Tier::Scalar,
+        Tier::Avx2,
+        Tier::Avx512,
+        Tier::Neon,
+        Tier::NeonDotprod,
+        Tier::NeonI8mm,
+        Tier::Sve,
+    ];
+
+    /// The tier's short name, as used by `PHI3_REQUIRE_TIERS` and in benchmark ids:
+    /// `scalar`, `avx2`, `avx512`, `neon`, `neon-dotprod`, `neon-i8mm`, `sve`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tier::Scalar => "scalar",
+            Tier::Avx2 => "avx2",
+            Tier::Avx512 => "avx512",
+            Tier::Neon => "neon",
+            Tier::NeonDotprod => "neon-dotprod",
+            Tier::NeonI8mm => "neon-i8mm",
+            Tier::Sve => "sve",
+        }
+    }
+
+    /// The tier named `name` (ASCII case-insensitive; `_` may stand for `-`), or `None`.
+    ///
+    /// ```
+    /// use phi3_kernels::cpu::Tier;
+    /// assert_eq!(Tier::from_name("neon_dotprod"), Some(Tier::NeonDotprod));
+    /// assert_eq!(Tier::from_name("SVE"), Some(Tier::Sve));
+    /// assert_eq!(Tier::from_name("mmx"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Tier> {
+        let name = name.trim().as_bytes();
+        Tier::ALL.into_iter().find(|t| {
+            let want = t.name().as_bytes();
+            want.len() == name.len()
+                && want.iter().zip(name).all(|(&a, &b)| {
+                    let b = if b == b'_' {
+                        b'-'
+                    } else {
+                        b.to_ascii_lowercase()
+                    };
+                    a == b
+                })
+        })
+    }
+}
+
+impl core::fmt::Display for Tier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The instruction-set extensions the kernels care about. All `false` means "scalar only".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CpuFeatures {
+    /// x86_64 AVX2.
+    pub avx2: bool,
+    /// x86_64 FMA3.
+    pub fma: bool,
+    /// x86_64 F16C (f16 ↔ f32 conversion).
+    pub f16c: bool,
+    /// x86_64 AVX-512 Foundation.
+    pub avx512f: bool,
+    /// x86_64 AVX-512 Byte/Word.
+    pub avx512bw: bool,
+    /// x86_64 AVX-512 Vector Length extensions.
+    pub avx512vl: bool,
+    /// x86_64 AVX-512 VNNI (`vpdpbusd` on 512-bit vectors).
+    pub avx512vnni: bool,
+    /// x86_64 AVX-VNNI (`vpdpbusd` on 256-bit vectors, VEX encoded).
+    pub avxvnni: bool,
+    /// aarch64 Advanced SIMD.
+    pub neon: bool,
+    /// aarch64 dot product (`sdot`/`udot`).
+    pub dotprod: bool,
+    /// aarch64 int8 matrix multiply (`smmla`).
+    pub i8mm: bool,
+    /// aarch64 half-precision arithmetic.
+    pub fp16: bool,
+    /// aarch64 Scalable Vector Extension.
+    pub sve: bool,
+    /// aarch64 SVE2.
+    pub sve2: bool,
+}
+
+impl CpuFeatures {
+    /// No extensions: only the scalar tier runs.
+    pub const fn none() -> Self {
+        CpuFeatures {
+            avx2: false,
+            fma: false,
+            f16c: false,
+            avx512f: false,
+            avx512bw: false,
+            avx512vl: false,
+            avx512vnni: false,
+            avxvnni: false,
+            neon: false,
+            dotprod: false,
+            i8mm: false,
+            fp16: false,
+            sve: false,
+            sve2: false,
+        }
+    }
+
+    /// The features the crate was compiled for (`-C target-feature` / `target-cpu`), without
+    /// asking the CPU. This is what `no_std` builds use unless the caller passes features in.
+    pub const fn from_target_features() -> Self {
+        CpuFeatures {
+            avx2: cfg!(target_feature = "avx2"),
+            fma: cfg!(target_feature = "fma"),
+            f16c: cfg!(target_feature = "f16c"),
+            avx512f: cfg!(target_feature = "avx512f"),
+            avx512bw: cfg!(target_feature = "avx512bw"),
+            avx512vl: cfg!(target_feature = "avx512vl"),
+            avx512vnni: cfg!(target_feature = "avx512vnni"),
+            avxvnni: cfg!(target_feature = "avxvnni"),
+            neon: cfg!(target_feature = "neon"),
+            dotprod: cfg!(target_feature = "dotprod"),
+            i8mm: cfg!(target_feature = "i8mm"),
+            fp16: cfg!(target_feature = "fp16"),
+            sve: cfg!(target_feature = "sve"),
+            sve2: cfg!(target_feature = "sve2"),
+        }
+    }
+
+    /// The features of the CPU this runs on, detected at run time (`std` only). Under Miri,
+    /// [`CpuFeatures::none`] (Miri cannot run SIMD intrinsics).
+    #[cfg(feature = "std")]
+    pub fn detect() -> Self {
+        if cfg!(miri) {
+            return Self::none();
+        }
+        crate::arch::detect()
+    }
+
+    /// The best features known without `std`: compile-time target features.
+    #[cfg(not(feature = "std"))]
+    pub const fn detect() -> Self {
+        Self::from_target_features()
+    }
+
+    /// Whether kernels of `tier` can run on a CPU with these features *and* were compiled into
+    /// this build (a tier of another architecture is never supported).
+    pub const fn supports(&self, tier: Tier) -> bool {
+        crate::kernels::tier_compiled(tier)
+            && match tier {
+                Tier::Scalar => true,
+                Tier::Avx2 => self.avx2 && self.fma && self.f16c,
+                Tier::Avx512 => {
+                    self.avx2
+                        && self.fma
+                        && self.f16c
+                        && self.avx512f
+                        && self.avx512bw
+                        && self.avx512vl
+                        && self.avx512vnni
+                }
+                Tier::Neon => self.neon,
+                Tier::NeonDotprod => self.neon && self.dotprod,
+                Tier::NeonI8mm => self.neon && self.dotprod && self.i8mm,
+                Tier::Sve => self.neon && self.sve,
+            }
+    }
+
+    /// The best tier these features support (the last supported one in [`Tier::ALL`]).
+    pub fn best_tier(&self) -> Tier {
+        Tier::ALL
+            .into_iter()
+            .rev()
+            .find(|t| self.supports(*t))
+            .unwrap_or(Tier::Scalar)
+    }
+
+    /// Every tier these features support, in [`Tier::ALL`] order.
+    pub fn supported_tiers(&self) -> impl Iterator<Item = Tier> + '_ {
+        Tier::ALL.into_iter().filter(move |t| self.supports(*t))
+    }
+}

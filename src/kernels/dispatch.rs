@@ -1,0 +1,137 @@
+//! The dispatch table: one function pointer per kernel, chosen once per tier.
+//!
+//! Every tier implements the exact signatures of the scalar reference, so a [`Kernels`] value is
+//! just a struct of `fn` pointers. Build one with [`Kernels::best`] (best tier for some
+//! [`CpuFeatures`]), [`Kernels::detect`] (the running CPU) or [`Kernels::for_tier`] (a named tier,
+//! `None` when it cannot run here — tests use this to cover every tier, and fail when a tier that
+//! `PHI3_REQUIRE_TIERS` names is missing).
+//!
+//! ```
+//! use phi3_kernels::cpu::{CpuFeatures, Tier};
+//! use phi3_kernels::kernels::Kernels;
+//!
+//! let k = Kernels::for_tier(Tier::Scalar, &CpuFeatures::none()).unwrap();
+//! assert_eq!(k.tier, Tier::Scalar);
+//! let best = Kernels::detect();
+//! assert!(CpuFeatures::detect().supports(best.tier));
+//! ```
+
+use crate::cpu::{CpuFeatures, Tier};
+use crate::quant::*;
+use half::f16;
+
+/// Row dot product of weight blocks `W` against activation blocks `X` (same block count).
+pub type DotFn<W, X> = fn(&[W], &[X]) -> f32;
+/// Activation quantizer: `x.len() == out.len() · block elements`.
+pub type QuantizeFn<B> = fn(&[f32], &mut [B]);
+
+/// A table of kernel implementations of one [`Tier`]. All fields have the signatures of the
+/// scalar reference functions in [`crate::kernels`] and [`crate::quant`], whose docs state each
+/// formula and length contract.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Kernels {
+    /// The tier these pointers belong to.
+    pub tier: Tier,
+    /// f32 → Q8_0 ([`crate::quant::quantize::quantize_q8_0`]).
+    pub quantize_q8_0: QuantizeFn<BlockQ8_0>,
+    /// f32 → Q8_1 ([`crate::quant::quantize::quantize_q8_1`]).
+    pub quantize_q8_1: QuantizeFn<BlockQ8_1>,
+    /// f32 → Q8_K ([`crate::quant::quantize::quantize_q8_k`]).
+    pub quantize_q8_k: QuantizeFn<BlockQ8K>,
+    /// Q4_0 · Q8_0 ([`super::dot::dot_q4_0_q8_0`]).
+    pub dot_q4_0_q8_0: DotFn<BlockQ4_0, BlockQ8_0>,
+    /// Q4_1 · Q8_1 ([`super::dot::dot_q4_1_q8_1`]).
+    pub dot_q4_1_q8_1: DotFn<BlockQ4_1, BlockQ8_1>,
+    /// Q5_0 · Q8_0 ([`super::dot::dot_q5_0_q8_0`]).
+    pub dot_q5_0_q8_0: DotFn<BlockQ5_0, BlockQ8_0>,
+    /// Q8_0 · Q8_0 ([`super::dot::dot_q8_0_q8_0`]).
+    pub dot_q8_0_q8_0: DotFn<BlockQ8_0, BlockQ8_0>,
+    /// Q4_K · Q8_K ([`super::dot::dot_q4_k_q8_k`]).
+    pub dot_q4_k_q8_k: DotFn<BlockQ4K, BlockQ8K>,
+    /// Q5_K · Q8_K ([`super::dot::dot_q5_k_q8_k`]).
+    pub dot_q5_k_q8_k: DotFn<BlockQ5K, BlockQ8K>,
+    /// Q6_K · Q8_K ([`super::dot::dot_q6_k_q8_k`]).
+    pub dot_q6_k_q8_k: DotFn<BlockQ6K, BlockQ8K>,
+    /// f16 · f32 ([`super::dot::dot_f16_f32`]).
+    pub dot_f16_f32: DotFn<f16, f32>,
+    /// f32 · f32 ([`super::dot::dot_f32_f32`]).
+    pub dot_f32_f32: DotFn<f32, f32>,
+    /// RMSNorm ([`super::norm::rms_norm`]).
+    pub rms_norm: fn(&[f32], &[f32], f32, &mut [f32]),
+    /// NEOX RoPE ([`super::rope::rope_neox`]).
+    pub rope_neox: fn(&mut [f32], usize, &[f32], &[f32]),
+    /// NORM (interleaved) RoPE ([`super::rope::rope_norm`]).
+    pub rope_norm: fn(&mut [f32], usize, &[f32], &[f32]),
+    /// SwiGLU ([`super::activation::swiglu`]).
+    pub swiglu: fn(&[f32], &[f32], &mut [f32]),
+    /// Softmax in place ([`super::activation::softmax`]).
+    pub softmax: fn(&mut [f32]),
+    /// Attention scores against an f16 key cache ([`super::attention::attn_scores_f16`]).
+    pub attn_scores_f16: fn(&[f32], &[f16], usize, f32, &mut [f32]),
+    /// Weighted sum of f16 value rows ([`super::attention::attn_values_f16`]).
+    pub attn_values_f16: fn(&[f32], &[f16], usize, &mut [f32]),
+}
+
+/// Whether kernels of `tier` are compiled into this build for this target architecture.
+/// Only the scalar tier exists so far; SIMD tiers switch on here as they land.
+pub const fn tier_compiled(tier: Tier) -> bool {
+    matches!(tier, Tier::Scalar)
+}
+
+impl Kernels {
+    /// The scalar reference tier; runs everywhere.
+    pub const fn scalar() -> Self {
+        Kernels {
+            tier: Tier::Scalar,
+            quantize_q8_0: crate::quant::quantize::quantize_q8_0,
+            quantize_q8_1: crate::quant::quantize::quantize_q8_1,
+            quantize_q8_k: crate::quant::quantize::quantize_q8_k,
+            dot_q4_0_q8_0: super::dot::dot_q4_0_q8_0,
+            dot_q4_1_q8_1: super::dot::dot_q4_1_q8_1,
+            dot_q5_0_q8_0: super::dot::dot_q5_0_q8_0,
+            dot_q8_0_q8_0: super::dot::dot_q8_0_q8_0,
+            dot_q4_k_q8_k: super::dot::dot_q4_k_q8_k,
+            dot_q5_k_q8_k: super::dot::dot_q5_k_q8_k,
+            dot_q6_k_q8_k: super::dot::dot_q6_k_q8_k,
+            dot_f16_f32: super::dot::dot_f16_f32,
+            dot_f32_f32: super::dot::dot_f32_f32,
+            rms_norm: super::norm::rms_norm,
+            rope_neox: super::rope::rope_neox,
+            rope_norm: super::rope::rope_norm,
+            swiglu: super::activation::swiglu,
+            softmax: super::activation::softmax,
+            attn_scores_f16: super::attention::attn_scores_f16,
+            attn_values_f16: super::attention::attn_values_f16,
+        }
+    }
+
+    /// The kernels of `tier`, or `None` when `features` cannot run it or it is not compiled
+    /// into this build.
+    pub fn for_tier(tier: Tier, features: &CpuFeatures) -> Option<Self> {
+        if !features.supports(tier) {
+            return None;
+        }
+        match tier {
+            Tier::Scalar => Some(Self::scalar()),
+            // SIMD tiers register here as they land; `tier_compiled` keeps `supports` honest.
+            _ => None,
+        }
+    }
+
+    /// The best tier `features` support.
+    pub fn best(features: &CpuFeatures) -> Self {
+        Self::for_tier(features.best_tier(), features).unwrap_or_else(Self::scalar)
+    }
+
+    /// The best tier for the running CPU ([`CpuFeatures::detect`]).
+    pub fn detect() -> Self {
+        Self::best(&CpuFeatures::detect())
+    }
+}
+
+impl Default for Kernels {
+    fn default() -> Self {
+        Self::detect()
+    }
+}

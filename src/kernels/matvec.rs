@@ -1,0 +1,1 @@
+//! Quantized matrix × vector over a row range (placeholder).

@@ -1,0 +1,18 @@
+//! Kernels: the scalar reference of every operation, and the [`Kernels`] dispatch table.
+//!
+//! The scalar functions here are the ground truth: every SIMD tier in `arch/` has the same
+//! signature and is property-tested against them. Each function's doc states its formula and
+//! its length contract. Row-level kernels never panic on mismatched lengths: they work on the
+//! common prefix their contract describes (and `debug_assert!` that the lengths agree);
+//! higher-level entry points such as [`matvec`] check shapes and return an error.
+
+pub mod activation;
+pub mod attention;
+pub mod dispatch;
+pub mod dot;
+pub mod matvec;
+pub mod norm;
+pub mod rope;
+
+pub use dispatch::{tier_compiled, Kernels};
+pub use matvec::*;
