@@ -215,3 +215,58 @@ impl CpuFeatures {
         Tier::ALL.into_iter().filter(move |t| self.supports(*t))
     }
 }
+
+/// Why a tier list such as the value of `PHI3_REQUIRE_TIERS` cannot be satisfied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequiredTierError<'s> {
+    /// A name in the list is not a tier.
+    Unknown(&'s str),
+    /// A named tier cannot run here (CPU lacks the features, or the build lacks the kernels).
+    Unavailable(Tier),
+}
+
+impl core::fmt::Display for RequiredTierError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RequiredTierError::Unknown(name) => write!(
+                f,
+                "unknown tier {name:?} (known: scalar, avx2, avx512, neon, neon-dotprod, neon-i8mm, sve)"
+            ),
+            RequiredTierError::Unavailable(tier) => write!(
+                f,
+                "tier `{tier}` is required but not available (CPU features or kernels missing)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for RequiredTierError<'_> {}
+
+/// Checks a comma-separated tier list (the format of the `PHI3_REQUIRE_TIERS` environment
+/// variable that the test suite reads): every named tier must be known and supported by
+/// `features`. Empty items and surrounding spaces are ignored, so `""` requires nothing.
+///
+/// Test suites call this first so that a run which was meant to cover, say, SVE fails loudly
+/// instead of silently testing only the scalar tier.
+///
+/// ```
+/// use phi3_kernels::cpu::{check_required_tiers, CpuFeatures, RequiredTierError, Tier};
+/// let none = CpuFeatures::none();
+/// assert_eq!(check_required_tiers("scalar", &none), Ok(()));
+/// assert_eq!(check_required_tiers("", &none), Ok(()));
+/// assert_eq!(check_required_tiers("scalar,sve", &none), Err(RequiredTierError::Unavailable(Tier::Sve)));
+/// assert_eq!(check_required_tiers("avx3", &none), Err(RequiredTierError::Unknown("avx3")));
+/// ```
+pub fn check_required_tiers<'s>(
+    list: &'s str,
+    features: &CpuFeatures,
+) -> Result<(), RequiredTierError<'s>> {
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let tier = Tier::from_name(name).ok_or(RequiredTierError::Unknown(name))?;
+        if !features.supports(tier) {
+            return Err(RequiredTierError::Unavailable(tier));
+        }
+    }
+    Ok(())
+}
