@@ -31,3 +31,8 @@ pub mod quant;
 pub use cpu::{CpuFeatures, Tier};
 pub use error::{Error, ShapeError};
 pub use kernels::Kernels;
+
+/// The README's code examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

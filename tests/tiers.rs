@@ -12,7 +12,10 @@ fn required_tiers_are_available_and_reported() {
     let tiers = common::tiers_under_test();
     assert!(tiers.iter().any(|(t, _)| *t == Tier::Scalar));
     for (tier, kernels) in &tiers {
-        assert_eq!(kernels.tier, *tier, "Kernels::for_tier({tier}) returned another tier");
+        assert_eq!(
+            kernels.tier, *tier,
+            "Kernels::for_tier({tier}) returned another tier"
+        );
     }
     let names: Vec<&str> = tiers.iter().map(|(t, _)| t.name()).collect();
     #[cfg(target_arch = "aarch64")]
@@ -34,7 +37,10 @@ fn required_tiers_are_available_and_reported() {
 fn every_tier_name_round_trips() {
     for tier in Tier::ALL {
         assert_eq!(Tier::from_name(tier.name()), Some(tier));
-        assert_eq!(Tier::from_name(&tier.name().to_uppercase().replace('-', "_")), Some(tier));
+        assert_eq!(
+            Tier::from_name(&tier.name().to_uppercase().replace('-', "_")),
+            Some(tier)
+        );
     }
     assert_eq!(Tier::from_name(""), None);
     assert_eq!(Tier::from_name("neon-"), None);
@@ -74,7 +80,11 @@ fn tiers_of_another_architecture_are_never_available() {
         &[Tier::Avx2, Tier::Avx512, Tier::Neon, Tier::Sve]
     };
     for tier in other {
-        assert!(!all.supports(*tier), "{tier} claims support on {}", std::env::consts::ARCH);
+        assert!(
+            !all.supports(*tier),
+            "{tier} claims support on {}",
+            std::env::consts::ARCH
+        );
         assert!(Kernels::for_tier(*tier, &all).is_none());
     }
 }
@@ -95,7 +105,9 @@ fn sve_vector_length_is_the_one_requested() {
     let Ok(want) = std::env::var("PHI3_EXPECT_SVE_BITS") else {
         return;
     };
-    let want: usize = want.parse().expect("PHI3_EXPECT_SVE_BITS must be a number of bits");
+    let want: usize = want
+        .parse()
+        .expect("PHI3_EXPECT_SVE_BITS must be a number of bits");
     #[cfg(target_arch = "aarch64")]
     {
         let features = CpuFeatures::detect();

@@ -1,11 +1,52 @@
-//! SwiGLU and softmax (placeholder).
-/// out_i = silu(gate_i) · up_i.
+//! Element-wise activations: SwiGLU and softmax.
+//!
+//! # Math
+//!
+//! - SwiGLU: `out_i = silu(gate_i) · up_i` with `silu(g) = g / (1 + e^(−g))`, computed in `f32`
+//!   as `(g / (1.0 + expf(−g))) · u` (ggml's `ggml_silu_f32`, then the product).
+//! - Softmax: `x_i ← e^(x_i − m) / Σ_j e^(x_j − m)` with `m = max_j x_j`; see [`softmax`] for the
+//!   exact order and the treatment of `−∞` (masked) entries.
+//!
+//! # Layout and tails
+//!
+//! Plain `f32` slices, processed in index order; no blocking, so no tail. `libm::expf` is the
+//! exponential (the reference for SIMD tiers' polynomial approximations, which are compared with
+//! a tolerance).
+
+/// SwiGLU: `out_i = (gate_i / (1 + expf(−gate_i))) · up_i` for
+/// `i < n = gate.len() == up.len() == out.len()` (the common prefix otherwise, with a
+/// `debug_assert!`). Very negative gates give `−0.0 · up_i`; NaN propagates.
 pub fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    let _ = (gate, up, out);
-    unimplemented!()
+    debug_assert!(gate.len() == up.len() && gate.len() == out.len());
+    for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+        *o = (g / (1.0 + libm::expf(-g))) * u;
+    }
 }
-/// In-place softmax.
+
+/// Softmax in place: `x_i ← e^(x_i − m) / Σ_j e^(x_j − m)`, `m = max_j x_j`.
+///
+/// Order of operations (all `f32`): `m` = the maximum of the non-NaN entries; `e_i =
+/// expf(x_i − m)` stored in `x`; `sum = Σ_i e_i` in index order starting from `0.0`; then
+/// `x_i ← e_i · (1.0 / sum)` (one reciprocal, then products, as ggml).
+///
+/// - `−∞` entries (masked positions) become exactly `0.0`.
+/// - If no entry is finite-or-`+∞` (empty, all `−∞`, or all NaN), every entry becomes `0.0`: a
+///   fully masked row attends to nothing.
+/// - Any NaN or `+∞` entry (with at least one other entry not `−∞`/NaN) makes every output NaN;
+///   the function still makes its two passes and returns (it never loops or panics).
 pub fn softmax(x: &mut [f32]) {
-    let _ = x;
-    unimplemented!()
+    let m = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    if m == f32::NEG_INFINITY {
+        x.fill(0.0);
+        return;
+    }
+    let mut sum = 0.0f32;
+    for v in x.iter_mut() {
+        *v = libm::expf(*v - m);
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
 }

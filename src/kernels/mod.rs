@@ -4,7 +4,7 @@
 //! signature and is property-tested against them. Each function's doc states its formula and
 //! its length contract. Row-level kernels never panic on mismatched lengths: they work on the
 //! common prefix their contract describes (and `debug_assert!` that the lengths agree);
-//! higher-level entry points such as [`matvec`] check shapes and return an error.
+//! higher-level entry points such as [`matvec()`] check shapes and return an error.
 
 pub mod activation;
 pub mod attention;

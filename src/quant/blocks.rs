@@ -371,7 +371,7 @@ impl core::fmt::Display for GgmlType {
 /// An element or block type that a tensor's bytes can be viewed as.
 ///
 /// Implemented for `f32`, [`half::f16`], [`half::bf16`] and every `Block*` type; used by typed
-/// tensor views such as `Tensor::blocks::<BlockQ4_0>()` in the GGUF reader.
+/// tensor views such as `Tensor::view::<BlockQ4_0>()` in the GGUF reader.
 pub trait GgmlBlock: bytemuck::Pod {
     /// The ggml type whose data is made of `Self`.
     const TYPE: GgmlType;
