@@ -86,80 +86,168 @@ impl core::fmt::Display for Tier {
     }
 }
 
-/// The instruction-set extensions the kernels care about. All `false` means "scalar only".
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// One instruction-set extension the kernels care about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct CpuFeatures {
+pub enum Feature {
     /// x86_64 AVX2.
-    pub avx2: bool,
+    Avx2,
     /// x86_64 FMA3.
-    pub fma: bool,
+    Fma,
     /// x86_64 F16C (f16 ↔ f32 conversion).
-    pub f16c: bool,
+    F16c,
     /// x86_64 AVX-512 Foundation.
-    pub avx512f: bool,
+    Avx512f,
     /// x86_64 AVX-512 Byte/Word.
-    pub avx512bw: bool,
+    Avx512bw,
     /// x86_64 AVX-512 Vector Length extensions.
-    pub avx512vl: bool,
+    Avx512vl,
     /// x86_64 AVX-512 VNNI (`vpdpbusd` on 512-bit vectors).
-    pub avx512vnni: bool,
+    Avx512vnni,
     /// x86_64 AVX-VNNI (`vpdpbusd` on 256-bit vectors, VEX encoded).
-    pub avxvnni: bool,
+    AvxVnni,
     /// aarch64 Advanced SIMD.
-    pub neon: bool,
+    Neon,
     /// aarch64 dot product (`sdot`/`udot`).
-    pub dotprod: bool,
+    Dotprod,
     /// aarch64 int8 matrix multiply (`smmla`).
-    pub i8mm: bool,
+    I8mm,
     /// aarch64 half-precision arithmetic.
-    pub fp16: bool,
+    Fp16,
     /// aarch64 Scalable Vector Extension.
-    pub sve: bool,
+    Sve,
     /// aarch64 SVE2.
-    pub sve2: bool,
+    Sve2,
+}
+
+impl Feature {
+    /// Every feature.
+    pub const ALL: [Feature; 14] = [
+        Feature::Avx2,
+        Feature::Fma,
+        Feature::F16c,
+        Feature::Avx512f,
+        Feature::Avx512bw,
+        Feature::Avx512vl,
+        Feature::Avx512vnni,
+        Feature::AvxVnni,
+        Feature::Neon,
+        Feature::Dotprod,
+        Feature::I8mm,
+        Feature::Fp16,
+        Feature::Sve,
+        Feature::Sve2,
+    ];
+
+    /// The feature's name as `target_feature` spells it (`"avx2"`, `"dotprod"`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Feature::Avx2 => "avx2",
+            Feature::Fma => "fma",
+            Feature::F16c => "f16c",
+            Feature::Avx512f => "avx512f",
+            Feature::Avx512bw => "avx512bw",
+            Feature::Avx512vl => "avx512vl",
+            Feature::Avx512vnni => "avx512vnni",
+            Feature::AvxVnni => "avxvnni",
+            Feature::Neon => "neon",
+            Feature::Dotprod => "dotprod",
+            Feature::I8mm => "i8mm",
+            Feature::Fp16 => "fp16",
+            Feature::Sve => "sve",
+            Feature::Sve2 => "sve2",
+        }
+    }
+
+    const fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// The set of [`Feature`]s the CPU running this program implements. Empty means "scalar only".
+///
+/// Kernel tiers are chosen from this set and then run without further checks, so it must never
+/// claim a feature the CPU lacks: the ways to obtain one are run-time detection
+/// ([`CpuFeatures::detect`]), the compile-time target features
+/// ([`CpuFeatures::from_target_features`]), [`CpuFeatures::none`], removing features
+/// ([`CpuFeatures::without`], always safe), and the `unsafe` [`CpuFeatures::with`] for firmware
+/// that knows its CPU.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct CpuFeatures {
+    bits: u32,
+}
+
+impl core::fmt::Debug for CpuFeatures {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut set = f.debug_set();
+        for feature in Feature::ALL {
+            if self.has(feature) {
+                set.entry(&format_args!("{}", feature.name()));
+            }
+        }
+        set.finish()
+    }
 }
 
 impl CpuFeatures {
     /// No extensions: only the scalar tier runs.
     pub const fn none() -> Self {
+        CpuFeatures { bits: 0 }
+    }
+
+    /// Whether `feature` is in the set.
+    pub const fn has(&self, feature: Feature) -> bool {
+        self.bits & feature.bit() != 0
+    }
+
+    /// The set with `feature` added.
+    ///
+    /// # Safety
+    /// The CPU that runs any kernel chosen from the result must implement `feature` (and the OS
+    /// must have enabled it): kernels are selected from this set and run without further checks.
+    #[must_use]
+    pub const unsafe fn with(self, feature: Feature) -> Self {
         CpuFeatures {
-            avx2: false,
-            fma: false,
-            f16c: false,
-            avx512f: false,
-            avx512bw: false,
-            avx512vl: false,
-            avx512vnni: false,
-            avxvnni: false,
-            neon: false,
-            dotprod: false,
-            i8mm: false,
-            fp16: false,
-            sve: false,
-            sve2: false,
+            bits: self.bits | feature.bit(),
+        }
+    }
+
+    /// The set without `feature` (always safe: it only narrows what runs).
+    #[must_use]
+    pub const fn without(self, feature: Feature) -> Self {
+        CpuFeatures {
+            bits: self.bits & !feature.bit(),
         }
     }
 
     /// The features the crate was compiled for (`-C target-feature` / `target-cpu`), without
     /// asking the CPU. This is what `no_std` builds use unless the caller passes features in.
     pub const fn from_target_features() -> Self {
-        CpuFeatures {
-            avx2: cfg!(target_feature = "avx2"),
-            fma: cfg!(target_feature = "fma"),
-            f16c: cfg!(target_feature = "f16c"),
-            avx512f: cfg!(target_feature = "avx512f"),
-            avx512bw: cfg!(target_feature = "avx512bw"),
-            avx512vl: cfg!(target_feature = "avx512vl"),
-            avx512vnni: cfg!(target_feature = "avx512vnni"),
-            avxvnni: cfg!(target_feature = "avxvnni"),
-            neon: cfg!(target_feature = "neon"),
-            dotprod: cfg!(target_feature = "dotprod"),
-            i8mm: cfg!(target_feature = "i8mm"),
-            fp16: cfg!(target_feature = "fp16"),
-            sve: cfg!(target_feature = "sve"),
-            sve2: cfg!(target_feature = "sve2"),
+        let flags = [
+            (Feature::Avx2, cfg!(target_feature = "avx2")),
+            (Feature::Fma, cfg!(target_feature = "fma")),
+            (Feature::F16c, cfg!(target_feature = "f16c")),
+            (Feature::Avx512f, cfg!(target_feature = "avx512f")),
+            (Feature::Avx512bw, cfg!(target_feature = "avx512bw")),
+            (Feature::Avx512vl, cfg!(target_feature = "avx512vl")),
+            (Feature::Avx512vnni, cfg!(target_feature = "avx512vnni")),
+            (Feature::AvxVnni, cfg!(target_feature = "avxvnni")),
+            (Feature::Neon, cfg!(target_feature = "neon")),
+            (Feature::Dotprod, cfg!(target_feature = "dotprod")),
+            (Feature::I8mm, cfg!(target_feature = "i8mm")),
+            (Feature::Fp16, cfg!(target_feature = "fp16")),
+            (Feature::Sve, cfg!(target_feature = "sve")),
+            (Feature::Sve2, cfg!(target_feature = "sve2")),
+        ];
+        let mut bits = 0;
+        let mut i = 0;
+        while i < flags.len() {
+            if flags[i].1 {
+                bits |= flags[i].0.bit();
+            }
+            i += 1;
         }
+        CpuFeatures { bits }
     }
 
     /// The features of the CPU this runs on, detected at run time (`std` only). Under Miri,
@@ -184,20 +272,24 @@ impl CpuFeatures {
         crate::kernels::tier_compiled(tier)
             && match tier {
                 Tier::Scalar => true,
-                Tier::Avx2 => self.avx2 && self.fma && self.f16c,
-                Tier::Avx512 => {
-                    self.avx2
-                        && self.fma
-                        && self.f16c
-                        && self.avx512f
-                        && self.avx512bw
-                        && self.avx512vl
-                        && self.avx512vnni
+                Tier::Avx2 => {
+                    self.has(Feature::Avx2) && self.has(Feature::Fma) && self.has(Feature::F16c)
                 }
-                Tier::Neon => self.neon,
-                Tier::NeonDotprod => self.neon && self.dotprod,
-                Tier::NeonI8mm => self.neon && self.dotprod && self.i8mm,
-                Tier::Sve => self.neon && self.sve,
+                Tier::Avx512 => {
+                    self.has(Feature::Avx2)
+                        && self.has(Feature::Fma)
+                        && self.has(Feature::F16c)
+                        && self.has(Feature::Avx512f)
+                        && self.has(Feature::Avx512bw)
+                        && self.has(Feature::Avx512vl)
+                        && self.has(Feature::Avx512vnni)
+                }
+                Tier::Neon => self.has(Feature::Neon),
+                Tier::NeonDotprod => self.has(Feature::Neon) && self.has(Feature::Dotprod),
+                Tier::NeonI8mm => {
+                    self.has(Feature::Neon) && self.has(Feature::Dotprod) && self.has(Feature::I8mm)
+                }
+                Tier::Sve => self.has(Feature::Neon) && self.has(Feature::Sve),
             }
     }
 

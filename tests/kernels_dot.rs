@@ -174,38 +174,56 @@ fn isum(a: &[i32], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&p, &q)| p * q as i32).sum()
 }
 
-fn doc_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    let mut s = 0.0f32;
-    for (a, b) in w.iter().zip(x) {
-        s += (a.d.to_f32() * b.d.to_f32()) * isum(&ints_q4_0(a), &b.qs) as f32;
+/// The documented 8-lane order: block `b` goes to accumulator `b % 8`, then
+/// `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))` — written out independently of the crate.
+fn lanes8(terms: Vec<f32>) -> f32 {
+    let mut a = [0.0f32; 8];
+    for (b, t) in terms.into_iter().enumerate() {
+        a[b % 8] += t;
     }
-    s
+    ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+}
+
+fn doc_q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+    lanes8(
+        w.iter()
+            .zip(x)
+            .map(|(a, b)| (a.d.to_f32() * b.d.to_f32()) * isum(&ints_q4_0(a), &b.qs) as f32)
+            .collect(),
+    )
 }
 
 fn doc_q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    let mut s = 0.0f32;
-    for (a, b) in w.iter().zip(x) {
-        let t = (a.d.to_f32() * b.d.to_f32()) * isum(&ints_q4_1(a), &b.qs) as f32;
-        s += t + a.m.to_f32() * b.s.to_f32();
-    }
-    s
+    lanes8(
+        w.iter()
+            .zip(x)
+            .map(|(a, b)| {
+                let t = (a.d.to_f32() * b.d.to_f32()) * isum(&ints_q4_1(a), &b.qs) as f32;
+                t + a.m.to_f32() * b.s.to_f32()
+            })
+            .collect(),
+    )
 }
 
 fn doc_q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    let mut s = 0.0f32;
-    for (a, b) in w.iter().zip(x) {
-        s += (a.d.to_f32() * b.d.to_f32()) * isum(&ints_q5_0(a), &b.qs) as f32;
-    }
-    s
+    lanes8(
+        w.iter()
+            .zip(x)
+            .map(|(a, b)| (a.d.to_f32() * b.d.to_f32()) * isum(&ints_q5_0(a), &b.qs) as f32)
+            .collect(),
+    )
 }
 
 fn doc_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    let mut s = 0.0f32;
-    for (a, b) in w.iter().zip(x) {
-        let qa: Vec<i32> = a.qs.iter().map(|&v| v as i32).collect();
-        s += (a.d.to_f32() * b.d.to_f32()) * isum(&qa, &b.qs) as f32;
-    }
-    s
+    lanes8(
+        w.iter()
+            .zip(x)
+            .map(|(a, b)| {
+                let qa: Vec<i32> = a.qs.iter().map(|&v| v as i32).collect();
+                (a.d.to_f32() * b.d.to_f32()) * isum(&qa, &b.qs) as f32
+            })
+            .collect(),
+    )
 }
 
 fn doc_k4(d: f16, dmin: f16, scales: &[u8; 12], q: &[i32; 256], b: &BlockQ8K) -> f32 {

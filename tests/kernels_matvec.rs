@@ -8,7 +8,7 @@
 use half::f16;
 use phi3_kernels::kernels::dot::*;
 use phi3_kernels::kernels::{
-    matvec, quantize_into, ActivationFormat, Activations, Kernels, Matrix, WeightData,
+    matmul, matvec, quantize_into, ActivationFormat, Activations, Kernels, Matrix, WeightData,
 };
 use phi3_kernels::quant::*;
 use phi3_kernels::ShapeError;
@@ -291,7 +291,7 @@ fn zero_column_matrix_gives_zeros() {
 #[test]
 fn uses_the_dispatch_table() {
     let mut k = Kernels::scalar();
-    k.dot_q4_0_q8_0 = |w, _| w.len() as f32 * 100.0;
+    k.gemm_q4_0_q8_0 = |w, _, bpr, out, _| out.fill(w.len() as f32 / bpr as f32 * 100.0);
     let blocks = [BlockQ4_0 {
         d: f16::ONE,
         qs: [0; 16],
@@ -304,6 +304,63 @@ fn uses_the_dispatch_table() {
     let mut out = [0.0f32; 2];
     matvec(&k, &m, Activations::Q8_0(&x), 0..2, &mut out).unwrap();
     assert_eq!(out, [200.0; 2]);
+}
+
+/// `matmul` over several columns equals `matvec` per column, bit for bit, for any row range and
+/// output stride, and it leaves the padding between columns untouched.
+#[test]
+fn matmul_columns_equal_matvec() {
+    let k = Kernels::scalar();
+    let (rows, cols, n_cols) = (5usize, 64usize, 3usize);
+    let mut w = Vec::new();
+    for i in 0..rows * cols / 32 {
+        let mut qs = [0u8; 16];
+        for (j, q) in qs.iter_mut().enumerate() {
+            *q = ((i * 7 + j * 13) % 256) as u8;
+        }
+        w.push(BlockQ4_0 {
+            d: f16::from_f32(0.01 * (i as f32 + 1.0)),
+            qs,
+        });
+    }
+    let mut x = Vec::new();
+    for i in 0..n_cols * cols / 32 {
+        let mut qs = [0i8; 32];
+        for (j, q) in qs.iter_mut().enumerate() {
+            *q = ((i * 31 + j * 17) % 255) as i8;
+        }
+        x.push(BlockQ8_0 {
+            d: f16::from_f32(0.02 * (i as f32 + 1.0)),
+            qs,
+        });
+    }
+    let m = Matrix::new(WeightData::Q4_0(&w), rows, cols).unwrap();
+    let stride = 7;
+    let mut out = vec![f32::NAN; (n_cols - 1) * stride + 3];
+    matmul(&k, &m, Activations::Q8_0(&x), 1..4, &mut out, stride).unwrap();
+    for c in 0..n_cols {
+        let mut one = [0.0f32; 3];
+        let xc = &x[c * cols / 32..(c + 1) * cols / 32];
+        matvec(&k, &m, Activations::Q8_0(xc), 1..4, &mut one).unwrap();
+        for r in 0..3 {
+            assert_eq!(
+                out[c * stride + r].to_bits(),
+                one[r].to_bits(),
+                "col {c} row {r}"
+            );
+        }
+        if c + 1 < n_cols {
+            assert!(out[c * stride + 3..(c + 1) * stride]
+                .iter()
+                .all(|v| v.is_nan()));
+        }
+    }
+    // A partial column and a short output are errors, and nothing is written.
+    let mut short = vec![1.0f32; (n_cols - 1) * stride + 2];
+    assert!(matmul(&k, &m, Activations::Q8_0(&x), 1..4, &mut short, stride).is_err());
+    assert!(short.iter().all(|&v| v == 1.0));
+    assert!(matmul(&k, &m, Activations::Q8_0(&x[..3]), 1..4, &mut out, stride).is_err());
+    assert!(matmul(&k, &m, Activations::Q8_0(&x), 1..4, &mut out, 2).is_err());
 }
 
 #[test]

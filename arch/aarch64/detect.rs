@@ -1,14 +1,36 @@
 //! Runtime feature detection on aarch64 via `is_aarch64_feature_detected!` (HWCAP on Linux).
-use crate::cpu::CpuFeatures;
+use crate::cpu::{CpuFeatures, Feature};
 
 /// The running CPU's features.
 pub fn detect() -> CpuFeatures {
-    let mut f = CpuFeatures::none();
-    f.neon = std::arch::is_aarch64_feature_detected!("neon");
-    f.dotprod = std::arch::is_aarch64_feature_detected!("dotprod");
-    f.i8mm = std::arch::is_aarch64_feature_detected!("i8mm");
-    f.fp16 = std::arch::is_aarch64_feature_detected!("fp16");
-    f.sve = std::arch::is_aarch64_feature_detected!("sve");
-    f.sve2 = std::arch::is_aarch64_feature_detected!("sve2");
-    f
+    let found = [
+        (
+            Feature::Neon,
+            std::arch::is_aarch64_feature_detected!("neon"),
+        ),
+        (
+            Feature::Dotprod,
+            std::arch::is_aarch64_feature_detected!("dotprod"),
+        ),
+        (
+            Feature::I8mm,
+            std::arch::is_aarch64_feature_detected!("i8mm"),
+        ),
+        (
+            Feature::Fp16,
+            std::arch::is_aarch64_feature_detected!("fp16"),
+        ),
+        (Feature::Sve, std::arch::is_aarch64_feature_detected!("sve")),
+        (
+            Feature::Sve2,
+            std::arch::is_aarch64_feature_detected!("sve2"),
+        ),
+    ];
+    found
+        .into_iter()
+        .filter(|&(_, present)| present)
+        // SAFETY: each feature was just detected on this CPU by the kernel's HWCAP report.
+        .fold(CpuFeatures::none(), |f, (feature, _)| unsafe {
+            f.with(feature)
+        })
 }

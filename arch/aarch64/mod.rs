@@ -1,14 +1,15 @@
-//! aarch64: feature detection and SVE helpers; NEON (+dotprod, +i8mm) and SVE kernel tiers land
-//! here.
+//! aarch64: feature detection, SVE helpers and the NEON (+dotprod, +i8mm) and SVE tiers.
 #[cfg(feature = "std")]
 pub mod detect;
+pub mod neon;
+pub mod sve;
 
 /// The SVE vector length in bits (`rdvl`), or `None` when `features` lack SVE.
 ///
 /// Kernels never need this (they are vector-length agnostic); tests and benchmarks use it to
 /// prove which vector length actually ran (e.g. under `qemu-aarch64 -cpu max,sve512=on`).
 pub fn sve_vector_bits(features: &crate::cpu::CpuFeatures) -> Option<usize> {
-    if !features.sve {
+    if !features.has(crate::cpu::Feature::Sve) {
         return None;
     }
     // SAFETY: the caller's `features` say the CPU has SVE, which is all `rdvl` needs.

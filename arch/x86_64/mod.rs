@@ -1,3 +1,4 @@
-//! x86_64: feature detection; AVX2 and AVX-512 tiers land here.
+//! x86_64: feature detection and the AVX2 tier (AVX-512 lands here when it can be tested).
+pub mod avx2;
 #[cfg(feature = "std")]
 pub mod detect;

@@ -22,6 +22,8 @@ use half::f16;
 
 /// Row dot product of weight blocks `W` against activation blocks `X` (same block count).
 pub type DotFn<W, X> = fn(&[W], &[X]) -> f32;
+pub use super::gemm::GemmFn;
+
 /// Activation quantizer: `x.len() == out.len() · block elements`.
 pub type QuantizeFn<B> = fn(&[f32], &mut [B]);
 
@@ -57,6 +59,24 @@ pub struct Kernels {
     pub dot_f16_f32: DotFn<f16, f32>,
     /// f32 · f32 ([`super::dot::dot_f32_f32`]).
     pub dot_f32_f32: DotFn<f32, f32>,
+    /// Multi-column Q4_0 · Q8_0 ([`super::gemm::gemm_q4_0_q8_0`]).
+    pub gemm_q4_0_q8_0: GemmFn<BlockQ4_0, BlockQ8_0>,
+    /// Multi-column Q4_1 · Q8_1 ([`super::gemm::gemm_q4_1_q8_1`]).
+    pub gemm_q4_1_q8_1: GemmFn<BlockQ4_1, BlockQ8_1>,
+    /// Multi-column Q5_0 · Q8_0 ([`super::gemm::gemm_q5_0_q8_0`]).
+    pub gemm_q5_0_q8_0: GemmFn<BlockQ5_0, BlockQ8_0>,
+    /// Multi-column Q8_0 · Q8_0 ([`super::gemm::gemm_q8_0_q8_0`]).
+    pub gemm_q8_0_q8_0: GemmFn<BlockQ8_0, BlockQ8_0>,
+    /// Multi-column Q4_K · Q8_K ([`super::gemm::gemm_q4_k_q8_k`]).
+    pub gemm_q4_k_q8_k: GemmFn<BlockQ4K, BlockQ8K>,
+    /// Multi-column Q5_K · Q8_K ([`super::gemm::gemm_q5_k_q8_k`]).
+    pub gemm_q5_k_q8_k: GemmFn<BlockQ5K, BlockQ8K>,
+    /// Multi-column Q6_K · Q8_K ([`super::gemm::gemm_q6_k_q8_k`]).
+    pub gemm_q6_k_q8_k: GemmFn<BlockQ6K, BlockQ8K>,
+    /// Multi-column f16 · f32 ([`super::gemm::gemm_f16_f32`]).
+    pub gemm_f16_f32: GemmFn<f16, f32>,
+    /// Multi-column f32 · f32 ([`super::gemm::gemm_f32_f32`]).
+    pub gemm_f32_f32: GemmFn<f32, f32>,
     /// RMSNorm ([`super::norm::rms_norm`]).
     pub rms_norm: fn(&[f32], &[f32], f32, &mut [f32]),
     /// NEOX RoPE ([`super::rope::rope_neox`]).
@@ -74,9 +94,16 @@ pub struct Kernels {
 }
 
 /// Whether kernels of `tier` are compiled into this build for this target architecture.
-/// Only the scalar tier exists so far; SIMD tiers switch on here as they land.
+/// AVX-512 is not compiled yet: it can only be tested on hardware this project rarely has.
 pub const fn tier_compiled(tier: Tier) -> bool {
-    matches!(tier, Tier::Scalar)
+    match tier {
+        Tier::Scalar => true,
+        Tier::Avx2 => cfg!(target_arch = "x86_64"),
+        Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm | Tier::Sve => {
+            cfg!(target_arch = "aarch64")
+        }
+        Tier::Avx512 => false,
+    }
 }
 
 impl Kernels {
@@ -96,6 +123,15 @@ impl Kernels {
             dot_q6_k_q8_k: super::dot::dot_q6_k_q8_k,
             dot_f16_f32: super::dot::dot_f16_f32,
             dot_f32_f32: super::dot::dot_f32_f32,
+            gemm_q4_0_q8_0: super::gemm::gemm_q4_0_q8_0,
+            gemm_q4_1_q8_1: super::gemm::gemm_q4_1_q8_1,
+            gemm_q5_0_q8_0: super::gemm::gemm_q5_0_q8_0,
+            gemm_q8_0_q8_0: super::gemm::gemm_q8_0_q8_0,
+            gemm_q4_k_q8_k: super::gemm::gemm_q4_k_q8_k,
+            gemm_q5_k_q8_k: super::gemm::gemm_q5_k_q8_k,
+            gemm_q6_k_q8_k: super::gemm::gemm_q6_k_q8_k,
+            gemm_f16_f32: super::gemm::gemm_f16_f32,
+            gemm_f32_f32: super::gemm::gemm_f32_f32,
             rms_norm: super::norm::rms_norm,
             rope_neox: super::rope::rope_neox,
             rope_norm: super::rope::rope_norm,
@@ -114,7 +150,18 @@ impl Kernels {
         }
         match tier {
             Tier::Scalar => Some(Self::scalar()),
-            // SIMD tiers register here as they land; `tier_compiled` keeps `supports` honest.
+            // SAFETY: `features.supports(Tier::Avx2)` checked AVX2 + FMA + F16C just above, and
+            // features can only claim what the CPU has (`CpuFeatures::with` is unsafe).
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => Some(unsafe { crate::arch::x86_64::avx2::kernels() }),
+            // SAFETY: `features.supports(tier)` checked the tier's features just above.
+            #[cfg(target_arch = "aarch64")]
+            Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm => {
+                Some(unsafe { crate::arch::aarch64::neon::kernels(tier) })
+            }
+            // SAFETY: `features.supports(Tier::Sve)` checked NEON + SVE just above.
+            #[cfg(target_arch = "aarch64")]
+            Tier::Sve => Some(unsafe { crate::arch::aarch64::sve::kernels() }),
             _ => None,
         }
     }

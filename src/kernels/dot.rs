@@ -15,15 +15,23 @@
 //!
 //! # Accumulation order (the contract every SIMD tier reproduces)
 //!
-//! Integer formats: `sumf` starts at `0.0f32`; for each block `b` in increasing order an exact
-//! `i32` integer sum is formed (its order is irrelevant: every partial sum fits an `i32`, bounds
-//! are given per function), converted with `as f32` (round to nearest even), and the block's
-//! float update is applied with the exact expression stated on each function, evaluated left to
-//! right as written, every operation a separately rounded `f32` operation (no FMA contraction,
-//! no reassociation, no `f64`). `f16` scales are converted exactly to `f32` first (so for the
-//! 32-element formats `d_w · d_x`, a product of two f16 values, is itself exact). A SIMD tier
-//! that reduces its integer lanes per block and then performs the same scalar float updates is
-//! bit-exact with this reference.
+//! Integer formats: for each block `b` an exact `i32` integer sum is formed (its order is
+//! irrelevant: every partial sum fits an `i32`, bounds are given per function), converted with
+//! `as f32` (round to nearest even), and the block's float term is formed with the exact
+//! expression stated on each function, evaluated left to right as written, every operation a
+//! separately rounded `f32` operation (no FMA contraction, no reassociation, no `f64`). `f16`
+//! scales are converted exactly to `f32` first (so for the 32-element formats `d_w · d_x`, a
+//! product of two f16 values, is itself exact).
+//!
+//! How the block terms are summed:
+//! - **32-element formats** (Q4_0, Q4_1, Q5_0, Q8_0) use [`DOT_LANES`] = 8 interleaved `f32`
+//!   accumulators: block `b`'s term is added to `acc[b % 8]` (blocks in increasing order), and
+//!   the result is `((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))`
+//!   ([`reduce_lanes`]). This is what one 256-bit (or two 128-bit) float vectors do when a SIMD
+//!   tier reduces 8 blocks' integer sums into one vector, so SIMD tiers are bit-exact with this
+//!   reference without a horizontal reduction per block.
+//! - **K formats** (256-element super-blocks) use one accumulator, `sumf = sumf + term`, in
+//!   super-block order: one reduction per 256 elements is cheap.
 //!
 //! Float formats (`f16 · f32`, `f32 · f32`): plain `f32` accumulation in index order,
 //! `sum = sum + w_i · x_i` (product rounded, then sum rounded). SIMD tiers use lane-wise partial
@@ -37,6 +45,30 @@
 
 use crate::quant::*;
 use half::f16;
+
+/// Number of interleaved `f32` accumulators of the 32-element formats' dot products.
+pub const DOT_LANES: usize = 8;
+
+/// The final reduction of the [`DOT_LANES`] accumulators:
+/// `((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))` — the order of a 256-bit
+/// vector folded in halves (high 128 onto low 128, then high 64 onto low 64, then lane 1 onto 0).
+#[inline]
+pub fn reduce_lanes(acc: [f32; DOT_LANES]) -> f32 {
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))
+}
+
+/// Sums per-block float terms of a 32-element format in the 8-lane order of the module docs.
+#[inline]
+fn sum_lanes(terms: impl Iterator<Item = f32>) -> f32 {
+    let mut acc = [0.0f32; DOT_LANES];
+    for (lane, term) in (0..DOT_LANES).cycle().zip(terms) {
+        if let Some(a) = acc.get_mut(lane) {
+            *a += term;
+        }
+    }
+    reduce_lanes(acc)
+}
 
 /// Exact `i32` dot product of two equal-length runs of small integers (the zip prefix).
 #[inline]
@@ -170,62 +202,54 @@ fn isums_k4(q: &[u8; QK_K], scales: &[u8; 8], mins: &[u8; 8], x: &BlockQ8K) -> (
 /// Q4_0 · Q8_0 row dot product: `Σ_i d_w·(q_i − 8) · d_x·x_i` over `w.len() == x.len()` blocks
 /// (common prefix otherwise).
 ///
-/// Per block, in order: `isum = Σ_{j<32} (q_j − 8)·x_j` exactly in `i32`, then
-/// `sumf = sumf + (d_w · d_x) · (isum as f32)`.
+/// Per block: `isum = Σ_{j<32} (q_j − 8)·x_j` exactly in `i32`, term
+/// `(d_w · d_x) · (isum as f32)`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
     debug_assert_eq!(w.len(), x.len());
-    let mut sumf = 0.0f32;
-    for (bw, bx) in w.iter().zip(x) {
+    sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_q4_0(bw, bx);
-        sumf += (bw.d.to_f32() * bx.d.to_f32()) * isum as f32;
-    }
-    sumf
+        (bw.d.to_f32() * bx.d.to_f32()) * isum as f32
+    }))
 }
 
 /// Q4_1 · Q8_1 row dot product: `Σ_i (d_w·q_i + m_w) · d_x·x_i` over `w.len() == x.len()` blocks
 /// (common prefix otherwise). The `m_w` term uses the activation block's stored
 /// `s_x = d_x · Σ x_j` (f16), as ggml does.
 ///
-/// Per block, in order: `isum = Σ_{j<32} q_j·x_j` exactly in `i32`, then
-/// `sumf = sumf + ((d_w · d_x) · (isum as f32) + m_w · s_x)`.
+/// Per block: `isum = Σ_{j<32} q_j·x_j` exactly in `i32`, term
+/// `(d_w · d_x) · (isum as f32) + m_w · s_x`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
     debug_assert_eq!(w.len(), x.len());
-    let mut sumf = 0.0f32;
-    for (bw, bx) in w.iter().zip(x) {
+    sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_q4_1(bw, bx);
-        sumf += (bw.d.to_f32() * bx.d.to_f32()) * isum as f32 + bw.m.to_f32() * bx.s.to_f32();
-    }
-    sumf
+        (bw.d.to_f32() * bx.d.to_f32()) * isum as f32 + bw.m.to_f32() * bx.s.to_f32()
+    }))
 }
 
 /// Q5_0 · Q8_0 row dot product: `Σ_i d_w·(q_i − 16) · d_x·x_i` (`q_i` 5 bits) over
 /// `w.len() == x.len()` blocks (common prefix otherwise).
 ///
-/// Per block, in order: `isum = Σ_{j<32} (q_j − 16)·x_j` exactly in `i32`, then
-/// `sumf = sumf + (d_w · d_x) · (isum as f32)`.
+/// Per block: `isum = Σ_{j<32} (q_j − 16)·x_j` exactly in `i32`, term
+/// `(d_w · d_x) · (isum as f32)`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
     debug_assert_eq!(w.len(), x.len());
-    let mut sumf = 0.0f32;
-    for (bw, bx) in w.iter().zip(x) {
+    sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_q5_0(bw, bx);
-        sumf += (bw.d.to_f32() * bx.d.to_f32()) * isum as f32;
-    }
-    sumf
+        (bw.d.to_f32() * bx.d.to_f32()) * isum as f32
+    }))
 }
 
 /// Q8_0 · Q8_0 row dot product: `Σ_i d_w·w_i · d_x·x_i` over `w.len() == x.len()` blocks
 /// (common prefix otherwise).
 ///
-/// Per block, in order: `isum = Σ_{j<32} w_j·x_j` exactly in `i32` (`|isum| ≤ 2^19`), then
-/// `sumf = sumf + (d_w · d_x) · (isum as f32)`.
+/// Per block: `isum = Σ_{j<32} w_j·x_j` exactly in `i32` (`|isum| ≤ 2^19`), term
+/// `(d_w · d_x) · (isum as f32)`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     debug_assert_eq!(w.len(), x.len());
-    let mut sumf = 0.0f32;
-    for (bw, bx) in w.iter().zip(x) {
+    sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_i8(&bw.qs, &bx.qs);
-        sumf += (bw.d.to_f32() * bx.d.to_f32()) * isum as f32;
-    }
-    sumf
+        (bw.d.to_f32() * bx.d.to_f32()) * isum as f32
+    }))
 }
 
 /// Q4_K · Q8_K row dot product: `Σ_i (d·sc_j·q_i − dmin·m_j) · d_x·x_i` (`j` the 32-element

@@ -24,7 +24,7 @@
 //! returned as [`ShapeError`]s; the row loop has no checks. There are no tails: `cols` is a
 //! whole number of blocks.
 
-use super::dispatch::{DotFn, Kernels};
+use super::dispatch::Kernels;
 use crate::error::ShapeError;
 use crate::quant::*;
 use core::ops::Range;
@@ -355,15 +355,17 @@ fn typed_prefix<T: bytemuck::Pod>(
     body.get_mut(..n).ok_or_else(short)
 }
 
-/// Computes `out[i − rows.start] = dot(row i of m, x)` for every `i` in `rows`, with the row dot
-/// product of `k` for the matrix's format (so any tier plugs in). Each output element is exactly
-/// the kernel's result for that row; see [`crate::kernels::dot`] for the accumulation order.
+/// `out[r − rows.start] = Σ_j W[r, j] · x_j` for every `r` in `rows`: one activation vector
+/// against a row range of `m`, through the multi-column kernels of `k` with one column (so the
+/// result is bit-identical to [`matmul`] on any batch containing the same vector).
 ///
-/// Checked once, before any output is written:
-/// - `rows.start ≤ rows.end ≤ m.rows()`, else [`ShapeError::RowRange`];
-/// - `out.len() == rows.len()`, else [`ShapeError::Length`] (`what = "out"`);
-/// - `x.format() == m.activation_format()`, else [`ShapeError::FormatMismatch`];
-/// - `x.len() == m.cols()`, else [`ShapeError::Length`] (`what = "activations"`, in elements).
+/// `x` must be in `m.activation_format()` (quantize it with [`quantize_into`]) and hold
+/// `m.cols()` elements; `out` must hold `rows.len()` values.
+///
+/// # Errors
+/// [`ShapeError::RowRange`] (range reversed or past the matrix), [`ShapeError::Length`]
+/// (`out` or the activations), [`ShapeError::FormatMismatch`] (activation format does not pair
+/// with the weights). Nothing is written on error.
 pub fn matvec(
     k: &Kernels,
     m: &Matrix,
@@ -396,61 +398,102 @@ pub fn matvec(
             actual: x.len(),
         });
     }
+    let stride = rows.len();
+    matmul(k, m, x, rows, out, stride)
+}
+
+/// The multi-column product of a row range of `m` with a batch of activation columns:
+/// `out[c · out_stride + (r − rows.start)] = Σ_j W[r, j] · X[c, j]` for every `r` in `rows` and
+/// every column (token) `c < n_cols`, where `x` holds `n_cols = x.len() / m.cols()` columns
+/// back to back. Each loaded weight block serves every column (the tier's register tiles), and
+/// every value is bit-identical to [`matvec`] of that column (see [`super::gemm`]).
+///
+/// # Errors
+/// [`ShapeError::RowRange`], [`ShapeError::FormatMismatch`], [`ShapeError::Length`] when `x`
+/// is not a whole number of columns or `out` is too short for
+/// `(n_cols − 1) · out_stride + rows.len()` values, and [`ShapeError::Length`] with
+/// `what = "out_stride"` when `out_stride < rows.len()`. Nothing is written on error.
+pub fn matmul(
+    k: &Kernels,
+    m: &Matrix,
+    x: Activations,
+    rows: Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+) -> Result<(), ShapeError> {
+    if rows.start > rows.end || rows.end > m.rows {
+        return Err(ShapeError::RowRange {
+            end: rows.end,
+            rows: m.rows,
+        });
+    }
+    if x.format() != m.activation_format() {
+        return Err(ShapeError::FormatMismatch {
+            weights: m.ggml_type(),
+        });
+    }
+    if out_stride < rows.len() {
+        return Err(ShapeError::Length {
+            what: "out_stride",
+            expected: rows.len(),
+            actual: out_stride,
+        });
+    }
+    let n_cols = match x.len().checked_div(m.cols) {
+        Some(n) if n * m.cols == x.len() => n,
+        _ if m.cols == 0 => 1,
+        _ => {
+            return Err(ShapeError::Length {
+                what: "activations",
+                expected: m.cols,
+                actual: x.len(),
+            })
+        }
+    };
+    let needed = match n_cols {
+        0 => 0,
+        n => (n - 1)
+            .checked_mul(out_stride)
+            .and_then(|v| v.checked_add(rows.len()))
+            .ok_or(ShapeError::Overflow)?,
+    };
+    if out.len() < needed {
+        return Err(ShapeError::Length {
+            what: "out",
+            expected: needed,
+            actual: out.len(),
+        });
+    }
     let bpr = m.blocks_per_row();
+    if bpr == 0 {
+        for c in 0..n_cols {
+            if let Some(o) = out.get_mut(c * out_stride..c * out_stride + rows.len()) {
+                o.fill(0.0);
+            }
+        }
+        return Ok(());
+    }
+    let (start, end) = (rows.start * bpr, rows.end * bpr);
+    macro_rules! run {
+        ($w:expr, $a:expr, $gemm:ident) => {{
+            let w = $w.get(start..end).ok_or(ShapeError::Overflow)?;
+            (k.$gemm)(w, $a, bpr, out, out_stride);
+            Ok(())
+        }};
+    }
     match (m.data, x) {
-        (WeightData::F32(w), Activations::F32(a)) => rows_dot(w, bpr, rows, a, k.dot_f32_f32, out),
-        (WeightData::F16(w), Activations::F32(a)) => rows_dot(w, bpr, rows, a, k.dot_f16_f32, out),
-        (WeightData::Q4_0(w), Activations::Q8_0(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q4_0_q8_0, out)
-        }
-        (WeightData::Q5_0(w), Activations::Q8_0(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q5_0_q8_0, out)
-        }
-        (WeightData::Q8_0(w), Activations::Q8_0(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q8_0_q8_0, out)
-        }
-        (WeightData::Q4_1(w), Activations::Q8_1(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q4_1_q8_1, out)
-        }
-        (WeightData::Q4K(w), Activations::Q8K(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q4_k_q8_k, out)
-        }
-        (WeightData::Q5K(w), Activations::Q8K(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q5_k_q8_k, out)
-        }
-        (WeightData::Q6K(w), Activations::Q8K(a)) => {
-            rows_dot(w, bpr, rows, a, k.dot_q6_k_q8_k, out)
-        }
+        (WeightData::F32(w), Activations::F32(a)) => run!(w, a, gemm_f32_f32),
+        (WeightData::F16(w), Activations::F32(a)) => run!(w, a, gemm_f16_f32),
+        (WeightData::Q4_0(w), Activations::Q8_0(a)) => run!(w, a, gemm_q4_0_q8_0),
+        (WeightData::Q5_0(w), Activations::Q8_0(a)) => run!(w, a, gemm_q5_0_q8_0),
+        (WeightData::Q8_0(w), Activations::Q8_0(a)) => run!(w, a, gemm_q8_0_q8_0),
+        (WeightData::Q4_1(w), Activations::Q8_1(a)) => run!(w, a, gemm_q4_1_q8_1),
+        (WeightData::Q4K(w), Activations::Q8K(a)) => run!(w, a, gemm_q4_k_q8_k),
+        (WeightData::Q5K(w), Activations::Q8K(a)) => run!(w, a, gemm_q5_k_q8_k),
+        (WeightData::Q6K(w), Activations::Q8K(a)) => run!(w, a, gemm_q6_k_q8_k),
         // Unreachable after the format check above; kept as an error rather than a panic.
         _ => Err(ShapeError::FormatMismatch {
             weights: m.ggml_type(),
         }),
     }
-}
-
-/// The row loop: `out[r] = dot(w[(rows.start + r)·bpr ..][..bpr], x)`. With `bpr == 0` (a matrix
-/// of zero columns) every output is `0.0`.
-fn rows_dot<W, X>(
-    w: &[W],
-    bpr: usize,
-    rows: Range<usize>,
-    x: &[X],
-    dot: DotFn<W, X>,
-    out: &mut [f32],
-) -> Result<(), ShapeError> {
-    if bpr == 0 {
-        out.fill(0.0);
-        return Ok(());
-    }
-    let range_err = ShapeError::RowRange {
-        end: rows.end,
-        rows: w.len() / bpr,
-    };
-    let start = rows.start.checked_mul(bpr).ok_or(ShapeError::Overflow)?;
-    let end = rows.end.checked_mul(bpr).ok_or(ShapeError::Overflow)?;
-    let w = w.get(start..end).ok_or(range_err)?;
-    for (o, row) in out.iter_mut().zip(w.chunks_exact(bpr)) {
-        *o = dot(row, x);
-    }
-    Ok(())
 }

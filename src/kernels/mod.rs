@@ -10,6 +10,7 @@ pub mod activation;
 pub mod attention;
 pub mod dispatch;
 pub mod dot;
+pub mod gemm;
 pub mod matvec;
 pub mod norm;
 pub mod rope;
