@@ -26,6 +26,7 @@ pub mod cpu;
 pub mod error;
 pub mod gguf;
 pub mod kernels;
+pub mod model;
 pub mod quant;
 
 pub use cpu::{CpuFeatures, Tier};

@@ -1,0 +1,1 @@
+//! The Phi-3 graph over caller-provided arenas (in progress).
