@@ -1,0 +1,686 @@
+//! Every SIMD tier against the scalar reference, entry by entry of the `Kernels` table.
+//!
+//! For each tier available here (`common::simd_tiers_under_test`, which fails the run when
+//! `PHI3_REQUIRE_TIERS` names a missing tier) and each kernel, proptest draws shapes (lengths
+//! that are not multiples of any vector width or of 8 blocks, empty inputs, sub-slices at odd
+//! element offsets so nothing is 32-byte aligned) and a seed for the data, which mixes random
+//! values with extremes (zero blocks, large and tiny scales, ±127 quants, rounding ties).
+//!
+//! - Quantizers, integer dot products and integer gemms must be **bit-exact** (the scalar
+//!   reference defines the float order; see `src/kernels/dot.rs`).
+//! - Float kernels must meet the tolerances named below, each with its reason.
+//!
+//! Inputs follow the kernels' domains: weight blocks are arbitrary bytes with finite scales;
+//! activation blocks come from the scalar quantizers (so Q8_0/Q8_1 quants are in −127..=127 and
+//! Q8_K `bsums` are consistent), exactly as the graph produces them.
+
+mod common;
+
+use half::f16;
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::quant::quantize::{quantize_q8_0, quantize_q8_1, quantize_q8_k};
+use phi3_kernels::quant::*;
+use phi3_kernels::Tier;
+use proptest::prelude::*;
+
+// ---------------------------------------------------------------------------------------------
+// Tolerances of the float kernels (relative to the scalar reference).
+
+/// f32 machine epsilon.
+const EPS: f64 = f32::EPSILON as f64;
+/// Sums: two different f32 summation orders over `n` terms each err by at most `n·ε·Σ|t|`
+/// (classic recursive-summation bound), so they differ by at most `2·n·ε·Σ|t|`; FMA only
+/// removes roundings.
+fn sum_tolerance(n: usize, abs_sum: f64) -> f64 {
+    2.0 * (n.max(1) as f64) * EPS * abs_sum + 1e-35
+}
+/// Element-wise transcendental kernels (SwiGLU, softmax): a vector `exp` polynomial within a few
+/// ulp plus one division: 16 ulp of the result.
+const ELEMENTWISE_REL: f64 = 16.0 * EPS;
+/// RoPE: one 2×2 rotation per pair; FMA vs separate multiply-add differ by ≤ 2 roundings of
+/// the larger product: 4 ε of |x0| + |x1| (times the table magnitude, ≤ attn_factor).
+const ROPE_REL: f64 = 4.0 * EPS;
+/// RMSNorm: the mean of squares in f32 lanes vs the reference's f64 sum: ≤ n·ε relative on the
+/// mean, half of that through the square root, plus two multiplies.
+fn rms_norm_rel(n: usize) -> f64 {
+    (n.max(1) as f64) * EPS + 4.0 * EPS
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data generation: a small seeded generator (proptest draws the seed and the shapes).
+
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn normal(&mut self) -> f32 {
+        // Sum of uniforms: plenty for test data.
+        (0..4).map(|_| self.unit()).sum::<f32>() - 2.0
+    }
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        core::array::from_fn(|_| self.next() as u8)
+    }
+    /// A finite f16 scale: mostly ordinary magnitudes, sometimes zero, tiny, subnormal or huge.
+    fn scale(&mut self) -> f16 {
+        let v = match self.below(16) {
+            0 => 0.0,
+            1 => 6.0e-8, // smallest subnormal
+            2 => 1.0e-5,
+            3 => 65504.0,
+            4 => 1000.0,
+            _ => 1e-3 * (1.0 + 99.0 * self.unit()),
+        };
+        let v = if self.below(3) == 0 { -v } else { v };
+        f16::from_f32(v)
+    }
+    /// Activation values: normal, with occasional zero runs, outliers and huge values.
+    fn activations(&mut self, n: usize) -> Vec<f32> {
+        let style = self.below(8);
+        (0..n)
+            .map(|i| match style {
+                0 => 0.0,
+                1 => {
+                    if i % 32 == 5 {
+                        1000.0
+                    } else {
+                        1e-3 * self.normal()
+                    }
+                }
+                2 => 6.0e4 * self.normal(),
+                // Rounding ties for d = 1 (max 127, others at .5 steps).
+                3 => {
+                    if i % 32 == 0 {
+                        127.0
+                    } else {
+                        (self.below(254) as f32 - 127.0) + 0.5
+                    }
+                }
+                4 => -7.9 * self.unit(),
+                _ => self.normal() * 10f32.powi(self.below(5) as i32 - 2),
+            })
+            .collect()
+    }
+}
+
+fn q4_0(r: &mut Rng) -> BlockQ4_0 {
+    BlockQ4_0 {
+        d: r.scale(),
+        qs: r.bytes(),
+    }
+}
+fn q4_1(r: &mut Rng) -> BlockQ4_1 {
+    BlockQ4_1 {
+        d: r.scale(),
+        m: r.scale(),
+        qs: r.bytes(),
+    }
+}
+fn q5_0(r: &mut Rng) -> BlockQ5_0 {
+    BlockQ5_0 {
+        d: r.scale(),
+        qh: r.bytes(),
+        qs: r.bytes(),
+    }
+}
+fn q8_0_weight(r: &mut Rng) -> BlockQ8_0 {
+    let extreme = r.below(6) == 0;
+    BlockQ8_0 {
+        d: r.scale(),
+        qs: core::array::from_fn(|i| {
+            if extreme {
+                if i % 2 == 0 {
+                    127
+                } else {
+                    -127
+                }
+            } else {
+                r.next() as i8
+            }
+        }),
+    }
+}
+fn q4_k(r: &mut Rng) -> BlockQ4K {
+    BlockQ4K {
+        d: r.scale(),
+        dmin: r.scale(),
+        scales: r.bytes(),
+        qs: r.bytes(),
+    }
+}
+fn q5_k(r: &mut Rng) -> BlockQ5K {
+    BlockQ5K {
+        d: r.scale(),
+        dmin: r.scale(),
+        scales: r.bytes(),
+        qh: r.bytes(),
+        qs: r.bytes(),
+    }
+}
+fn q6_k(r: &mut Rng) -> BlockQ6K {
+    BlockQ6K {
+        ql: r.bytes(),
+        qh: r.bytes(),
+        scales: core::array::from_fn(|_| r.next() as i8),
+        d: r.scale(),
+    }
+}
+
+/// `n` blocks made by `f`, returned inside a longer vector with `pad` blocks in front, so the
+/// slice the kernel sees starts at an arbitrary address.
+fn padded<T: Clone>(n: usize, pad: usize, mut f: impl FnMut() -> T) -> (Vec<T>, usize) {
+    let v: Vec<T> = (0..n + pad).map(|_| f()).collect();
+    (v, pad)
+}
+
+fn act_q8_0(r: &mut Rng, blocks: usize) -> Vec<BlockQ8_0> {
+    let x = r.activations(blocks * QK);
+    let mut q = vec![
+        BlockQ8_0 {
+            d: f16::ZERO,
+            qs: [0; QK]
+        };
+        blocks
+    ];
+    quantize_q8_0(&x, &mut q);
+    q
+}
+fn act_q8_1(r: &mut Rng, blocks: usize) -> Vec<BlockQ8_1> {
+    let x = r.activations(blocks * QK);
+    let mut q = vec![
+        BlockQ8_1 {
+            d: f16::ZERO,
+            s: f16::ZERO,
+            qs: [0; QK]
+        };
+        blocks
+    ];
+    quantize_q8_1(&x, &mut q);
+    q
+}
+fn act_q8_k(r: &mut Rng, blocks: usize) -> Vec<BlockQ8K> {
+    let x = r.activations(blocks * QK_K);
+    let mut q = vec![
+        BlockQ8K {
+            d: 0.0,
+            qs: [0; QK_K],
+            bsums: [0; 16]
+        };
+        blocks
+    ];
+    quantize_q8_k(&x, &mut q);
+    q
+}
+
+/// Bitwise equality that treats every NaN as equal (payloads may differ between tiers).
+fn same_bits(a: f32, b: f32) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+fn tiers() -> Vec<(Tier, Kernels)> {
+    common::simd_tiers_under_test()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantizers: bit-exact.
+
+macro_rules! quantizer_test {
+    ($name:ident, $field:ident, $block:ty, $elems:expr, $max_blocks:expr, $zero:expr) => {
+        proptest! {
+            #[test]
+            fn $name(seed: u64, blocks in 0usize..=$max_blocks, pad in 0usize..4) {
+                let scalar = Kernels::scalar();
+                let mut r = Rng::new(seed);
+                let x = r.activations(blocks * $elems + pad);
+                let x = &x[pad..];
+                let mut want: Vec<$block> = vec![$zero; blocks];
+                (scalar.$field)(x, &mut want);
+                for (tier, k) in tiers() {
+                    let mut got: Vec<$block> = vec![$zero; blocks + 1];
+                    // Sentinel after the output: must stay untouched.
+                    let sentinel = bytemuck::bytes_of(&got[blocks]).to_vec();
+                    (k.$field)(x, &mut got[..blocks]);
+                    for (b, (g, w)) in got.iter().zip(&want).enumerate() {
+                        prop_assert!(
+                            bytemuck::bytes_of(g) == bytemuck::bytes_of(w),
+                            "{tier}: block {b} differs: {g:?} vs {w:?}"
+                        );
+                    }
+                    prop_assert_eq!(bytemuck::bytes_of(&got[blocks]), &sentinel[..]);
+                }
+            }
+        }
+    };
+}
+
+quantizer_test!(
+    quantize_q8_0_bit_exact,
+    quantize_q8_0,
+    BlockQ8_0,
+    QK,
+    40,
+    BlockQ8_0 {
+        d: f16::ZERO,
+        qs: [0; QK]
+    }
+);
+quantizer_test!(
+    quantize_q8_1_bit_exact,
+    quantize_q8_1,
+    BlockQ8_1,
+    QK,
+    40,
+    BlockQ8_1 {
+        d: f16::ZERO,
+        s: f16::ZERO,
+        qs: [0; QK]
+    }
+);
+quantizer_test!(
+    quantize_q8_k_bit_exact,
+    quantize_q8_k,
+    BlockQ8K,
+    QK_K,
+    6,
+    BlockQ8K {
+        d: 0.0,
+        qs: [0; QK_K],
+        bsums: [0; 16]
+    }
+);
+
+// ---------------------------------------------------------------------------------------------
+// Integer dot products and gemms: bit-exact.
+
+macro_rules! int_dot_test {
+    ($dot_test:ident, $gemm_test:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $max_blocks:expr) => {
+        proptest! {
+            #[test]
+            fn $dot_test(seed: u64, blocks in 0usize..=$max_blocks, pad in 0usize..3) {
+                let scalar = Kernels::scalar();
+                let mut r = Rng::new(seed);
+                let (w, off) = padded(blocks, pad, || $wgen(&mut r));
+                let w = &w[off..];
+                let x = $xgen(&mut r, blocks);
+                let want = (scalar.$dot)(w, &x);
+                for (tier, k) in tiers() {
+                    let got = (k.$dot)(w, &x);
+                    prop_assert!(same_bits(got, want), "{tier}: {got:e} vs scalar {want:e}");
+                }
+            }
+
+            #[test]
+            fn $gemm_test(
+                seed: u64,
+                bpr in 0usize..=($max_blocks / 3 + 1),
+                rows in 0usize..=7,
+                cols in 0usize..=5,
+                extra_stride in 0usize..3,
+            ) {
+                let scalar = Kernels::scalar();
+                let mut r = Rng::new(seed);
+                let w: Vec<_> = (0..rows * bpr).map(|_| $wgen(&mut r)).collect();
+                let x = $xgen(&mut r, cols * bpr);
+                let stride = rows + extra_stride;
+                let len = if cols == 0 { 0 } else { (cols - 1) * stride + rows };
+                let mut want = vec![f32::from_bits(0x7fc0_dead); len];
+                (scalar.$gemm)(&w, &x, bpr, &mut want, stride);
+                // Every column equals the scalar dot product of that row and column.
+                for c in 0..cols {
+                    for rr in 0..rows {
+                        let d = (scalar.$dot)(&w[rr * bpr..(rr + 1) * bpr], &x[c * bpr..(c + 1) * bpr]);
+                        prop_assert!(same_bits(want[c * stride + rr], d) || bpr == 0);
+                    }
+                }
+                for (tier, k) in tiers() {
+                    let mut got = vec![f32::from_bits(0x7fc0_dead); len];
+                    (k.$gemm)(&w, &x, bpr, &mut got, stride);
+                    for (i, (g, s)) in got.iter().zip(&want).enumerate() {
+                        prop_assert!(
+                            g.to_bits() == s.to_bits() || (g.is_nan() && s.is_nan() && bpr > 0),
+                            "{tier}: out[{i}] (col {}, row {}) = {g:e}, scalar {s:e}",
+                            i / stride.max(1), i % stride.max(1)
+                        );
+                    }
+                }
+            }
+        }
+    };
+}
+
+int_dot_test!(
+    dot_q4_0_q8_0_bit_exact,
+    gemm_q4_0_q8_0_bit_exact,
+    dot_q4_0_q8_0,
+    gemm_q4_0_q8_0,
+    q4_0,
+    act_q8_0,
+    40
+);
+int_dot_test!(
+    dot_q4_1_q8_1_bit_exact,
+    gemm_q4_1_q8_1_bit_exact,
+    dot_q4_1_q8_1,
+    gemm_q4_1_q8_1,
+    q4_1,
+    act_q8_1,
+    40
+);
+int_dot_test!(
+    dot_q5_0_q8_0_bit_exact,
+    gemm_q5_0_q8_0_bit_exact,
+    dot_q5_0_q8_0,
+    gemm_q5_0_q8_0,
+    q5_0,
+    act_q8_0,
+    40
+);
+int_dot_test!(
+    dot_q8_0_q8_0_bit_exact,
+    gemm_q8_0_q8_0_bit_exact,
+    dot_q8_0_q8_0,
+    gemm_q8_0_q8_0,
+    q8_0_weight,
+    act_q8_0,
+    40
+);
+int_dot_test!(
+    dot_q4_k_q8_k_bit_exact,
+    gemm_q4_k_q8_k_bit_exact,
+    dot_q4_k_q8_k,
+    gemm_q4_k_q8_k,
+    q4_k,
+    act_q8_k,
+    6
+);
+int_dot_test!(
+    dot_q5_k_q8_k_bit_exact,
+    gemm_q5_k_q8_k_bit_exact,
+    dot_q5_k_q8_k,
+    gemm_q5_k_q8_k,
+    q5_k,
+    act_q8_k,
+    6
+);
+int_dot_test!(
+    dot_q6_k_q8_k_bit_exact,
+    gemm_q6_k_q8_k_bit_exact,
+    dot_q6_k_q8_k,
+    gemm_q6_k_q8_k,
+    q6_k,
+    act_q8_k,
+    6
+);
+
+// ---------------------------------------------------------------------------------------------
+// Float kernels: named tolerances.
+
+fn float_vec(r: &mut Rng, n: usize) -> Vec<f32> {
+    let scale = [1e-3f32, 1.0, 30.0][r.below(3) as usize];
+    (0..n).map(|_| r.normal() * scale).collect()
+}
+
+proptest! {
+    #[test]
+    fn dot_f32_f32_within_tolerance(seed: u64, n in 0usize..300, pad in 0usize..5) {
+        let mut r = Rng::new(seed);
+        let w = float_vec(&mut r, n + pad);
+        let x = float_vec(&mut r, n + pad);
+        let (w, x) = (&w[pad..], &x[..n]);
+        let want = (Kernels::scalar().dot_f32_f32)(w, x);
+        let abs: f64 = w.iter().zip(x).map(|(a, b)| (a * b).abs() as f64).sum();
+        for (tier, k) in tiers() {
+            let got = (k.dot_f32_f32)(w, x);
+            let tol = sum_tolerance(n, abs);
+            prop_assert!(((got - want) as f64).abs() <= tol, "{tier}: {got} vs {want} (tol {tol:e})");
+        }
+    }
+
+    #[test]
+    fn dot_f16_f32_within_tolerance(seed: u64, n in 0usize..300, pad in 0usize..5) {
+        let mut r = Rng::new(seed);
+        let w: Vec<f16> = float_vec(&mut r, n + pad).into_iter().map(f16::from_f32).collect();
+        let x = float_vec(&mut r, n + pad);
+        let (w, x) = (&w[pad..], &x[..n]);
+        let want = (Kernels::scalar().dot_f16_f32)(w, x);
+        let abs: f64 = w.iter().zip(x).map(|(a, b)| (a.to_f32() * b).abs() as f64).sum();
+        for (tier, k) in tiers() {
+            let got = (k.dot_f16_f32)(w, x);
+            let tol = sum_tolerance(n, abs);
+            prop_assert!(((got - want) as f64).abs() <= tol, "{tier}: {got} vs {want} (tol {tol:e})");
+        }
+    }
+
+    #[test]
+    fn gemm_float_within_tolerance(
+        seed: u64,
+        n in 0usize..80,
+        rows in 0usize..=6,
+        cols in 0usize..=5,
+        extra_stride in 0usize..3,
+    ) {
+        let mut r = Rng::new(seed);
+        let w32 = float_vec(&mut r, rows * n);
+        let w16: Vec<f16> = w32.iter().map(|&v| f16::from_f32(v)).collect();
+        let x = float_vec(&mut r, cols * n);
+        let stride = rows + extra_stride;
+        let len = if cols == 0 { 0 } else { (cols - 1) * stride + rows };
+        let scalar = Kernels::scalar();
+        let mut want32 = vec![-7.0f32; len];
+        let mut want16 = vec![-7.0f32; len];
+        (scalar.gemm_f32_f32)(&w32, &x, n, &mut want32, stride);
+        (scalar.gemm_f16_f32)(&w16, &x, n, &mut want16, stride);
+        for (tier, k) in tiers() {
+            let mut got32 = vec![-7.0f32; len];
+            let mut got16 = vec![-7.0f32; len];
+            (k.gemm_f32_f32)(&w32, &x, n, &mut got32, stride);
+            (k.gemm_f16_f32)(&w16, &x, n, &mut got16, stride);
+            for i in 0..len {
+                let (c, rr) = (i / stride, i % stride);
+                if rr >= rows || n == 0 {
+                    prop_assert_eq!(got32[i], -7.0, "{}: padding written", tier);
+                    prop_assert_eq!(got16[i], -7.0, "{}: padding written", tier);
+                    continue;
+                }
+                let abs: f64 = (0..n).map(|j| (w32[rr * n + j] * x[c * n + j]).abs() as f64).sum();
+                let tol = sum_tolerance(n, abs);
+                prop_assert!(((got32[i] - want32[i]) as f64).abs() <= tol, "{tier} f32 out[{i}]");
+                let abs16: f64 = (0..n).map(|j| (w16[rr * n + j].to_f32() * x[c * n + j]).abs() as f64).sum();
+                let tol16 = sum_tolerance(n, abs16);
+                prop_assert!(((got16[i] - want16[i]) as f64).abs() <= tol16, "{tier} f16 out[{i}]");
+            }
+        }
+    }
+
+    #[test]
+    fn rms_norm_within_tolerance(seed: u64, n in 0usize..600, pad in 0usize..5) {
+        let mut r = Rng::new(seed);
+        let x = float_vec(&mut r, n + pad);
+        let w: Vec<f32> = (0..n).map(|_| 1.0 + 0.1 * r.normal()).collect();
+        let x = &x[pad..];
+        let mut want = vec![0.0f32; n];
+        (Kernels::scalar().rms_norm)(x, &w, 1e-5, &mut want);
+        for (tier, k) in tiers() {
+            let mut got = vec![0.0f32; n + 1];
+            got[n] = 42.0;
+            (k.rms_norm)(x, &w, 1e-5, &mut got[..n]);
+            prop_assert_eq!(got[n], 42.0);
+            for i in 0..n {
+                let tol = rms_norm_rel(n) * (want[i] as f64).abs() + 1e-30;
+                prop_assert!(((got[i] - want[i]) as f64).abs() <= tol, "{tier}: out[{i}] {} vs {}", got[i], want[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn swiglu_within_tolerance(seed: u64, n in 0usize..300, pad in 0usize..5) {
+        let mut r = Rng::new(seed);
+        let mut gate = float_vec(&mut r, n + pad);
+        // Extremes: exp overflow / underflow in both directions.
+        for (i, g) in gate.iter_mut().enumerate() {
+            match i % 37 {
+                3 => *g = 90.0,
+                4 => *g = -90.0,
+                5 => *g = -1e4,
+                6 => *g = 0.0,
+                _ => {}
+            }
+        }
+        let up = float_vec(&mut r, n);
+        let gate = &gate[pad..];
+        let mut want = vec![0.0f32; n];
+        (Kernels::scalar().swiglu)(gate, &up, &mut want);
+        for (tier, k) in tiers() {
+            let mut got = vec![0.0f32; n];
+            (k.swiglu)(gate, &up, &mut got);
+            for i in 0..n {
+                let tol = ELEMENTWISE_REL * (want[i] as f64).abs() + 1e-37;
+                prop_assert!(
+                    ((got[i] - want[i]) as f64).abs() <= tol,
+                    "{tier}: swiglu({}, {}) = {} vs {}", gate[i], up[i], got[i], want[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_within_tolerance(seed: u64, n in 0usize..300, masked in 0usize..4) {
+        let mut r = Rng::new(seed);
+        let mut x = float_vec(&mut r, n);
+        for v in x.iter_mut().take(masked.min(n)) {
+            *v = f32::NEG_INFINITY;
+        }
+        let mut want = x.clone();
+        (Kernels::scalar().softmax)(&mut want);
+        for (tier, k) in tiers() {
+            let mut got = x.clone();
+            (k.softmax)(&mut got);
+            for i in 0..n {
+                let tol = ELEMENTWISE_REL * (want[i] as f64).abs() + sum_tolerance(n, 1.0);
+                prop_assert!(((got[i] - want[i]) as f64).abs() <= tol, "{tier}: p[{i}] {} vs {}", got[i], want[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn rope_within_tolerance(
+        seed: u64,
+        heads in 0usize..5,
+        half_head in 1usize..70,
+        rot_frac in 1usize..=4,
+        pos in 0usize..200_000,
+    ) {
+        let head_dim = 2 * half_head;
+        let n_rot = (2 * ((half_head * rot_frac).div_ceil(4))).min(head_dim);
+        let mut r = Rng::new(seed);
+        let x = float_vec(&mut r, heads * head_dim);
+        let factors: Vec<f32> = (0..n_rot / 2).map(|_| 1.0 + 7.0 * r.unit()).collect();
+        let p = phi3_kernels::kernels::rope::RopeParams {
+            n_rot,
+            freq_base: 10000.0,
+            freq_factors: Some(&factors),
+            attn_factor: 1.118034,
+        };
+        let mut cos = vec![0.0f32; n_rot / 2];
+        let mut sin = vec![0.0f32; n_rot / 2];
+        phi3_kernels::kernels::rope::rope_cos_sin(pos, &p, &mut cos, &mut sin);
+        let scalar = Kernels::scalar();
+        for (name, pair) in [("neox", n_rot / 2), ("norm", 1)] {
+            let mut want = x.clone();
+            if name == "neox" {
+                (scalar.rope_neox)(&mut want, head_dim, &cos, &sin);
+            } else {
+                (scalar.rope_norm)(&mut want, head_dim, &cos, &sin);
+            }
+            for (tier, k) in tiers() {
+                let mut got = x.clone();
+                if name == "neox" {
+                    (k.rope_neox)(&mut got, head_dim, &cos, &sin);
+                } else {
+                    (k.rope_norm)(&mut got, head_dim, &cos, &sin);
+                }
+                for h in 0..heads {
+                    for d in 0..head_dim {
+                        let i = h * head_dim + d;
+                        if d >= n_rot {
+                            prop_assert_eq!(got[i].to_bits(), x[i].to_bits(), "{} {}: tail changed", tier, name);
+                            continue;
+                        }
+                        // The partner of d in its pair.
+                        let e = if name == "neox" {
+                            if d < pair { d + pair } else { d - pair }
+                        } else {
+                            d ^ 1
+                        };
+                        let mag = (x[i].abs() + x[h * head_dim + e].abs()) as f64 * 1.2;
+                        let tol = ROPE_REL * mag + 1e-37;
+                        prop_assert!(((got[i] - want[i]) as f64).abs() <= tol, "{tier} {name}: x[{i}] {} vs {}", got[i], want[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attention_loops_within_tolerance(
+        seed: u64,
+        head_dim in 1usize..140,
+        n_pos in 0usize..40,
+        extra_stride in 0usize..3,
+        kv_offset in 0usize..3,
+    ) {
+        let mut r = Rng::new(seed);
+        let stride = head_dim * (1 + extra_stride);
+        let cache_len = kv_offset + n_pos * stride;
+        let keys: Vec<f16> = float_vec(&mut r, cache_len).into_iter().map(f16::from_f32).collect();
+        let values: Vec<f16> = float_vec(&mut r, cache_len).into_iter().map(f16::from_f32).collect();
+        // A view starting at a kv-head offset, as GQA uses it.
+        let (keys, values) = (&keys[kv_offset.min(cache_len)..], &values[kv_offset.min(cache_len)..]);
+        let q = float_vec(&mut r, head_dim);
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let fits = if n_pos == 0 { 0 } else { (keys.len() + stride - head_dim) / stride };
+        let scalar = Kernels::scalar();
+        let mut want_scores = vec![0.5f32; n_pos];
+        (scalar.attn_scores_f16)(&q, keys, stride, scale, &mut want_scores);
+        let mut weights: Vec<f32> = (0..n_pos).map(|_| r.unit()).collect();
+        let total: f32 = weights.iter().sum();
+        weights.iter_mut().for_each(|w| *w /= total.max(1e-6));
+        let mut want_out = vec![0.0f32; head_dim];
+        (scalar.attn_values_f16)(&weights, values, stride, &mut want_out);
+        for (tier, k) in tiers() {
+            let mut scores = vec![0.5f32; n_pos];
+            (k.attn_scores_f16)(&q, keys, stride, scale, &mut scores);
+            for p in 0..n_pos {
+                if p >= fits {
+                    prop_assert_eq!(scores[p], 0.5, "{}: row past the cache written", tier);
+                    continue;
+                }
+                let abs: f64 = (0..head_dim).map(|i| (q[i] * keys[p * stride + i].to_f32()).abs() as f64).sum();
+                let tol = sum_tolerance(head_dim, abs) * scale as f64;
+                prop_assert!(((scores[p] - want_scores[p]) as f64).abs() <= tol, "{tier}: score[{p}] {} vs {}", scores[p], want_scores[p]);
+            }
+            let mut out = vec![0.0f32; head_dim];
+            (k.attn_values_f16)(&weights, values, stride, &mut out);
+            for i in 0..head_dim {
+                let abs: f64 = (0..n_pos.min(fits)).map(|p| (weights[p] * values[p * stride + i].to_f32()).abs() as f64).sum();
+                let tol = sum_tolerance(n_pos, abs);
+                prop_assert!(((out[i] - want_out[i]) as f64).abs() <= tol, "{tier}: out[{i}] {} vs {}", out[i], want_out[i]);
+            }
+        }
+    }
+}
