@@ -28,6 +28,8 @@ pub mod gguf;
 pub mod kernels;
 pub mod model;
 pub mod quant;
+pub mod sample;
+pub mod tokenizer;
 
 pub use cpu::{CpuFeatures, Tier};
 pub use error::{Error, ShapeError};
