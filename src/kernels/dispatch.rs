@@ -154,9 +154,9 @@ impl Kernels {
             // features can only claim what the CPU has (`CpuFeatures::with` is unsafe).
             #[cfg(target_arch = "x86_64")]
             Tier::Avx2 => Some(unsafe { crate::arch::x86_64::avx2::kernels() }),
-            // SAFETY: `features.supports(tier)` checked the tier's features just above.
             #[cfg(target_arch = "aarch64")]
             Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm => {
+                // SAFETY: `features.supports(tier)` checked the tier's features just above.
                 Some(unsafe { crate::arch::aarch64::neon::kernels(tier) })
             }
             // SAFETY: `features.supports(Tier::Sve)` checked NEON + SVE just above.
