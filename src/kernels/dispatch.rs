@@ -98,7 +98,8 @@ pub struct Kernels {
 pub const fn tier_compiled(tier: Tier) -> bool {
     match tier {
         Tier::Scalar => true,
-        Tier::Avx2 => cfg!(target_arch = "x86_64"),
+        // Not on soft-float x86_64 targets (`x86_64-unknown-none`), where SSE is off.
+        Tier::Avx2 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
         Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm | Tier::Sve => {
             cfg!(target_arch = "aarch64")
         }
@@ -152,7 +153,7 @@ impl Kernels {
             Tier::Scalar => Some(Self::scalar()),
             // SAFETY: `features.supports(Tier::Avx2)` checked AVX2 + FMA + F16C just above, and
             // features can only claim what the CPU has (`CpuFeatures::with` is unsafe).
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Tier::Avx2 => Some(unsafe { crate::arch::x86_64::avx2::kernels() }),
             #[cfg(target_arch = "aarch64")]
             Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm => {

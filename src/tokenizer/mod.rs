@@ -1,1 +1,423 @@
-//! Tokenizers read from GGUF (in progress).
+//! Tokenizers read from GGUF: SentencePiece (Phi-3 family) and byte-level BPE (Phi-4-mini,
+//! SmolLM2), chat prompts, and streaming decode — allocation-free, ids equal to llama.cpp's.
+//!
+//! # Use
+//!
+//! ```no_run
+//! use phi3_kernels::gguf::Gguf;
+//! use phi3_kernels::tokenizer::{EncodeOptions, Tokenizer, TokenizerError};
+//!
+//! fn ids(file: &[u8], text: &str, out: &mut [u32]) -> Result<usize, Box<dyn std::error::Error>> {
+//!     let gguf = Gguf::parse(file)?;
+//!     let mut buf = vec![0u8; Tokenizer::bytes_needed(&gguf, 4096)?];
+//!     let mut tok = Tokenizer::new(&gguf, &mut buf, 4096)?;
+//!     Ok(tok.encode(text, EncodeOptions::default(), out)?)
+//! }
+//! ```
+//!
+//! [`Tokenizer::bytes_needed`] says how big the caller's buffer must be for a vocabulary and a
+//! longest text (`max_text_bytes`); [`Tokenizer::new`] builds its tables there and keeps the
+//! rest as encode scratch. Token text is never copied: it stays in the GGUF bytes.
+//!
+//! # Memory
+//!
+//! Tables: 16 bytes per token (text offset, length, score, attributes), 8 bytes per slot of the
+//! text → id hash table and 16 per slot of the merge table (power-of-two sizes, ≤ 80% full),
+//! 4 per special token. Scratch: about 71 bytes per byte of `max_text_bytes` (escaped text,
+//! symbol list, merge heap) plus 12 per special token. Phi-3's 32,064-token vocabulary with
+//! `max_text_bytes = 4096` needs about 1.4 MB; SmolLM2's (49,152 tokens, 48,900 merges) 2.6 MB.
+//!
+//! # What is reproduced (see each module)
+//!
+//! - special tokens found in the text (`special.rs`): control and unknown tokens when
+//!   [`EncodeOptions::parse_special`], user-defined ones always; llama.cpp's attributes,
+//!   including the Phi-3 quirk (`general.name` containing `phi3`: whitespace after special
+//!   tokens other than `<unk>`, `<s>`, `<|endoftext|>` is dropped);
+//! - SentencePiece (`spm.rs`): score-ordered bigram merges, `▁` for spaces, a space prefix on
+//!   text that starts the input or follows a special token (`add_space_prefix`), `<0xNN>` byte
+//!   fallback, `add_bos_token`;
+//! - byte-level BPE (`bpe.rs`): GPT-2 byte mapping, rank-ordered merges from
+//!   `tokenizer.ggml.merges`, pre-tokenizers `smollm` and `gpt-4o` ([`PreTokenizer`], `pretokenize.rs`); any other
+//!   `tokenizer.ggml.pre` is [`TokenizerError::UnsupportedPreTokenizer`].
+//!
+//! Known limits: llama.cpp sorts special tokens of equal length in an unspecified order (here:
+//! by id); code points assigned after the Unicode version of the class table may be classed
+//! differently; empty token strings never match (llama.cpp renames them).
+
+mod arena;
+mod bpe;
+pub mod chat;
+mod decode;
+mod error;
+mod heap;
+mod names;
+mod pretokenize;
+mod special;
+mod spm;
+pub mod unicode;
+mod vocab;
+
+pub use chat::{ChatFamily, ChatTemplate, Message, Role};
+pub use decode::{utf8_stream_capacity, DecodeOptions, PieceBytes, StreamDecoder, Utf8Stream};
+pub use error::TokenizerError;
+
+use crate::gguf::Gguf;
+
+use arena::{take_bytes, take_records, u32_region_bytes};
+use special::{partition, Fragment};
+use vocab::{attr, Plan, Specials, Vocab, NONE};
+
+/// Which algorithm the vocabulary uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VocabKind {
+    /// `tokenizer.ggml.model = llama`.
+    SentencePiece,
+    /// `tokenizer.ggml.model = gpt2`, with its pre-tokenizer.
+    Bpe(PreTokenizer),
+}
+
+/// The BPE pre-tokenizers implemented (`tokenizer.ggml.pre`), hand-written to split exactly
+/// as llama.cpp does.
+///
+/// `smollm` splits off every number character, then applies GPT-2's rule through llama.cpp's
+/// hand-written matcher. `gpt-4o` follows llama.cpp's rewrite of the GPT-4o regex run over its
+/// "collapsed" text, quirks included: a non-ASCII letter counts as both upper- and lower-case
+/// (`ÉcoleÉcole` is one word), combining marks are not letters, non-ASCII whitespace acts like
+/// `\v`. Letters / numbers / whitespace come from a complete Unicode class table
+/// ([`unicode::class`]). Verification: `smollm` by SmolLM2 ids from llama.cpp; `gpt-4o` word by
+/// word against a regex engine running llama.cpp's regex (459 texts) — not against a
+/// Phi-4-mini vocabulary, none being available here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PreTokenizer {
+    /// `smollm`: single digits, then GPT-2's rule.
+    SmolLm,
+    /// `gpt-4o` (also `llama4`): Phi-4-mini's rule.
+    Gpt4o,
+}
+
+impl PreTokenizer {
+    /// Calls `word` with each word of `text`, in order (the words tile `text`).
+    pub fn for_each_word<'t>(self, text: &'t str, mut word: impl FnMut(&'t str)) {
+        let _ = pretokenize::split_words::<core::convert::Infallible>(self, text, &mut |s, e| {
+            if let Some(w) = text.get(s..e) {
+                word(w);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// How [`Tokenizer::encode`] treats special tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// Add BOS (and EOS) when the vocabulary says so (`add_bos_token` / `add_eos_token`).
+    pub add_special: bool,
+    /// Match control tokens (`<|user|>`, `<|im_start|>` …) written in the text.
+    pub parse_special: bool,
+}
+
+impl Default for EncodeOptions {
+    /// No BOS, special tokens parsed (what `llama-tokenize --no-bos` does).
+    fn default() -> Self {
+        EncodeOptions {
+            add_special: false,
+            parse_special: true,
+        }
+    }
+}
+
+/// Encode scratch carved from the caller's buffer.
+pub(crate) struct Work<'s> {
+    text: &'s mut [u8],
+    syms: &'s mut [[u32; 5]],
+    heap: &'s mut [[u32; 4]],
+}
+
+/// Collects output ids; counts past the end so the caller learns the size it needs.
+pub(crate) struct Sink<'o> {
+    out: &'o mut [u32],
+    n: usize,
+}
+
+impl Sink<'_> {
+    #[inline]
+    fn push(&mut self, id: u32) {
+        if let Some(slot) = self.out.get_mut(self.n) {
+            *slot = id;
+        }
+        self.n += 1;
+    }
+}
+
+/// A tokenizer over a GGUF vocabulary; tables and scratch live in a caller buffer.
+#[derive(Debug)]
+pub struct Tokenizer<'g, 'b> {
+    vocab: Vocab<'g, 'b>,
+    specials: Specials,
+    kind: VocabKind,
+    scratch: &'b mut [u8],
+    max_text_bytes: usize,
+    add_bos: bool,
+    add_eos: bool,
+    add_space_prefix: bool,
+    chat_template: Option<&'g str>,
+}
+
+/// Sizes of the per-call scratch regions for `t` text bytes and `s` special tokens.
+fn scratch_sizes(t: usize, s: usize) -> Option<(usize, usize, usize, usize)> {
+    let text = t.checked_mul(3)?.checked_add(3)?;
+    let syms = t.checked_add(1)?;
+    let heap = syms.checked_mul(3)?;
+    let stack = s.checked_add(1)?;
+    Some((text, syms, heap, stack))
+}
+
+impl<'g, 'b> Tokenizer<'g, 'b> {
+    /// Bytes [`Tokenizer::new`] needs for this vocabulary and texts up to `max_text_bytes`.
+    pub fn bytes_needed(gguf: &Gguf<'_>, max_text_bytes: usize) -> Result<usize, TokenizerError> {
+        let plan = Plan::new(gguf)?;
+        Self::bytes_for(&plan, max_text_bytes)
+    }
+
+    fn bytes_for(plan: &Plan, max_text_bytes: usize) -> Result<usize, TokenizerError> {
+        let (text, syms, heap, stack) =
+            scratch_sizes(max_text_bytes, plan.special_cap).ok_or(TokenizerError::TooLarge)?;
+        let mut total = plan.table_bytes()?;
+        for region in [
+            Some(text),
+            syms.checked_mul(5).map(|w| w * 4 + 3),
+            heap.checked_mul(4).map(|w| w * 4 + 3),
+            stack.checked_mul(3).map(|w| w * 4 + 3),
+        ] {
+            let r = region.ok_or(TokenizerError::TooLarge)?;
+            total = total.checked_add(r).ok_or(TokenizerError::TooLarge)?;
+        }
+        let _ = u32_region_bytes(0)?;
+        Ok(total)
+    }
+
+    /// Builds the tokenizer's tables in `buf` (at least [`Tokenizer::bytes_needed`] bytes).
+    pub fn new(
+        gguf: &Gguf<'g>,
+        buf: &'b mut [u8],
+        max_text_bytes: usize,
+    ) -> Result<Self, TokenizerError> {
+        let plan = Plan::new(gguf)?;
+        let needed = Self::bytes_for(&plan, max_text_bytes)?;
+        if buf.len() < needed {
+            return Err(TokenizerError::BufferTooSmall {
+                needed,
+                got: buf.len(),
+            });
+        }
+        let (vocab, specials, scratch) = vocab::build(gguf, &plan, buf)?;
+        let (def_bos, def_space) = match plan.kind {
+            VocabKind::SentencePiece => (true, true),
+            VocabKind::Bpe(_) => (false, false),
+        };
+        let add_bos = gguf
+            .get_bool("tokenizer.ggml.add_bos_token")?
+            .unwrap_or(def_bos);
+        let add_eos = gguf
+            .get_bool("tokenizer.ggml.add_eos_token")?
+            .unwrap_or(false);
+        let add_space_prefix = gguf
+            .get_bool("tokenizer.ggml.add_space_prefix")?
+            .unwrap_or(def_space);
+        if add_bos && specials.bos.is_none() {
+            return Err(TokenizerError::MissingSpecialToken("add_bos_token"));
+        }
+        if add_eos && specials.eos.is_none() {
+            return Err(TokenizerError::MissingSpecialToken("add_eos_token"));
+        }
+        let chat_template = gguf.get_str("tokenizer.chat_template").ok().flatten();
+        Ok(Tokenizer {
+            vocab,
+            specials,
+            kind: plan.kind,
+            scratch,
+            max_text_bytes,
+            add_bos,
+            add_eos,
+            add_space_prefix,
+            chat_template,
+        })
+    }
+
+    /// Tokenizes `text` into `out` and returns the number of ids.
+    ///
+    /// [`TokenizerError::OutputTooSmall`] carries the full count when `out` is too short;
+    /// [`TokenizerError::TextTooLong`] when `text` exceeds the `max_text_bytes` given to
+    /// [`Tokenizer::new`].
+    pub fn encode(
+        &mut self,
+        text: &str,
+        opts: EncodeOptions,
+        out: &mut [u32],
+    ) -> Result<usize, TokenizerError> {
+        if text.len() > self.max_text_bytes {
+            return Err(TokenizerError::TextTooLong {
+                len: text.len(),
+                max: self.max_text_bytes,
+            });
+        }
+        let (t_bytes, n_syms, n_heap, n_stack) =
+            scratch_sizes(self.max_text_bytes, self.vocab.specials().len())
+                .ok_or(TokenizerError::TooLarge)?;
+        let mut rest: &mut [u8] = &mut *self.scratch;
+        let mut work = Work {
+            text: take_bytes(&mut rest, t_bytes)?,
+            syms: take_records::<5>(&mut rest, n_syms)?,
+            heap: take_records::<4>(&mut rest, n_heap)?,
+        };
+        let stack = take_records::<3>(&mut rest, n_stack)?;
+
+        let capacity = out.len();
+        let mut sink = Sink { out, n: 0 };
+        if opts.add_special && self.add_bos {
+            if let Some(bos) = self.specials.bos {
+                sink.push(bos);
+            }
+        }
+        let vocab = self.vocab;
+        let kind = self.kind;
+        let space_prefix = self.add_space_prefix;
+        let mut prev_special = true;
+        partition(&vocab, text, opts.parse_special, stack, &mut |frag| {
+            match frag {
+                Fragment::Text(s) => {
+                    match kind {
+                        VocabKind::SentencePiece => spm::encode(
+                            &vocab,
+                            s,
+                            space_prefix && prev_special,
+                            &mut work,
+                            &mut sink,
+                        )?,
+                        VocabKind::Bpe(pre) => bpe::encode(&vocab, pre, s, &mut work, &mut sink)?,
+                    }
+                    prev_special = false;
+                }
+                Fragment::Token(id) => {
+                    sink.push(id);
+                    prev_special = true;
+                }
+            }
+            Ok(())
+        })?;
+        if opts.add_special && self.add_eos {
+            if let Some(eos) = self.specials.eos {
+                sink.push(eos);
+            }
+        }
+        if sink.n > capacity {
+            return Err(TokenizerError::OutputTooSmall {
+                needed: sink.n,
+                capacity,
+            });
+        }
+        Ok(sink.n)
+    }
+
+    /// Vocabulary size.
+    pub fn n_vocab(&self) -> usize {
+        self.vocab.n_vocab()
+    }
+
+    /// SentencePiece or BPE (and which pre-tokenizer).
+    pub fn kind(&self) -> VocabKind {
+        self.kind
+    }
+
+    /// The longest text [`Tokenizer::encode`] accepts, in bytes.
+    pub fn max_text_bytes(&self) -> usize {
+        self.max_text_bytes
+    }
+
+    /// Beginning-of-sequence id.
+    pub fn bos(&self) -> Option<u32> {
+        self.specials.bos
+    }
+
+    /// End-of-sequence id.
+    pub fn eos(&self) -> Option<u32> {
+        self.specials.eos
+    }
+
+    /// End-of-turn id (`tokenizer.ggml.eot_token_id`, else the first end-of-turn-looking
+    /// token such as `<|end|>` or `<|im_end|>`).
+    pub fn eot(&self) -> Option<u32> {
+        self.specials.eot
+    }
+
+    /// Unknown-token id.
+    pub fn unk(&self) -> Option<u32> {
+        self.specials.unk
+    }
+
+    /// Padding id.
+    pub fn pad(&self) -> Option<u32> {
+        self.specials.pad
+    }
+
+    /// Whether encoding with [`EncodeOptions::add_special`] prepends BOS.
+    pub fn add_bos(&self) -> bool {
+        self.add_bos
+    }
+
+    /// Whether the vocabulary prefixes text with a space (SentencePiece).
+    pub fn add_space_prefix(&self) -> bool {
+        self.add_space_prefix
+    }
+
+    /// The ids that end generation, as llama.cpp computes them: EOS, EOT, EOM, tokens named
+    /// `<|end|>`, `<|im_end|>`, `<|endoftext|>`, `</s>`, `<|eot_id|>` … and FIM pad / repo /
+    /// separator markers (at most 16).
+    pub fn stop_tokens(&self) -> &[u32] {
+        self.specials.eog.get(..self.specials.n_eog).unwrap_or(&[])
+    }
+
+    /// Whether `id` ends generation.
+    pub fn is_stop_token(&self, id: u32) -> bool {
+        id != NONE && self.stop_tokens().contains(&id)
+    }
+
+    /// Whether `id` is a control token (rendered as nothing by default when decoding).
+    pub fn is_control(&self, id: u32) -> bool {
+        self.vocab.attr(id) & attr::CONTROL != 0
+    }
+
+    /// The token's text as stored in the vocabulary (`▁` / GPT-2 spelling), borrowed from
+    /// the GGUF bytes.
+    pub fn token_text(&self, id: u32) -> Option<&'g str> {
+        if id as usize >= self.vocab.n_vocab() {
+            return None;
+        }
+        core::str::from_utf8(self.vocab.text(id)).ok()
+    }
+
+    /// The id whose vocabulary text is exactly `text`.
+    pub fn token_id(&self, text: &str) -> Option<u32> {
+        self.vocab.lookup(text.as_bytes())
+    }
+
+    /// The token's score (SentencePiece merge priority; 0 when the file has none).
+    pub fn token_score(&self, id: u32) -> f32 {
+        self.vocab.score(id)
+    }
+
+    /// `tokenizer.chat_template`, if the file has one.
+    pub fn chat_template_text(&self) -> Option<&'g str> {
+        self.chat_template
+    }
+
+    /// The chat format recognised from `tokenizer.chat_template`.
+    pub fn chat_template(&self) -> Result<ChatTemplate<'g>, TokenizerError> {
+        ChatTemplate::detect(
+            self.chat_template
+                .ok_or(TokenizerError::UnknownChatTemplate)?,
+        )
+    }
+}

@@ -4,18 +4,92 @@
 //! [`crate::quant`]. Entry points are safe `fn`s (so they fit the [`Kernels`] table) that call
 //! `#[target_feature]` bodies; their soundness rests on [`kernels`] being reachable only through
 //! [`Kernels::for_tier`], which checks the CPU features first.
+//!
+//! One file per operation: [`quantize`], [`dot`] (32-element formats), [`dot_k`] (K formats),
+//! [`gemm`] / [`gemm_k`] (multi-column), [`float_dot`] (f16 / f32 dots and gemms), [`norm`],
+//! [`rope`], [`activation`], [`attention`]; [`simd`] holds the shared primitives (`sdot`,
+//! `smmla`, `fcvtl` in `asm!`, integer block sums).
 
 use crate::cpu::Tier;
 use crate::kernels::Kernels;
 
-/// The kernel table of `tier` (one of `Neon`, `NeonDotprod`, `NeonI8mm`): scalar entries
-/// replaced by NEON ones as they are implemented.
+mod activation;
+mod attention;
+mod dot;
+mod dot_k;
+mod float_dot;
+mod gemm;
+mod gemm_k;
+mod norm;
+mod quantize;
+mod rope;
+mod simd;
+#[cfg(test)]
+mod tests;
+
+/// The kernel table of `tier` (one of `Neon`, `NeonDotprod`, `NeonI8mm`; any other tier gets
+/// the baseline NEON table). Baseline NEON entries never execute dotprod / i8mm instructions;
+/// `NeonDotprod` adds `sdot`, `NeonI8mm` adds `smmla` in the multi-column products.
 ///
 /// # Safety
 /// The CPU must implement the features of `tier` (checked by [`Kernels::for_tier`]).
+#[allow(clippy::needless_update)]
 pub(crate) unsafe fn kernels(tier: Tier) -> Kernels {
-    Kernels {
+    let dotprod = matches!(tier, Tier::NeonDotprod | Tier::NeonI8mm);
+    let mut k = Kernels {
         tier,
+        quantize_q8_0: quantize::quantize_q8_0,
+        quantize_q8_1: quantize::quantize_q8_1,
+        quantize_q8_k: quantize::quantize_q8_k,
+        dot_q4_0_q8_0: dot::q4_0_q8_0::neon,
+        dot_q4_1_q8_1: dot::q4_1_q8_1::neon,
+        dot_q5_0_q8_0: dot::q5_0_q8_0::neon,
+        dot_q8_0_q8_0: dot::q8_0_q8_0::neon,
+        dot_q4_k_q8_k: dot_k::q4_k_q8_k::neon,
+        dot_q5_k_q8_k: dot_k::q5_k_q8_k::neon,
+        dot_q6_k_q8_k: dot_k::q6_k_q8_k::neon,
+        gemm_q4_0_q8_0: gemm::q4_0_q8_0::neon,
+        gemm_q4_1_q8_1: gemm::q4_1_q8_1::neon,
+        gemm_q5_0_q8_0: gemm::q5_0_q8_0::neon,
+        gemm_q8_0_q8_0: gemm::q8_0_q8_0::neon,
+        gemm_q4_k_q8_k: gemm_k::q4_k_q8_k::neon,
+        gemm_q5_k_q8_k: gemm_k::q5_k_q8_k::neon,
+        gemm_q6_k_q8_k: gemm_k::q6_k_q8_k::neon,
+        dot_f16_f32: float_dot::dot_f16_f32,
+        dot_f32_f32: float_dot::dot_f32_f32,
+        gemm_f16_f32: float_dot::gemm_f16_f32,
+        gemm_f32_f32: float_dot::gemm_f32_f32,
+        rms_norm: norm::rms_norm,
+        rope_neox: rope::rope_neox,
+        rope_norm: rope::rope_norm,
+        swiglu: activation::swiglu,
+        softmax: activation::softmax,
+        attn_scores_f16: attention::attn_scores_f16,
+        attn_values_f16: attention::attn_values_f16,
+        // Entries added to the table later start as scalar until they get a NEON kernel.
         ..Kernels::scalar()
+    };
+    if dotprod {
+        k.dot_q4_0_q8_0 = dot::q4_0_q8_0::dotprod;
+        k.dot_q4_1_q8_1 = dot::q4_1_q8_1::dotprod;
+        k.dot_q5_0_q8_0 = dot::q5_0_q8_0::dotprod;
+        k.dot_q8_0_q8_0 = dot::q8_0_q8_0::dotprod;
+        k.dot_q4_k_q8_k = dot_k::q4_k_q8_k::dotprod;
+        k.dot_q5_k_q8_k = dot_k::q5_k_q8_k::dotprod;
+        k.dot_q6_k_q8_k = dot_k::q6_k_q8_k::dotprod;
+        k.gemm_q4_0_q8_0 = gemm::q4_0_q8_0::dotprod;
+        k.gemm_q4_1_q8_1 = gemm::q4_1_q8_1::dotprod;
+        k.gemm_q5_0_q8_0 = gemm::q5_0_q8_0::dotprod;
+        k.gemm_q8_0_q8_0 = gemm::q8_0_q8_0::dotprod;
+        k.gemm_q4_k_q8_k = gemm_k::q4_k_q8_k::dotprod;
+        k.gemm_q5_k_q8_k = gemm_k::q5_k_q8_k::dotprod;
+        k.gemm_q6_k_q8_k = gemm_k::q6_k_q8_k::dotprod;
     }
+    if tier == Tier::NeonI8mm {
+        k.gemm_q4_0_q8_0 = gemm::q4_0_q8_0::i8mm;
+        k.gemm_q4_1_q8_1 = gemm::q4_1_q8_1::i8mm;
+        k.gemm_q5_0_q8_0 = gemm::q5_0_q8_0::i8mm;
+        k.gemm_q8_0_q8_0 = gemm::q8_0_q8_0::i8mm;
+    }
+    k
 }

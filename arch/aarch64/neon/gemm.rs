@@ -1,0 +1,361 @@
+//! NEON multi-column products of the 32-element formats (`gemm_q4_0_q8_0`, `gemm_q4_1_q8_1`,
+//! `gemm_q5_0_q8_0`, `gemm_q8_0_q8_0`): every output **bit-identical** to the row dot product
+//! (and hence to the scalar reference).
+//!
+//! # Math and layout
+//!
+//! `out[c · out_stride + r] = dot(w_r, x_c)` with `w_r`, `x_c` runs of `bpr` blocks (see
+//! [`crate::kernels::gemm`]). The float part of each output follows the dot contract: per block
+//! `(d_w · d_x) · f32(isum)` (Q4_1: `+ m_w · s_x`), added to accumulator lane `b % 8`, folded by
+//! `((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))`.
+//!
+//! # Tiling and accumulators
+//!
+//! Register tile: 2 rows × 4 columns = two 2 × 2 sub-tiles. For each block index `b`, the two
+//! rows' weight blocks are unpacked once and serve all four columns. Each sub-tile produces one
+//! `int32x4_t` of exact block sums in the order `[r0·cA, r0·cB, r1·cA, r1·cB]`:
+//! - dot tiers ([`DotTile`]): four [`IntDot`] block sums (`sdot` or `smull`) folded with two
+//!   `addp`;
+//! - i8mm tier ([`MmlaTile`]): the two rows' 32 bytes are interleaved 8 bytes at a time
+//!   (`zip1`/`zip2` on 64-bit lanes: `[r0 k0..8 | r1 k0..8]`, …), likewise the two columns, and
+//!   four `smmla` produce the 2 × 2 block of sums directly.
+//!
+//! The float terms of the 4 outputs of a sub-tile are computed lane-wise (scale vectors
+//! `[dw0, dw0, dw1, dw1] · [dxA, dxB, dxA, dxB]`, each product exact) and added to accumulator
+//! `acc[b % 8]` — a "block-lane-major" layout: 8 `float32x4_t` per sub-tile whose lane `p` is
+//! output `p`'s accumulator for lane `b % 8`, so the final fold is 7 lane-wise `fadd`s in the
+//! contract's order. Blocks are processed 8 at a time.
+//!
+//! # Tails
+//!
+//! Row / column counts that are not multiples of 2 / 4 repeat the last row / column (the extra
+//! outputs are discarded). The last `bpr % 8` blocks are copied into zeroed arrays (a zero block
+//! adds `+0.0`, which never changes an accumulator). Columns whose outputs do not fit in `out`
+//! are skipped like the reference does; nothing is read or written out of bounds.
+
+use super::dot::{padded8, Q32};
+use super::simd::*;
+use core::arch::aarch64::*;
+use core::marker::PhantomData;
+
+/// How a 2 × 2 tile of block sums is formed.
+pub(super) trait Tile {
+    /// Prepares two rows' unpacked weight blocks `(lo16, hi16)` for [`Tile::pair`].
+    ///
+    /// # Safety
+    /// The CPU must have the tile's instructions.
+    unsafe fn prep(w0: (int8x16_t, int8x16_t), w1: (int8x16_t, int8x16_t)) -> [int8x16_t; 4];
+    /// `[r0·a, r0·b, r1·a, r1·b]` exact block sums against columns `a`, `b`; `small` as
+    /// [`IntDot::dot32_small`].
+    ///
+    /// # Safety
+    /// The CPU must have the tile's instructions.
+    unsafe fn pair(
+        w: &[int8x16_t; 4],
+        a: (int8x16_t, int8x16_t),
+        b: (int8x16_t, int8x16_t),
+        small: bool,
+    ) -> int32x4_t;
+}
+
+/// Tile of four independent block sums ([`IntDot`]).
+pub(super) struct DotTile<D>(PhantomData<D>);
+
+impl<D: IntDot> Tile for DotTile<D> {
+    #[inline(always)]
+    unsafe fn prep(w0: (int8x16_t, int8x16_t), w1: (int8x16_t, int8x16_t)) -> [int8x16_t; 4] {
+        [w0.0, w0.1, w1.0, w1.1]
+    }
+    #[inline(always)]
+    unsafe fn pair(
+        w: &[int8x16_t; 4],
+        a: (int8x16_t, int8x16_t),
+        b: (int8x16_t, int8x16_t),
+        small: bool,
+    ) -> int32x4_t {
+        // SAFETY: forwarded contract.
+        unsafe {
+            hsum4(
+                block_sum::<D>(w[0], w[1], a, small),
+                block_sum::<D>(w[0], w[1], b, small),
+                block_sum::<D>(w[2], w[3], a, small),
+                block_sum::<D>(w[2], w[3], b, small),
+            )
+        }
+    }
+}
+
+/// One block's partial sums (a function, not a closure: `sdot` must be inlined into a
+/// `dotprod` body even in unoptimised builds).
+///
+/// # Safety
+/// The CPU must have the instructions of `D`.
+#[inline(always)]
+unsafe fn block_sum<D: IntDot>(
+    w0: int8x16_t,
+    w1: int8x16_t,
+    x: (int8x16_t, int8x16_t),
+    small: bool,
+) -> int32x4_t {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if small {
+            D::dot32_small(w0, w1, x.0, x.1)
+        } else {
+            D::dot32(w0, w1, x.0, x.1)
+        }
+    }
+}
+
+/// Tile formed by `smmla` on 8-byte-interleaved rows and columns.
+pub(super) struct MmlaTile;
+
+/// Interleaves two 32-byte vectors pairs 8 bytes at a time: `[p k0..8 | q k0..8]`,
+/// `[p k8..16 | q k8..16]`, `[p k16..24 | q k16..24]`, `[p k24..32 | q k24..32]`.
+///
+/// # Safety
+/// The CPU must have NEON.
+#[inline(always)]
+unsafe fn interleave(p: (int8x16_t, int8x16_t), q: (int8x16_t, int8x16_t)) -> [int8x16_t; 4] {
+    // SAFETY: register-only NEON operations.
+    unsafe {
+        let z = |a: int8x16_t, b: int8x16_t| {
+            let (a, b) = (vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b));
+            (
+                vreinterpretq_s8_s64(vzip1q_s64(a, b)),
+                vreinterpretq_s8_s64(vzip2q_s64(a, b)),
+            )
+        };
+        let (a0, a1) = z(p.0, q.0);
+        let (b0, b1) = z(p.1, q.1);
+        [a0, a1, b0, b1]
+    }
+}
+
+impl Tile for MmlaTile {
+    #[inline(always)]
+    unsafe fn prep(w0: (int8x16_t, int8x16_t), w1: (int8x16_t, int8x16_t)) -> [int8x16_t; 4] {
+        // SAFETY: forwarded contract.
+        unsafe { interleave(w0, w1) }
+    }
+    #[inline(always)]
+    unsafe fn pair(
+        w: &[int8x16_t; 4],
+        a: (int8x16_t, int8x16_t),
+        b: (int8x16_t, int8x16_t),
+        _small: bool,
+    ) -> int32x4_t {
+        // SAFETY: forwarded contract (i8mm).
+        unsafe {
+            let x = interleave(a, b);
+            let s = smmla(vdupq_n_s32(0), w[0], x[0]);
+            let s = smmla(s, w[1], x[1]);
+            let s = smmla(s, w[2], x[2]);
+            smmla(s, w[3], x[3])
+        }
+    }
+}
+
+/// Accumulators of one 2 × 4 tile: `[sub-tile][b % 8]`.
+type Acc = [[float32x4_t; 8]; 2];
+
+/// Adds 8 blocks (starting at a multiple of 8) of a 2 × 4 tile to `acc`.
+///
+/// # Safety
+/// The CPU must have the instructions of `T` (and NEON).
+#[inline(always)]
+unsafe fn eight_blocks<F: Q32, T: Tile>(w: [&[F::W; 8]; 2], x: [&[F::X; 8]; 4], acc: &mut Acc) {
+    // SAFETY: forwarded contract; reads of the block arrays and register operations only.
+    unsafe {
+        for j in 0..8 {
+            let (w0, w1) = (&w[0][j], &w[1][j]);
+            let wp = T::prep(F::weights(w0), F::weights(w1));
+            let (d0, d1) = (F::d_w(w0), F::d_w(w1));
+            let dw = f16_bits_to_f32x4(d0, d0, d1, d1);
+            let (m0, m1) = (F::m_w(w0), F::m_w(w1));
+            let mw = f16_bits_to_f32x4(m0, m0, m1, m1);
+            for (s, acc) in acc.iter_mut().enumerate() {
+                let (xa, xb) = (&x[2 * s][j], &x[2 * s + 1][j]);
+                let isum = T::pair(&wp, F::acts(xa), F::acts(xb), F::SMALL);
+                let (da, db) = (F::d_x(xa), F::d_x(xb));
+                let dx = f16_bits_to_f32x4(da, db, da, db);
+                let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
+                if F::HAS_MIN {
+                    let (sa, sb) = (F::s_x(xa), F::s_x(xb));
+                    t = vaddq_f32(t, vmulq_f32(mw, f16_bits_to_f32x4(sa, sb, sa, sb)));
+                }
+                acc[j] = vaddq_f32(acc[j], t);
+            }
+        }
+    }
+}
+
+/// One 2 × 4 tile over whole rows / columns of `bpr` blocks: returns, per sub-tile,
+/// `[r0·cA, r0·cB, r1·cA, r1·cB]`.
+///
+/// # Safety
+/// The CPU must have the instructions of `T` (and NEON).
+#[inline(always)]
+unsafe fn tile<F: Q32, T: Tile>(w: [&[F::W]; 2], x: [&[F::X]; 4], bpr: usize) -> [[f32; 4]; 2] {
+    // SAFETY: forwarded contract; every block array is built from in-bounds sub-slices.
+    unsafe {
+        let mut acc: Acc = [[vdupq_n_f32(0.0); 8]; 2];
+        let full = bpr / 8;
+        for g in 0..full {
+            let w8: [Option<&[F::W; 8]>; 2] = [arr8(w[0], g), arr8(w[1], g)];
+            let x8: [Option<&[F::X; 8]>; 4] =
+                [arr8(x[0], g), arr8(x[1], g), arr8(x[2], g), arr8(x[3], g)];
+            if let ([Some(w0), Some(w1)], [Some(x0), Some(x1), Some(x2), Some(x3)]) = (w8, x8) {
+                eight_blocks::<F, T>([w0, w1], [x0, x1, x2, x3], &mut acc);
+            }
+        }
+        if !bpr.is_multiple_of(8) {
+            let (w0, w1) = (tail8(w[0], full), tail8(w[1], full));
+            let (x0, x1, x2, x3) = (
+                tail8(x[0], full),
+                tail8(x[1], full),
+                tail8(x[2], full),
+                tail8(x[3], full),
+            );
+            eight_blocks::<F, T>([&w0, &w1], [&x0, &x1, &x2, &x3], &mut acc);
+        }
+        let mut res = [[0.0f32; 4]; 2];
+        for (r, a) in res.iter_mut().zip(&acc) {
+            let s04 = vaddq_f32(a[0], a[4]);
+            let s26 = vaddq_f32(a[2], a[6]);
+            let s15 = vaddq_f32(a[1], a[5]);
+            let s37 = vaddq_f32(a[3], a[7]);
+            let v = vaddq_f32(vaddq_f32(s04, s26), vaddq_f32(s15, s37));
+            vst1q_f32(r.as_mut_ptr(), v);
+        }
+        res
+    }
+}
+
+/// Blocks `8g .. 8g + 8` of `s` as an array, if all are there.
+#[inline(always)]
+fn arr8<T>(s: &[T], g: usize) -> Option<&[T; 8]> {
+    s.get(8 * g..8 * g + 8).and_then(|c| c.try_into().ok())
+}
+
+/// Blocks from `8 · full` on, zero-padded to 8.
+#[inline(always)]
+fn tail8<T: bytemuck::Pod>(s: &[T], full: usize) -> [T; 8] {
+    padded8(s.get(8 * full..).unwrap_or(&[]))
+}
+
+/// Run `i` of `bpr` blocks of `s` (empty if out of range).
+#[inline(always)]
+fn run<T>(s: &[T], i: usize, bpr: usize) -> &[T] {
+    s.get(i * bpr..(i + 1) * bpr).unwrap_or(&[])
+}
+
+/// The number of leading columns whose `rows` outputs fit in `out` (the reference writes
+/// exactly these and stops at the first that does not fit).
+pub(super) fn columns_that_fit(cols: usize, rows: usize, out_len: usize, stride: usize) -> usize {
+    (0..cols)
+        .find(|&c| {
+            c.checked_mul(stride)
+                .and_then(|s| s.checked_add(rows))
+                .is_none_or(|end| end > out_len)
+        })
+        .unwrap_or(cols)
+}
+
+/// The gemm of a 32-element format with tile strategy `T` (module docs).
+///
+/// # Safety
+/// The CPU must have the instructions of `T` (and NEON).
+#[inline(always)]
+pub(super) unsafe fn gemm_q32<F: Q32, T: Tile>(
+    w: &[F::W],
+    x: &[F::X],
+    bpr: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    if bpr == 0 {
+        return;
+    }
+    let (rows, cols) = (w.len() / bpr, x.len() / bpr);
+    debug_assert!(cols == 0 || out_stride >= rows, "gemm: out_stride < rows");
+    debug_assert!(
+        cols == 0 || out.len() >= (cols - 1) * out_stride + rows,
+        "gemm: out too short"
+    );
+    let cols = columns_that_fit(cols, rows, out.len(), out_stride);
+    for c0 in (0..cols).step_by(4) {
+        let nc = (cols - c0).min(4);
+        let xs: [&[F::X]; 4] = core::array::from_fn(|k| run(x, c0 + k.min(nc - 1), bpr));
+        for r0 in (0..rows).step_by(2) {
+            let nr = (rows - r0).min(2);
+            let ws = [run(w, r0, bpr), run(w, r0 + nr - 1, bpr)];
+            // SAFETY: forwarded contract.
+            let res = unsafe { tile::<F, T>(ws, xs, bpr) };
+            for k in 0..nc {
+                for i in 0..nr {
+                    let v = res[k / 2][2 * i + k % 2];
+                    if let Some(o) = out.get_mut((c0 + k) * out_stride + r0 + i) {
+                        *o = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Defines, per format, a module with the table entries `neon`, `dotprod` and `i8mm`.
+macro_rules! gemm_q32_entries {
+    ($($name:ident: $fmt:ty, $w:ty, $x:ty;)+) => {$(
+        pub(super) mod $name {
+            use super::*;
+            use super::super::dot::*;
+            use crate::quant::*;
+
+            /// Baseline NEON entry.
+            pub(in super::super) fn neon(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: reachable only through `kernels(tier)`, whose caller checked NEON.
+                unsafe { neon_body(w, x, bpr, out, s) }
+            }
+
+            /// NEON + dotprod entry.
+            pub(in super::super) fn dotprod(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: reachable only through `kernels(NeonDotprod | NeonI8mm)`, whose
+                // caller checked NEON and dotprod.
+                unsafe { dotprod_body(w, x, bpr, out, s) }
+            }
+
+            /// NEON + dotprod + i8mm entry.
+            pub(in super::super) fn i8mm(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: reachable only through `kernels(NeonI8mm)`, whose caller checked
+                // NEON, dotprod and i8mm.
+                unsafe { i8mm_body(w, x, bpr, out, s) }
+            }
+
+            #[target_feature(enable = "neon")]
+            unsafe fn neon_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: NEON enabled and guaranteed by the caller.
+                unsafe { gemm_q32::<$fmt, DotTile<Mull>>(w, x, bpr, out, s) }
+            }
+
+            #[target_feature(enable = "neon,dotprod")]
+            unsafe fn dotprod_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: NEON + dotprod enabled and guaranteed by the caller.
+                unsafe { gemm_q32::<$fmt, DotTile<Sdot>>(w, x, bpr, out, s) }
+            }
+
+            #[target_feature(enable = "neon,dotprod,i8mm")]
+            unsafe fn i8mm_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.
+                unsafe { gemm_q32::<$fmt, MmlaTile>(w, x, bpr, out, s) }
+            }
+        }
+    )+};
+}
+
+gemm_q32_entries! {
+    q4_0_q8_0: Q4_0, BlockQ4_0, BlockQ8_0;
+    q4_1_q8_1: Q4_1, BlockQ4_1, BlockQ8_1;
+    q5_0_q8_0: Q5_0, BlockQ5_0, BlockQ8_0;
+    q8_0_q8_0: Q8_0, BlockQ8_0, BlockQ8_0;
+}

@@ -1,0 +1,250 @@
+//! Shared NEON primitives of the three NEON tiers: integer block sums, `sdot` / `smmla` and
+//! `f16 → f32` conversions.
+//!
+//! # Why `asm!`
+//!
+//! On stable Rust (1.89 … 1.95) the `vdotq_s32`, `vmmlaq_s32` and `float16x4_t` intrinsics are
+//! still unstable (`stdarch_neon_dotprod`, `stdarch_neon_i8mm`, `stdarch_neon_f16`), so `sdot`,
+//! `smmla` and `fcvtl` are emitted with `asm!` (`pure, nomem, nostack, preserves_flags`). LLVM
+//! assembles inline asm with the features of the function it ends up in, so an `sdot` inlined
+//! into a baseline-NEON body is a compile error ("instruction requires: dotprod"): the baseline
+//! tier cannot execute dotprod / i8mm instructions by accident.
+//!
+//! # Integer block sums
+//!
+//! [`IntDot`] abstracts "dot product of signed bytes into an `int32x4_t` of partial sums" over
+//! the two strategies: [`Mull`] (baseline: `smull` / `smull2` to `i16`, pairwise-widening adds
+//! `sadalp` to `i32`) and [`Sdot`] (`sdot`, 4 products per `i32` lane). The lanes hold partial
+//! sums whose distribution differs between strategies; only their total (an exact integer) is
+//! ever used. `_small` variants may add products in `i16` first: callers guarantee
+//! `|w| ≤ 32`, so a lane sums at most 4 products of magnitude ≤ 32 · 128 (≤ 16384, no overflow).
+//!
+//! All helpers are `#[inline(always)]` without `#[target_feature]`: they are inlined into the
+//! `#[target_feature]` kernel bodies and take those bodies' features.
+
+use core::arch::aarch64::*;
+use core::arch::asm;
+
+/// Signed-byte dot products into `i32` partial sums.
+pub(super) trait IntDot {
+    /// Partial sums of `Σ w_i · x_i` over 32 bytes (`w = (w0, w1)`, `x = (x0, x1)`), any values.
+    ///
+    /// # Safety
+    /// The CPU must have the instructions of the implementation (NEON, + dotprod for [`Sdot`]).
+    unsafe fn dot32(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t;
+    /// As [`IntDot::dot32`], for `|w_i| ≤ 32`.
+    ///
+    /// # Safety
+    /// As [`IntDot::dot32`].
+    unsafe fn dot32_small(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t;
+    /// Partial sums of `Σ w_i · x_i` over 16 bytes, for `|w_i| ≤ 32`.
+    ///
+    /// # Safety
+    /// As [`IntDot::dot32`].
+    unsafe fn dot16_small(w: int8x16_t, x: int8x16_t) -> int32x4_t;
+}
+
+/// Baseline NEON: widening multiplies (`smull`, `smull2`) and pairwise widening adds.
+pub(super) struct Mull;
+
+impl IntDot for Mull {
+    #[inline(always)]
+    unsafe fn dot32(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t {
+        // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
+        unsafe {
+            // Each `i16` product is exact (|p| ≤ 16384); sums are widened to `i32` first.
+            let p0 = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
+            let p1 = vmull_high_s8(w0, x0);
+            let p2 = vmull_s8(vget_low_s8(w1), vget_low_s8(x1));
+            let p3 = vmull_high_s8(w1, x1);
+            let s = vpaddlq_s16(p0);
+            let s = vpadalq_s16(s, p1);
+            let s = vpadalq_s16(s, p2);
+            vpadalq_s16(s, p3)
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn dot32_small(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t {
+        // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
+        unsafe {
+            // |w| ≤ 32: 4 products per i16 lane stay below 4 · 4096 = 16384.
+            let s = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
+            let s = vmlal_high_s8(s, w0, x0);
+            let s = vmlal_s8(s, vget_low_s8(w1), vget_low_s8(x1));
+            let s = vmlal_high_s8(s, w1, x1);
+            vpaddlq_s16(s)
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn dot16_small(w: int8x16_t, x: int8x16_t) -> int32x4_t {
+        // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
+        unsafe {
+            let s = vmull_s8(vget_low_s8(w), vget_low_s8(x));
+            vpaddlq_s16(vmlal_high_s8(s, w, x))
+        }
+    }
+}
+
+/// NEON + dotprod: `sdot` (4 byte products per `i32` lane).
+pub(super) struct Sdot;
+
+impl IntDot for Sdot {
+    #[inline(always)]
+    unsafe fn dot32(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t {
+        // SAFETY: forwarded contract: the CPU has dotprod.
+        unsafe { sdot(sdot(vdupq_n_s32(0), w0, x0), w1, x1) }
+    }
+
+    #[inline(always)]
+    unsafe fn dot32_small(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t {
+        // SAFETY: forwarded contract: the CPU has dotprod.
+        unsafe { Self::dot32(w0, w1, x0, x1) }
+    }
+
+    #[inline(always)]
+    unsafe fn dot16_small(w: int8x16_t, x: int8x16_t) -> int32x4_t {
+        // SAFETY: forwarded contract: the CPU has dotprod.
+        unsafe { sdot(vdupq_n_s32(0), w, x) }
+    }
+}
+
+/// `sdot acc.4s, a.16b, b.16b`: lane `i` of `acc` gains `Σ_{k<4} a[4i+k] · b[4i+k]`.
+///
+/// # Safety
+/// The CPU must implement FEAT_DotProd (and the caller's body must enable `dotprod`, or the
+/// assembler rejects the instruction).
+#[inline(always)]
+pub(super) unsafe fn sdot(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+    // SAFETY: register-only instruction; the caller guarantees dotprod.
+    unsafe {
+        asm!(
+            "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+            acc = inout(vreg) acc,
+            a = in(vreg) a,
+            b = in(vreg) b,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    acc
+}
+
+/// `smmla acc.4s, a.16b, b.16b`: with `a` = rows `[a0; a1]` and `b` = columns `[b0; b1]`
+/// (8 bytes each), `acc += [a0·b0, a0·b1, a1·b0, a1·b1]`.
+///
+/// # Safety
+/// The CPU must implement FEAT_I8MM (and the caller's body must enable `i8mm`).
+#[inline(always)]
+pub(super) unsafe fn smmla(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+    // SAFETY: register-only instruction; the caller guarantees i8mm.
+    unsafe {
+        asm!(
+            "smmla {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+            acc = inout(vreg) acc,
+            a = in(vreg) a,
+            b = in(vreg) b,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    acc
+}
+
+/// Four IEEE half-precision values (bit patterns, lane 0 in the low bits) to `f32`, exactly
+/// (`fcvtl`, baseline ARMv8 Advanced SIMD).
+///
+/// # Safety
+/// NEON must be available (always on aarch64 Linux; the caller's body enables it).
+#[inline(always)]
+pub(super) unsafe fn f16x4_to_f32(h: uint16x4_t) -> float32x4_t {
+    let out: float32x4_t;
+    // SAFETY: register-only conversion instruction of the base architecture.
+    unsafe {
+        asm!(
+            "fcvtl {out:v}.4s, {h:v}.4h",
+            out = lateout(vreg) out,
+            h = in(vreg) h,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    out
+}
+
+/// The high four halves of `h` to `f32` (`fcvtl2`).
+///
+/// # Safety
+/// As [`f16x4_to_f32`].
+#[inline(always)]
+pub(super) unsafe fn f16x8_high_to_f32(h: uint16x8_t) -> float32x4_t {
+    let out: float32x4_t;
+    // SAFETY: register-only conversion instruction of the base architecture.
+    unsafe {
+        asm!(
+            "fcvtl2 {out:v}.4s, {h:v}.8h",
+            out = lateout(vreg) out,
+            h = in(vreg) h,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    out
+}
+
+/// Four `f16` bit patterns given as `u16`s to an `f32` vector `[a, b, c, d]`.
+///
+/// # Safety
+/// As [`f16x4_to_f32`].
+#[inline(always)]
+pub(super) unsafe fn f16_bits_to_f32x4(a: u16, b: u16, c: u16, d: u16) -> float32x4_t {
+    let bits = u64::from(a) | u64::from(b) << 16 | u64::from(c) << 32 | u64::from(d) << 48;
+    // SAFETY: forwarded contract (NEON).
+    unsafe { f16x4_to_f32(vcreate_u16(bits)) }
+}
+
+/// Eight `f16` bit patterns to two `f32` vectors (lanes 0–3, 4–7).
+///
+/// # Safety
+/// As [`f16x4_to_f32`].
+#[inline(always)]
+pub(super) unsafe fn f16x8_bits_to_f32(h: &[u16; 8]) -> (float32x4_t, float32x4_t) {
+    // SAFETY: `h` is 8 readable `u16`s; NEON per the forwarded contract.
+    unsafe {
+        let v = vld1q_u16(h.as_ptr());
+        (f16x4_to_f32(vget_low_u16(v)), f16x8_high_to_f32(v))
+    }
+}
+
+/// Block sums of four blocks' partial-sum vectors: `[Σa, Σb, Σc, Σd]` (two `addp`).
+///
+/// # Safety
+/// NEON must be available.
+#[inline(always)]
+pub(super) unsafe fn hsum4(a: int32x4_t, b: int32x4_t, c: int32x4_t, d: int32x4_t) -> int32x4_t {
+    // SAFETY: baseline NEON register intrinsics.
+    unsafe { vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d)) }
+}
+
+/// The dot-product contract's final reduction of 8 lanes held as `lo` (0–3) and `hi` (4–7):
+/// `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`.
+///
+/// # Safety
+/// NEON must be available.
+#[inline(always)]
+pub(super) unsafe fn reduce_lanes(lo: float32x4_t, hi: float32x4_t) -> f32 {
+    // SAFETY: baseline NEON register intrinsics.
+    unsafe {
+        // s = [a0+a4, a1+a5, a2+a6, a3+a7]; t = [s0+s2, s1+s3].
+        let s = vaddq_f32(lo, hi);
+        let t = vadd_f32(vget_low_f32(s), vget_high_f32(s));
+        vget_lane_f32::<0>(t) + vget_lane_f32::<1>(t)
+    }
+}
+
+/// Horizontal sum of an `f32` vector (any order; for the float kernels only).
+///
+/// # Safety
+/// NEON must be available.
+#[inline(always)]
+pub(super) unsafe fn hadd_f32(v: float32x4_t) -> f32 {
+    // SAFETY: baseline NEON register intrinsic.
+    unsafe { vaddvq_f32(v) }
+}

@@ -1,0 +1,163 @@
+//! Shared AVX2 building blocks: block-sum transposition, the 8-lane float reduction of the dot
+//! contract, f16 scale gathers, and horizontal sums.
+//!
+//! # Math
+//!
+//! - [`pair_sums`] / [`quad_sums`] / [`finish_sums8`]: with `v_0 … v_7` eight `i32x8` vectors of
+//!   partial sums (one per block), the result lane `k` is `Σ_l v_k[l]`. Built as a tree:
+//!   `hadd(v0, v1)`, `hadd(·, ·)` of two such pairs, then the two 128-bit halves of two quads
+//!   added after a cross-lane permute. Integer additions, so exact in any order.
+//! - [`reduce_lanes_ps`]: `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`, exactly
+//!   [`crate::kernels::dot::reduce_lanes`] (high 128 onto low 128, high 64 onto low 64, lane 1
+//!   onto lane 0), so the 32-element integer dots are bit-exact with the scalar reference.
+//! - [`f16x8_to_ps`]: eight f16 bit patterns to `f32x8` with `vcvtph2ps` (exact).
+//!
+//! # Layout, accumulators, tails
+//!
+//! Register-only helpers; no memory access except the documented loads. Callers own tails.
+//!
+//! All functions are `#[inline(always)] unsafe fn` without `#[target_feature]` (memchr's
+//! pattern): they inline into the `#[target_feature(enable = "avx2,fma,f16c")]` kernels, whose
+//! contract (the CPU has AVX2 + FMA + F16C) is their safety requirement.
+
+use core::arch::x86_64::*;
+
+/// `hadd(a, b)`: lanes `[a01, a23, b01, b23 | a45, a67, b45, b67]` (first level of the tree).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn pair_sums(a: __m256i, b: __m256i) -> __m256i {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe { _mm256_hadd_epi32(a, b) }
+}
+
+/// Second level: from the pair sums of blocks (0,1) and (2,3), lanes
+/// `[s0_lo, s1_lo, s2_lo, s3_lo | s0_hi, s1_hi, s2_hi, s3_hi]` (`lo`/`hi`: the block's
+/// 128-bit halves).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn quad_sums(p01: __m256i, p23: __m256i) -> __m256i {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe { _mm256_hadd_epi32(p01, p23) }
+}
+
+/// Last level: lane `k` = the full sum of block `k`, from the quads of blocks 0..4 and 4..8.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn finish_sums8(q0123: __m256i, q4567: __m256i) -> __m256i {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe {
+        let lo = _mm256_permute2x128_si256::<0x20>(q0123, q4567);
+        let hi = _mm256_permute2x128_si256::<0x31>(q0123, q4567);
+        _mm256_add_epi32(lo, hi)
+    }
+}
+
+/// Lane `k` = the sum of the 8 lanes of `v[k]` (the whole tree).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn sums8(v: &[__m256i; 8]) -> __m256i {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe {
+        let q0 = quad_sums(pair_sums(v[0], v[1]), pair_sums(v[2], v[3]));
+        let q1 = quad_sums(pair_sums(v[4], v[5]), pair_sums(v[6], v[7]));
+        finish_sums8(q0, q1)
+    }
+}
+
+/// The scalar reference's [`crate::kernels::dot::reduce_lanes`] on a vector, bit for bit.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+pub(super) unsafe fn reduce_lanes_ps(acc: __m256) -> f32 {
+    // SAFETY: AVX is available (caller contract); register-only.
+    unsafe {
+        let lo = _mm256_castps256_ps128(acc);
+        let hi = _mm256_extractf128_ps::<1>(acc);
+        let s4 = _mm_add_ps(lo, hi); // [a0+a4, a1+a5, a2+a6, a3+a7]
+        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4)); // [(a0+a4)+(a2+a6), (a1+a5)+(a3+a7), ..]
+        let s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
+        _mm_cvtss_f32(s1)
+    }
+}
+
+/// Horizontal sum of eight `f32` lanes (any order; for the float kernels).
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+pub(super) unsafe fn hsum_ps(v: __m256) -> f32 {
+    // SAFETY: same as `reduce_lanes_ps`, whose order is one valid order.
+    unsafe { reduce_lanes_ps(v) }
+}
+
+/// Horizontal sum of eight `i32` lanes (wrapping; callers' sums fit).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn hsum_epi32(v: __m256i) -> i32 {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01>(s));
+        _mm_cvtsi128_si32(s)
+    }
+}
+
+/// Eight f16 values (bit patterns, lane 0 first) as `f32x8` (exact conversion).
+///
+/// # Safety
+/// The CPU must support AVX and F16C.
+#[inline(always)]
+pub(super) unsafe fn f16x8_to_ps(bits: [u16; 8]) -> __m256 {
+    // SAFETY: `bits` is 16 readable bytes; F16C is available (caller contract).
+    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(bits.as_ptr().cast())) }
+}
+
+/// Packs four `i32x8` vectors (elements 0..8, 8..16, 16..24, 24..32) with values in
+/// `-128..=127` into 32 bytes in element order.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn pack_i32x32_to_i8(q: [__m256i; 4]) -> __m256i {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe {
+        let ab = _mm256_packs_epi32(q[0], q[1]); // [a0-3 b0-3 | a4-7 b4-7]
+        let cd = _mm256_packs_epi32(q[2], q[3]);
+        let bytes = _mm256_packs_epi16(ab, cd); // dwords [a0 b0 c0 d0 | a1 b1 c1 d1]
+        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+    }
+}
+
+/// `0xFF` in byte `j` where bit `j` of `bits` is set, else `0` (llama.cpp's
+/// `bytes_from_bits_32`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+pub(super) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
+    // SAFETY: AVX2 is available (caller contract); register-only.
+    unsafe {
+        let v = _mm256_set1_epi32(bits as i32);
+        let shuf = _mm256_set_epi64x(
+            0x0303_0303_0303_0303,
+            0x0202_0202_0202_0202,
+            0x0101_0101_0101_0101,
+            0,
+        );
+        let bytes = _mm256_shuffle_epi8(v, shuf);
+        let mask = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe);
+        _mm256_cmpeq_epi8(_mm256_or_si256(bytes, mask), _mm256_set1_epi64x(-1))
+    }
+}

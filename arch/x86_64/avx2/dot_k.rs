@@ -1,0 +1,394 @@
+//! AVX2 integer dot products of the K formats against Q8_K: Q4_K, Q5_K and Q6_K, bit-exact with
+//! [`crate::kernels::dot`], as `R × C` tiles (rows × columns) shared by the row dot products
+//! (`1 × 1`) and the gemms ([`super::gemm`]).
+//!
+//! # Math
+//!
+//! Per super-block (256 elements), exact `i32` integer parts computed with SIMD, then the scalar
+//! reference's float expression, evaluated in scalar `f32` exactly as written there:
+//! - Q4_K / Q5_K: `isum = Σ_j sc_j · Σ_l q·x` and `summs = Σ_j m_j · (bsums_2j + bsums_2j+1)`;
+//!   `sumf = sumf + (d_w·d_x · isum − dmin_w·d_x · summs)`.
+//! - Q6_K: `isum = Σ_j sc_j · Σ_l (q − 32)·x`; `sumf = sumf + (d_w·d_x) · isum`.
+//!
+//! # Memory layout and unpacking
+//!
+//! - Q4_K: `qs` byte group `g` (32 bytes) holds sub-block `2g` (low nibbles) and `2g + 1` (high
+//!   nibbles), paired with activation bytes `64g .. 64g + 32` and `64g + 32 .. 64g + 64`. The
+//!   6-bit scales / mins are unpacked with ggml's `kmask` u32 arithmetic.
+//! - Q5_K: as Q4_K plus the fifth bit: bit `2g` / `2g + 1` of `qh[l]` (shifted down one bit per
+//!   sub-block; 16-bit shifts never leak into bit 0 of a byte for shifts < 8).
+//! - Q6_K: per 128-element half `h`, `ql[64h..]`, `ql[64h + 32..]` and `qh[32h..]` give the four
+//!   32-element chunks `q = low4 | high2 << 4` (0..64); chunk `i` covers sub-blocks `2i` (low
+//!   128-bit lane) and `2i + 1` (high lane), whose signed scales are broadcast per lane with one
+//!   `pshufb` and sign-extended.
+//!
+//! # Accumulator / unroll scheme
+//!
+//! Per (super-block, sub-block): `maddubs(q, x)` (unsigned quants ≤ 63 × signed bytes, never
+//! saturating), for Q6_K minus `maddubs(32, x)`, then `madd` with the sub-block scale broadcast
+//! as i16 → one `i32x8` accumulator per super-block; Q4_K/Q5_K mins: `madd(bsums, m_dup)`.
+//! Both vectors are reduced together (`hadd`) into `(isum, summs)`. A weight super-block is
+//! unpacked once (nibbles split, high bits merged, scales decoded) and serves the tile's `C`
+//! columns; each `(row, column)` keeps its own scalar `sumf`, in super-block order.
+//!
+//! # Tails
+//!
+//! None: whole super-blocks only; the safe wrappers use the common prefix of the two slices.
+
+use super::common::hsum_epi32;
+use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
+use core::arch::x86_64::*;
+
+/// A K weight format paired with Q8_K activations.
+pub(super) trait KFormat {
+    /// Weight super-block.
+    type W;
+    /// The super-block unpacked into registers.
+    type Wu: Copy;
+    /// Unpacks a weight super-block.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    unsafe fn unpack(w: &Self::W) -> Self::Wu;
+    /// `(isum, summs)` of the super-block against `x` (module docs).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    unsafe fn isums(u: &Self::Wu, x: &BlockQ8K) -> (i32, i32);
+    /// The super-block's float term, exactly the scalar reference's expression.
+    fn term(w: &Self::W, x: &BlockQ8K, isum: i32, summs: i32) -> f32;
+}
+
+/// A Q4_K / Q5_K super-block in registers.
+#[derive(Clone, Copy)]
+pub(super) struct K4Unpacked {
+    /// Unsigned quants of sub-blocks 0..8 (32 bytes each).
+    q: [__m256i; 8],
+    /// The 8 scales as i16, repeated in both 128-bit lanes.
+    scales: __m256i,
+    /// The 8 mins as i16 pairs `[m0, m0, m1, m1, …]`.
+    mins: __m256i,
+}
+
+/// Q4_K · Q8_K.
+pub(super) struct Q4K;
+/// Q5_K · Q8_K.
+pub(super) struct Q5K;
+/// Q6_K · Q8_K.
+pub(super) struct Q6K;
+
+/// Decodes the packed 6-bit scales and mins: `(scales, mins)` as 8 bytes each (ggml's kmask
+/// arithmetic, equal to the scalar `k4_scales_mins`).
+#[inline(always)]
+fn k4_scales_mins(s: &[u8; 12]) -> (u64, u64) {
+    const KMASK1: u32 = 0x3f3f_3f3f;
+    const KMASK2: u32 = 0x0f0f_0f0f;
+    const KMASK3: u32 = 0x0303_0303;
+    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3] = *s;
+    let a = u32::from_le_bytes([a0, a1, a2, a3]);
+    let b = u32::from_le_bytes([b0, b1, b2, b3]);
+    let c = u32::from_le_bytes([c0, c1, c2, c3]);
+    let sc_lo = a & KMASK1;
+    let sc_hi = (c & KMASK2) | (((a >> 6) & KMASK3) << 4);
+    let mn_lo = b & KMASK1;
+    let mn_hi = ((c >> 4) & KMASK2) | (((b >> 6) & KMASK3) << 4);
+    (
+        u64::from(sc_lo) | (u64::from(sc_hi) << 32),
+        u64::from(mn_lo) | (u64::from(mn_hi) << 32),
+    )
+}
+
+/// Scale / min registers of a Q4_K / Q5_K super-block.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn k4_scale_regs(s: &[u8; 12]) -> (__m256i, __m256i) {
+    let (sc, mn) = k4_scales_mins(s);
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let sc = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(sc as i64));
+        let mn = _mm_cvtsi64_si128(mn as i64);
+        let mn = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn, mn));
+        (_mm256_broadcastsi128_si256(sc), mn)
+    }
+}
+
+/// Loads the 128 nibble bytes of a Q4_K / Q5_K super-block as 4 vectors.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+unsafe fn load_qs128(qs: &[u8; 128]) -> [__m256i; 4] {
+    let p = qs.as_ptr();
+    // SAFETY: 4 × 32 bytes inside `qs`; unaligned loads.
+    unsafe { core::array::from_fn(|g| _mm256_loadu_si256(p.add(32 * g).cast())) }
+}
+
+impl KFormat for Q4K {
+    type W = BlockQ4K;
+    type Wu = K4Unpacked;
+    #[inline(always)]
+    unsafe fn unpack(w: &BlockQ4K) -> K4Unpacked {
+        // SAFETY: AVX2 (caller contract).
+        unsafe {
+            let qs = load_qs128(&w.qs);
+            let m4 = _mm256_set1_epi8(0x0F);
+            let q = core::array::from_fn(|j| {
+                let v = qs[j / 2];
+                if j % 2 == 0 {
+                    _mm256_and_si256(v, m4)
+                } else {
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4)
+                }
+            });
+            let (scales, mins) = k4_scale_regs(&w.scales);
+            K4Unpacked { q, scales, mins }
+        }
+    }
+    #[inline(always)]
+    unsafe fn isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { k4_isums(u, x) }
+    }
+    #[inline(always)]
+    fn term(w: &BlockQ4K, x: &BlockQ8K, isum: i32, summs: i32) -> f32 {
+        let d = w.d.to_f32() * x.d;
+        let dmin = w.dmin.to_f32() * x.d;
+        d * isum as f32 - dmin * summs as f32
+    }
+}
+
+impl KFormat for Q5K {
+    type W = BlockQ5K;
+    type Wu = K4Unpacked;
+    #[inline(always)]
+    unsafe fn unpack(w: &BlockQ5K) -> K4Unpacked {
+        // SAFETY: AVX2 (caller contract); `qh` is 32 readable bytes.
+        unsafe {
+            let qs = load_qs128(&w.qs);
+            let m4 = _mm256_set1_epi8(0x0F);
+            let one = _mm256_set1_epi8(1);
+            let mut hm = _mm256_loadu_si256(w.qh.as_ptr().cast());
+            let mut q = [_mm256_setzero_si256(); 8];
+            for (j, qj) in q.iter_mut().enumerate() {
+                let v = qs[j / 2];
+                let low = if j % 2 == 0 {
+                    _mm256_and_si256(v, m4)
+                } else {
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4)
+                };
+                let high = _mm256_slli_epi16::<4>(_mm256_and_si256(hm, one));
+                *qj = _mm256_or_si256(low, high);
+                hm = _mm256_srli_epi16::<1>(hm);
+            }
+            let (scales, mins) = k4_scale_regs(&w.scales);
+            K4Unpacked { q, scales, mins }
+        }
+    }
+    #[inline(always)]
+    unsafe fn isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { k4_isums(u, x) }
+    }
+    #[inline(always)]
+    fn term(w: &BlockQ5K, x: &BlockQ8K, isum: i32, summs: i32) -> f32 {
+        let d = w.d.to_f32() * x.d;
+        let dmin = w.dmin.to_f32() * x.d;
+        d * isum as f32 - dmin * summs as f32
+    }
+}
+
+/// `(isum, summs)` of an unpacked Q4_K / Q5_K super-block against `x`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
+    // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes) and `x.bsums`
+    // (32 bytes).
+    unsafe {
+        let xp = x.qs.as_ptr();
+        let mut acc = _mm256_setzero_si256();
+        for (j, &qj) in u.q.iter().enumerate() {
+            let xv = _mm256_loadu_si256(xp.add(32 * j).cast());
+            let ctrl = _mm256_set1_epi16((((2 * j + 1) << 8) | (2 * j)) as i16);
+            let sc = _mm256_shuffle_epi8(u.scales, ctrl);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(qj, xv), sc));
+        }
+        let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());
+        let ms = _mm256_madd_epi16(bs, u.mins);
+        isum_pair(acc, ms)
+    }
+}
+
+/// The horizontal sums of two `i32x8` vectors.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn isum_pair(a: __m256i, b: __m256i) -> (i32, i32) {
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let h = _mm256_hadd_epi32(a, b); // [a01 a23 b01 b23 | a45 a67 b45 b67]
+        let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
+        let s = _mm_hadd_epi32(s, s); // [Σa, Σb, Σa, Σb]
+        (_mm_cvtsi128_si32(s), _mm_extract_epi32::<1>(s))
+    }
+}
+
+/// A Q6_K super-block in registers.
+#[derive(Clone, Copy)]
+pub(super) struct Q6Unpacked {
+    /// Unsigned 6-bit quants (0..64) of the 8 chunks of 32 elements.
+    q: [__m256i; 8],
+    /// The 16 signed scales.
+    scales: __m128i,
+}
+
+impl KFormat for Q6K {
+    type W = BlockQ6K;
+    type Wu = Q6Unpacked;
+    #[inline(always)]
+    unsafe fn unpack(w: &BlockQ6K) -> Q6Unpacked {
+        // SAFETY: AVX2 (caller contract); loads stay inside `ql` (4 × 32 bytes), `qh`
+        // (2 × 32 bytes) and `scales` (16 bytes).
+        unsafe {
+            let m4 = _mm256_set1_epi8(0x0F);
+            let m2 = _mm256_set1_epi8(0x03);
+            let m2_hi = _mm256_set1_epi8(0x30);
+            let ql = w.ql.as_ptr();
+            let qh = w.qh.as_ptr();
+            let mut q = [_mm256_setzero_si256(); 8];
+            for (h, qh4) in q.chunks_exact_mut(4).enumerate() {
+                let l0 = _mm256_loadu_si256(ql.add(64 * h).cast());
+                let l1 = _mm256_loadu_si256(ql.add(64 * h + 32).cast());
+                let hb = _mm256_loadu_si256(qh.add(32 * h).cast());
+                let h0 = _mm256_slli_epi16::<4>(_mm256_and_si256(hb, m2));
+                let h1 = _mm256_slli_epi16::<2>(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)));
+                let h2 = _mm256_and_si256(hb, m2_hi);
+                let h3 = _mm256_and_si256(_mm256_srli_epi16::<2>(hb), m2_hi);
+                let lo0 = _mm256_and_si256(l0, m4);
+                let lo1 = _mm256_and_si256(l1, m4);
+                let hi0 = _mm256_and_si256(_mm256_srli_epi16::<4>(l0), m4);
+                let hi1 = _mm256_and_si256(_mm256_srli_epi16::<4>(l1), m4);
+                if let [a, b, c, d] = qh4 {
+                    *a = _mm256_or_si256(lo0, h0);
+                    *b = _mm256_or_si256(lo1, h1);
+                    *c = _mm256_or_si256(hi0, h2);
+                    *d = _mm256_or_si256(hi1, h3);
+                }
+            }
+            let scales = _mm_loadu_si128(w.scales.as_ptr().cast());
+            Q6Unpacked { q, scales }
+        }
+    }
+    #[inline(always)]
+    unsafe fn isums(u: &Q6Unpacked, x: &BlockQ8K) -> (i32, i32) {
+        // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes).
+        unsafe {
+            let xp = x.qs.as_ptr();
+            let m32 = _mm256_set1_epi8(32);
+            let mut acc = _mm256_setzero_si256();
+            for (i, &qi) in u.q.iter().enumerate() {
+                let xv = _mm256_loadu_si256(xp.add(32 * i).cast());
+                let p =
+                    _mm256_sub_epi16(_mm256_maddubs_epi16(qi, xv), _mm256_maddubs_epi16(m32, xv));
+                let lo = (2 * i) as i8;
+                let ctrl = _mm_set_epi64x(
+                    i64::from_ne_bytes([lo as u8 + 1; 8]),
+                    i64::from_ne_bytes([lo as u8; 8]),
+                );
+                let sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(u.scales, ctrl));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, sc));
+            }
+            (hsum_epi32(acc), 0)
+        }
+    }
+    #[inline(always)]
+    fn term(w: &BlockQ6K, x: &BlockQ8K, isum: i32, _summs: i32) -> f32 {
+        (w.d.to_f32() * x.d) * isum as f32
+    }
+}
+
+/// The `R × C` tile: `out[r][c] = dot(w[r][..nb], x[c][..nb])`, bit-identical to the scalar
+/// reference (module docs).
+///
+/// # Safety
+/// Every `w[r]` and `x[c]` must point to `nb` readable super-blocks; the CPU must support AVX2,
+/// FMA and F16C.
+#[inline(always)]
+pub(super) unsafe fn tile<F: KFormat, const R: usize, const C: usize>(
+    w: [*const F::W; R],
+    x: [*const BlockQ8K; C],
+    nb: usize,
+) -> [[f32; C]; R] {
+    let mut sumf = [[0.0f32; C]; R];
+    for b in 0..nb {
+        for (wr, sr) in w.iter().zip(sumf.iter_mut()) {
+            // SAFETY: `b < nb` and the caller guarantees `nb` readable super-blocks.
+            let wb = unsafe { &*wr.add(b) };
+            // SAFETY: AVX2 (caller contract).
+            let u = unsafe { F::unpack(wb) };
+            for (xc, s) in x.iter().zip(sr.iter_mut()) {
+                // SAFETY: `b < nb` and the caller guarantees `nb` readable super-blocks.
+                let xb = unsafe { &*xc.add(b) };
+                // SAFETY: AVX2 (caller contract).
+                let (isum, summs) = unsafe { F::isums(&u, xb) };
+                *s += F::term(wb, xb, isum, summs);
+            }
+        }
+    }
+    sumf
+}
+
+/// The row dot product: the `1 × 1` tile over the common prefix.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[inline(always)]
+unsafe fn dot<F: KFormat>(w: &[F::W], x: &[BlockQ8K]) -> f32 {
+    let nb = w.len().min(x.len());
+    // SAFETY: both slices hold at least `nb` super-blocks; CPU features per the caller.
+    let [[v]] = unsafe { tile::<F, 1, 1>([w.as_ptr()], [x.as_ptr()], nb) };
+    v
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q4_k_q8_k_avx2(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
+    // SAFETY: the features are enabled in this function.
+    unsafe { dot::<Q4K>(w, x) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q5_k_q8_k_avx2(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
+    // SAFETY: the features are enabled in this function.
+    unsafe { dot::<Q5K>(w, x) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_q6_k_q8_k_avx2(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
+    // SAFETY: the features are enabled in this function.
+    unsafe { dot::<Q6K>(w, x) }
+}
+
+/// AVX2 [`crate::kernels::dot::dot_q4_k_q8_k`] (bit-exact).
+pub(crate) fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
+    debug_assert_eq!(w.len(), x.len());
+    // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
+    unsafe { dot_q4_k_q8_k_avx2(w, x) }
+}
+
+/// AVX2 [`crate::kernels::dot::dot_q5_k_q8_k`] (bit-exact).
+pub(crate) fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
+    debug_assert_eq!(w.len(), x.len());
+    // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
+    unsafe { dot_q5_k_q8_k_avx2(w, x) }
+}
+
+/// AVX2 [`crate::kernels::dot::dot_q6_k_q8_k`] (bit-exact).
+pub(crate) fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
+    debug_assert_eq!(w.len(), x.len());
+    // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
+    unsafe { dot_q6_k_q8_k_avx2(w, x) }
+}

@@ -1,0 +1,257 @@
+//! AVX2 multi-column products ("gemm"): `out[c · out_stride + r] = dot(w_r, x_c)` for every
+//! weight row `r` and activation column `c` (see [`crate::kernels::gemm`] for the contract).
+//!
+//! # Math and bit-exactness
+//!
+//! Every output is computed by the same per-`(row, column)` code as this tier's row dot product
+//! (the `R × C` tiles of [`super::dot_q32`], [`super::dot_k`] and [`super::dot_float`], whose
+//! `1 × 1` instance *is* the dot), so each value is bit-identical to the tier's `dot` of that
+//! row and column, for any tiling; for the integer formats that is also the scalar reference's
+//! value.
+//!
+//! # Layout and tiling scheme
+//!
+//! `w` holds `rows = w.len() / bpr` rows and `x` holds `cols = x.len() / bpr` columns of `bpr`
+//! blocks. Row tiles of `R` rows are the outer loop (their weights, a few KiB, stay in L1 while
+//! every column streams past them), column tiles of `C` the inner loop. Within a tile each
+//! weight block is unpacked once for `C` columns and each activation block prepared once for
+//! `R` rows. A single column (decode) runs `RD × 1` tiles down the rows, streaming the weights
+//! once in order. Leftover columns run `R × 1` tiles, leftover rows `1 × C` / `1 × 1` tiles.
+//!
+//! Tile sizes (per format, in the table at the bottom) were picked by timing on Zen 3
+//! (3072 × 3072, 1 and 64 columns): with 16 ymm registers, 1 × 4 tiles (one weight block
+//! unpacked for 4 columns) beat 2 × 2 and 4 × 1 for the maddubs formats and the K formats (larger
+//! tiles spill the per-pair block-sum trees); Q8_0 (no nibble unpacking) uses 2 × 2. Decode
+//! tiles are 1 row (2 for Q8_0): sharing the activation block across rows saved less than the
+//! extra register pressure cost.
+//!
+//! # Tails and lengths
+//!
+//! As the scalar reference: `bpr == 0`, no rows or no columns write nothing; trailing blocks
+//! that do not make a whole row / column are ignored; columns whose `rows` outputs do not fit
+//! in `out` are skipped. If `out_stride < rows` (a contract violation: columns overlap), the
+//! columns are computed one after another in increasing order, so later columns overwrite
+//! earlier ones exactly as in the scalar loop. Nothing panics.
+
+use super::dot_float::FloatW;
+use super::dot_k::{KFormat, Q4K, Q5K, Q6K};
+use super::dot_q32::{Q32Pair, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
+use crate::quant::*;
+use core::marker::PhantomData;
+use half::f16;
+
+/// A register tile kernel: `out[r][c] = dot(w[r][..nb], x[c][..nb])`.
+trait Tile {
+    /// Weight block.
+    type W;
+    /// Activation block.
+    type X;
+    /// Computes one `R × C` tile.
+    ///
+    /// # Safety
+    /// Every `w[r]` / `x[c]` must point to `nb` readable blocks; the CPU must support AVX2, FMA
+    /// and F16C.
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const Self::W; R],
+        x: [*const Self::X; C],
+        nb: usize,
+    ) -> [[f32; C]; R];
+}
+
+/// Tiles of a 32-element format pair.
+struct Q32<P>(PhantomData<P>);
+/// Tiles of a K format.
+struct K<F>(PhantomData<F>);
+/// Tiles of a float format.
+struct Float<W>(PhantomData<W>);
+
+impl<P: Q32Pair> Tile for Q32<P> {
+    type W = P::W;
+    type X = P::X;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const P::W; R],
+        x: [*const P::X; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::dot_q32::tile::<P, R, C>(w, x, nb) }
+    }
+}
+
+impl<F: KFormat> Tile for K<F> {
+    type W = F::W;
+    type X = BlockQ8K;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const F::W; R],
+        x: [*const BlockQ8K; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::dot_k::tile::<F, R, C>(w, x, nb) }
+    }
+}
+
+impl<W: FloatW> Tile for Float<W> {
+    type W = W;
+    type X = f32;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const W; R],
+        x: [*const f32; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::dot_float::tile::<W, R, C>(w, x, nb) }
+    }
+}
+
+/// Runs the rows `r0..rows` of one column range with `R`-row tiles of width `C`, then 1-row
+/// tiles, writing `out[(c0 + c) · stride + r]`.
+///
+/// # Safety
+/// Rows `< rows` and columns `c0..c0 + C` must be readable (`bpr` blocks each); the CPU must
+/// support AVX2, FMA and F16C.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn col_tile<T: Tile, const R: usize, const C: usize>(
+    w: *const T::W,
+    x: *const T::X,
+    bpr: usize,
+    rows: usize,
+    r0: usize,
+    c0: usize,
+    out: &mut [f32],
+    stride: usize,
+) {
+    // SAFETY: rows `< rows` and columns `c0 .. c0 + C` are readable (caller contract), so every
+    // pointer below points to `bpr` readable blocks.
+    unsafe {
+        let xs: [*const T::X; C] = core::array::from_fn(|c| x.add((c0 + c) * bpr));
+        let vals = if r0 + R <= rows {
+            let ws: [*const T::W; R] = core::array::from_fn(|r| w.add((r0 + r) * bpr));
+            T::tile::<R, C>(ws, xs, bpr)
+        } else {
+            let mut v = [[0.0f32; C]; R];
+            for (r, vr) in v.iter_mut().enumerate().take(rows - r0) {
+                let [row] = T::tile::<1, C>([w.add((r0 + r) * bpr)], xs, bpr);
+                *vr = row;
+            }
+            v
+        };
+        let n_rows = R.min(rows - r0);
+        for (r, vr) in vals.iter().enumerate().take(n_rows) {
+            for (c, &v) in vr.iter().enumerate() {
+                if let Some(o) = out.get_mut((c0 + c) * stride + r0 + r) {
+                    *o = v;
+                }
+            }
+        }
+    }
+}
+
+/// The gemm driver (module docs).
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[inline(always)]
+unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
+    w: &[T::W],
+    x: &[T::X],
+    bpr: usize,
+    out: &mut [f32],
+    stride: usize,
+) {
+    if bpr == 0 {
+        return;
+    }
+    let rows = w.len() / bpr;
+    let cols = x.len() / bpr;
+    debug_assert!(cols == 0 || stride >= rows, "gemm: out_stride < rows");
+    debug_assert!(
+        cols == 0 || out.len() >= (cols - 1) * stride + rows,
+        "gemm: out too short"
+    );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let (wp, xp) = (w.as_ptr(), x.as_ptr());
+    if cols == 1 {
+        // Decode: `RD`-row tiles sharing each activation block.
+        if rows > out.len() {
+            return;
+        }
+        let mut r0 = 0;
+        while r0 < rows {
+            // SAFETY: `r0 < rows`, column 0 is whole.
+            unsafe { col_tile::<T, RD, 1>(wp, xp, bpr, rows, r0, 0, out, stride) };
+            r0 += RD;
+        }
+        return;
+    }
+    if stride < rows {
+        // Overlapping columns: one column at a time, in order, like the scalar loop.
+        for c in 0..cols {
+            match c.checked_mul(stride).and_then(|s| s.checked_add(rows)) {
+                Some(end) if end <= out.len() => {}
+                _ => return,
+            }
+            let mut r0 = 0;
+            while r0 < rows {
+                // SAFETY: `r0 < rows`, `c < cols`: whole rows and columns of the slices.
+                unsafe { col_tile::<T, R, 1>(wp, xp, bpr, rows, r0, c, out, stride) };
+                r0 += R;
+            }
+        }
+        return;
+    }
+    // `stride >= rows >= 1`: column `c` fits iff `c · stride + rows <= out.len()`.
+    let cols_fit = match out.len().checked_sub(rows) {
+        None => 0,
+        Some(room) => (room / stride).saturating_add(1).min(cols),
+    };
+    let mut r0 = 0;
+    while r0 < rows {
+        let mut c0 = 0;
+        while c0 + C <= cols_fit {
+            // SAFETY: rows `< rows` and columns `c0 .. c0 + C <= cols` are whole.
+            unsafe { col_tile::<T, R, C>(wp, xp, bpr, rows, r0, c0, out, stride) };
+            c0 += C;
+        }
+        while c0 < cols_fit {
+            // SAFETY: as above, one column.
+            unsafe { col_tile::<T, R, 1>(wp, xp, bpr, rows, r0, c0, out, stride) };
+            c0 += 1;
+        }
+        r0 += R;
+    }
+}
+
+macro_rules! avx2_gemm {
+    ($($name:ident, $inner:ident: $tile:ty, $w:ty, $x:ty, RD = $rd:literal, R = $r:literal, C = $c:literal;)+) => {$(
+        #[target_feature(enable = "avx2,fma,f16c")]
+        fn $inner(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], stride: usize) {
+            // SAFETY: the features are enabled in this function.
+            unsafe { gemm::<$tile, $rd, $r, $c>(w, x, bpr, out, stride) }
+        }
+
+        #[doc = concat!("AVX2 [`crate::kernels::gemm::", stringify!($name), "`] (module docs).")]
+        pub(crate) fn $name(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], stride: usize) {
+            // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
+            unsafe { $inner(w, x, bpr, out, stride) }
+        }
+    )+};
+}
+
+avx2_gemm! {
+    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx2: Q32<Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 1, R = 1, C = 4;
+    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx2: Q32<Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 1, R = 1, C = 4;
+    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx2: Q32<Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 1, R = 1, C = 4;
+    gemm_q8_0_q8_0, gemm_q8_0_q8_0_avx2: Q32<Q8_0Q8_0>, BlockQ8_0, BlockQ8_0, RD = 2, R = 2, C = 2;
+    gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx2: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx2: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_q6_k_q8_k, gemm_q6_k_q8_k_avx2: K<Q6K>, BlockQ6K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_f16_f32, gemm_f16_f32_avx2: Float<f16>, f16, f32, RD = 1, R = 1, C = 2;
+    gemm_f32_f32, gemm_f32_f32_avx2: Float<f32>, f32, f32, RD = 1, R = 1, C = 2;
+}

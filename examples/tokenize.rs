@@ -1,0 +1,72 @@
+//! The tokenizer parity tool: prints a text's token ids, comma-separated, on one line.
+//!
+//! ```text
+//! cargo run --release --example tokenize -- --model M.gguf --text TEXT [--no-special] [--bos]
+//! ```
+//!
+//! By default special tokens written in the text (`<|user|>`, `<|im_start|>` …) are parsed and
+//! no BOS is added — the same ids as `llama-tokenize -m M.gguf --no-bos --ids` with the text on
+//! stdin. `--no-special` treats special-token text as plain text (`--no-parse-special`);
+//! `--bos` adds the model's BOS (and EOS) the way the vocabulary asks for them
+//! (`tokenizer.ggml.add_bos_token` / `add_eos_token`, i.e. llama-tokenize without `--no-bos`).
+//! Errors (missing or unreadable file, unsupported vocabulary) go to stderr with exit status 1.
+
+use std::process::ExitCode;
+
+use phi3_kernels::gguf::Gguf;
+use phi3_kernels::tokenizer::{EncodeOptions, Tokenizer, TokenizerError};
+
+const USAGE: &str = "usage: tokenize --model M.gguf --text TEXT [--no-special] [--bos]";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("tokenize: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<String, String> {
+    let mut model = None;
+    let mut text = None;
+    let mut opts = EncodeOptions::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--model" | "-m" => model = Some(args.next().ok_or(USAGE)?),
+            "--text" | "-t" => text = Some(args.next().ok_or(USAGE)?),
+            "--no-special" => opts.parse_special = false,
+            "--bos" => opts.add_special = true,
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    let (model, text) = match (model, text) {
+        (Some(m), Some(t)) => (m, t),
+        _ => return Err(USAGE.to_string()),
+    };
+    let bytes = std::fs::read(&model).map_err(|e| format!("cannot read {model}: {e}"))?;
+    let gguf = Gguf::parse(&bytes).map_err(|e| format!("{model}: {e}"))?;
+    let size = Tokenizer::bytes_needed(&gguf, text.len()).map_err(|e| format!("{model}: {e}"))?;
+    let mut buf = vec![0u8; size];
+    let mut tok =
+        Tokenizer::new(&gguf, &mut buf, text.len()).map_err(|e| format!("{model}: {e}"))?;
+    let mut ids = vec![0u32; text.len() + 2];
+    let n = match tok.encode(&text, opts, &mut ids) {
+        Ok(n) => n,
+        // The error carries the exact count: size the output and encode again.
+        Err(TokenizerError::OutputTooSmall { needed, .. }) => {
+            ids = vec![0u32; needed];
+            tok.encode(&text, opts, &mut ids)
+                .map_err(|e| format!("encode: {e}"))?
+        }
+        Err(e) => return Err(format!("encode: {e}")),
+    };
+    let line: Vec<String> = ids.iter().take(n).map(|id| id.to_string()).collect();
+    Ok(line.join(","))
+}
