@@ -7,6 +7,8 @@
 //! know better (a board-support package, a test that wants to restrict the tiers).
 //! [`CpuFeatures::supports`] says whether a tier can run; [`crate::kernels::Kernels`] turns a
 //! tier into a table of function pointers.
+// `const fn`s cannot use iterators: the indexed loops below run over the arrays' own lengths.
+#![allow(clippy::indexing_slicing)]
 
 /// One family of kernel implementations. Every tier has the same function signatures as the
 /// scalar reference; see [`crate::kernels::Kernels`].

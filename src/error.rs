@@ -1,7 +1,8 @@
 //! Error types. Small, `Copy`, `#[non_exhaustive]`, implementing `core::error::Error`.
 //!
 //! Each layer has its own enum ([`crate::gguf::GgufError`] for the file reader, [`ShapeError`]
-//! for kernel entry points); [`Error`] wraps them for callers that want one type.
+//! for kernel entry points, [`ModelError`] for model binding and sessions); [`Error`] wraps them
+//! for callers that want one type.
 
 use core::fmt;
 
@@ -81,6 +82,9 @@ pub enum Error {
     Gguf(crate::gguf::GgufError),
     /// Buffers of the wrong size given to a kernel entry point.
     Shape(ShapeError),
+    /// A model that cannot be bound, an arena that does not fit, or an input the session
+    /// rejects.
+    Model(ModelError),
 }
 
 impl fmt::Display for Error {
@@ -88,6 +92,7 @@ impl fmt::Display for Error {
         match self {
             Error::Gguf(e) => write!(f, "GGUF: {e}"),
             Error::Shape(e) => write!(f, "shape: {e}"),
+            Error::Model(e) => write!(f, "model: {e}"),
         }
     }
 }
@@ -97,6 +102,7 @@ impl core::error::Error for Error {
         match self {
             Error::Gguf(e) => Some(e),
             Error::Shape(e) => Some(e),
+            Error::Model(e) => Some(e),
         }
     }
 }
@@ -112,3 +118,203 @@ impl From<ShapeError> for Error {
         Error::Shape(e)
     }
 }
+
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Self {
+        Error::Model(e)
+    }
+}
+
+/// A tensor of the model graph, named without borrowing the file: a role (the tensor name
+/// without the `blk.N.` prefix, e.g. `"attn_qkv.weight"`) and, for per-layer tensors, the
+/// layer. Displays as the GGUF name (`blk.3.attn_qkv.weight`, `output.weight`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorName {
+    /// The name without the layer prefix.
+    pub role: &'static str,
+    /// The layer, for `blk.N.*` tensors.
+    pub layer: Option<u32>,
+}
+
+impl fmt::Display for TensorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.layer {
+            Some(layer) => write!(f, "blk.{layer}.{}", self.role),
+            None => f.write_str(self.role),
+        }
+    }
+}
+
+/// Why a model cannot be bound, an arena cannot host a session, or a session rejects an input.
+///
+/// Session input errors ([`ModelError::ContextOverflow`], [`ModelError::BatchTooLarge`],
+/// [`ModelError::EmptyBatch`], [`ModelError::TokenOutOfRange`],
+/// [`ModelError::TruncateBeyondEnd`]) are detected before anything changes: the session stays
+/// usable with its previous contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// `general.architecture` is missing.
+    MissingArchitecture,
+    /// `general.architecture` is neither `phi3` nor `llama`.
+    UnsupportedArchitecture,
+    /// A required hyper-parameter `{arch}.{key}` is missing.
+    MissingKey {
+        /// The key without the architecture prefix (e.g. `"embedding_length"`).
+        key: &'static str,
+    },
+    /// A hyper-parameter has a value the graph cannot use (zero, not a divisor, too large...).
+    BadHyperParameter {
+        /// The key without the architecture prefix.
+        key: &'static str,
+        /// Its value (floats: their bit pattern is not kept; `0`).
+        value: u64,
+    },
+    /// The model has more layers than [`crate::model::MAX_LAYERS`].
+    TooManyLayers {
+        /// Layers in the file.
+        layers: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A tensor the graph needs is absent.
+    MissingTensor {
+        /// Which one.
+        tensor: TensorName,
+    },
+    /// A tensor's dimensions differ from what the configuration implies.
+    TensorShape {
+        /// Which one.
+        tensor: TensorName,
+        /// Its index in the file's tensor-info list.
+        index: usize,
+        /// Expected `[ne0, ne1]` (`ne1 = 1` for vectors).
+        expected: [u64; 2],
+        /// The tensor's `ne` (padded with 1).
+        found: [u64; 4],
+    },
+    /// A tensor's type cannot be used in its role (e.g. a norm that is not F32, a matrix in a
+    /// format without a dot-product kernel).
+    TensorType {
+        /// Which one.
+        tensor: TensorName,
+        /// Its index in the file's tensor-info list.
+        index: usize,
+        /// Its type.
+        ty: crate::quant::GgmlType,
+    },
+    /// `Limits` that cannot describe a session (a zero field, or a size that overflows).
+    BadLimits {
+        /// Which field or size.
+        what: &'static str,
+    },
+    /// The arena is shorter than [`crate::model::ArenaPlan::bytes_needed`].
+    ArenaTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        actual: usize,
+    },
+    /// The arena does not start at a multiple of [`crate::model::ARENA_ALIGN`].
+    ArenaMisaligned {
+        /// The alignment needed.
+        align: usize,
+        /// The start address modulo `align`.
+        offset: usize,
+    },
+    /// The batch would take the sequence past `max_context`.
+    ContextOverflow {
+        /// Positions the sequence would have.
+        needed: usize,
+        /// The session's `max_context`.
+        max_context: usize,
+    },
+    /// More tokens in one call than `max_batch`.
+    BatchTooLarge {
+        /// Tokens given.
+        batch: usize,
+        /// The session's `max_batch`.
+        max_batch: usize,
+    },
+    /// `forward` was called with no tokens.
+    EmptyBatch,
+    /// A token id is not below the vocabulary size.
+    TokenOutOfRange {
+        /// The token id.
+        token: u32,
+        /// The vocabulary size.
+        n_vocab: usize,
+    },
+    /// `truncate(n)` with `n` greater than the current length.
+    TruncateBeyondEnd {
+        /// The requested length.
+        n: usize,
+        /// The current length.
+        len: usize,
+    },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ModelError::*;
+        match *self {
+            MissingArchitecture => f.write_str("`general.architecture` is missing"),
+            UnsupportedArchitecture => {
+                f.write_str("`general.architecture` is not one of `phi3`, `llama`")
+            }
+            MissingKey { key } => write!(f, "metadata key `<arch>.{key}` is missing"),
+            BadHyperParameter { key, value } => {
+                write!(f, "hyper-parameter `<arch>.{key}` = {value} is unusable")
+            }
+            TooManyLayers { layers, max } => {
+                write!(f, "{layers} layers, at most {max} are supported")
+            }
+            MissingTensor { tensor } => write!(f, "tensor `{tensor}` is missing"),
+            TensorShape {
+                tensor,
+                index,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tensor `{tensor}` (#{index}) has ne {found:?}, expected {expected:?}"
+            ),
+            TensorType { tensor, index, ty } => {
+                write!(f, "tensor `{tensor}` (#{index}) has unsupported type {ty}")
+            }
+            BadLimits { what } => write!(f, "session limits: `{what}` is unusable"),
+            ArenaTooSmall { needed, actual } => {
+                write!(f, "arena has {actual} bytes, the session needs {needed}")
+            }
+            ArenaMisaligned { align, offset } => write!(
+                f,
+                "arena starts {offset} bytes past a multiple of {align}; it must be aligned"
+            ),
+            ContextOverflow {
+                needed,
+                max_context,
+            } => write!(
+                f,
+                "sequence would reach {needed} positions, max_context is {max_context}"
+            ),
+            BatchTooLarge { batch, max_batch } => {
+                write!(f, "batch of {batch} tokens, max_batch is {max_batch}")
+            }
+            EmptyBatch => f.write_str("no tokens given"),
+            TokenOutOfRange { token, n_vocab } => {
+                write!(
+                    f,
+                    "token id {token} is not below the vocabulary size {n_vocab}"
+                )
+            }
+            TruncateBeyondEnd { n, len } => {
+                write!(
+                    f,
+                    "cannot truncate to {n} positions, the sequence has {len}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for ModelError {}

@@ -8,14 +8,30 @@
 //! - [`quant`]: the GGUF block formats (byte for byte), scalar dequantize / quantize;
 //! - [`kernels`]: the scalar reference of every kernel and the [`kernels::Kernels`] dispatch
 //!   table, whose tier is chosen once from [`cpu::CpuFeatures`];
-//! - [`gguf`]: a zero-copy, validating GGUF reader over `&[u8]`.
+//! - [`gguf`]: a zero-copy, validating GGUF reader over `&[u8]`;
+//! - [`model`]: the graph — configuration, weight binding, arena planning, sessions;
+//! - [`parallel`]: the [`Parallel`] trait (the caller's workers) that sessions hand their
+//!   row ranges and attention heads to, [`Sequential`], and (with `std`) a persistent
+//!   `ThreadPool`.
 //!
-//! Features: `std` (default) adds runtime CPU detection. Without it the crate needs neither
-//! `std` nor `alloc`.
+//! Features: `std` (default) adds runtime CPU detection and the thread pool. Without it the
+//! crate needs neither `std` nor `alloc`.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+// No panics reachable from input: these lints are errors under `scripts/test` (clippy
+// -D warnings). Modules whose indexing is bounded by construction allow `indexing_slicing`
+// with the reason next to the allow; tests may use all of them.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -27,13 +43,17 @@ pub mod error;
 pub mod gguf;
 pub mod kernels;
 pub mod model;
+pub mod parallel;
 pub mod quant;
 pub mod sample;
 pub mod tokenizer;
 
 pub use cpu::{CpuFeatures, Tier};
-pub use error::{Error, ShapeError};
+pub use error::{Error, ModelError, ShapeError};
 pub use kernels::Kernels;
+#[cfg(feature = "std")]
+pub use parallel::ThreadPool;
+pub use parallel::{Parallel, Sequential};
 
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]

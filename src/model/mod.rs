@@ -1,1 +1,73 @@
-//! The Phi-3 graph over caller-provided arenas (in progress).
+//! The Phi-3 graph over caller-provided arenas.
+//!
+//! - [`Config`] reads the hyper-parameters of a `phi3` or `llama` GGUF ([`config`]);
+//! - [`Weights`] binds every tensor by name to a typed, borrowed view ([`weights`]);
+//! - [`Model`] is the two together;
+//! - [`ArenaPlan`] says how many bytes a session needs and where each buffer lives
+//!   ([`arena`]);
+//! - [`Session`] runs decode and batched prefill over that arena, with an f16 KV cache, GQA,
+//!   partial rotary, tied embeddings and the LongRoPE rule ([`session`]).
+//!
+//! Nothing here allocates; the only memory besides the GGUF bytes is the arena.
+//!
+//! ```no_run
+//! use phi3_kernels::gguf::Gguf;
+//! use phi3_kernels::kernels::Kernels;
+//! use phi3_kernels::model::{ArenaPlan, Limits, Model, Session};
+//!
+//! fn run(file: &[u8], arena: &mut [u8]) -> Result<u32, phi3_kernels::Error> {
+//!     let gguf = Gguf::parse(file)?;
+//!     let model = Model::from_gguf(&gguf)?;
+//!     let limits = Limits { max_context: 512, max_batch: 32, workers: 1 };
+//!     let needed = ArenaPlan::new(model.config(), &limits)?.bytes_needed();
+//!     assert!(arena.len() >= needed); // and 64-byte aligned
+//!     let mut session = Session::new(&model, arena, limits, Kernels::detect())?;
+//!     let logits = session.forward(&[1, 15043, 3186], false)?; // prefill
+//!     let mut next = 0;
+//!     for (i, &v) in logits.iter().enumerate() {
+//!         if v > logits[next as usize] { next = i as u32; }
+//!     }
+//!     session.forward(&[next], false)?; // decode
+//!     Ok(next)
+//! }
+//! ```
+
+pub mod arena;
+pub mod config;
+pub mod session;
+pub mod weights;
+
+pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN};
+pub use config::{Arch, Config};
+pub use session::Session;
+pub use weights::{LayerWeights, Projection, Weights, MAX_LAYERS};
+
+use crate::error::Error;
+use crate::gguf::Gguf;
+
+/// A model: its [`Config`] and its [`Weights`], borrowed from the GGUF bytes (`'w`).
+#[derive(Clone, Copy, Debug)]
+pub struct Model<'w> {
+    config: Config,
+    weights: Weights<'w>,
+}
+
+impl<'w> Model<'w> {
+    /// Reads the configuration and binds every tensor ([`Config::from_gguf`],
+    /// [`Weights::bind`]).
+    pub fn from_gguf(gguf: &Gguf<'w>) -> Result<Self, Error> {
+        let config = Config::from_gguf(gguf)?;
+        let weights = Weights::bind(gguf, &config)?;
+        Ok(Model { config, weights })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The bound tensors.
+    pub fn weights(&self) -> &Weights<'w> {
+        &self.weights
+    }
+}

@@ -36,6 +36,9 @@
 //! `out` (a `debug_assert!` checks that the lengths match exactly); they never panic and never
 //! allocate. Any trailing part of `out` shorter than a block is left untouched. [`dequantize`]
 //! is the checked entry point over raw (possibly unaligned) tensor bytes.
+// Indices here are loop counters below the fixed block sizes (`QK`, `QK_K`) into fixed-size
+// block arrays and `chunks_exact` chunks of exactly one block: in bounds by construction.
+#![allow(clippy::indexing_slicing)]
 
 use super::blocks::*;
 use crate::error::ShapeError;

@@ -33,6 +33,9 @@
 //! `x.len() == out.len() · ELEMS`); trailing input shorter than a block and surplus output blocks
 //! are left alone. Nothing panics and nothing allocates; the K quantizers use a few hundred bytes
 //! of stack for the per-super-block quants.
+// Indices here are loop counters below the fixed block sizes (`QK`, `QK_K`) into fixed-size
+// block arrays and `chunks_exact` chunks of exactly one block: in bounds by construction.
+#![allow(clippy::indexing_slicing)]
 
 use super::blocks::*;
 use super::dequant::scale_min_k4;

@@ -11,6 +11,8 @@
 //!
 //! Scratch: the spelled word (≤ 2 bytes per input byte), one `[start, len, prev, next, id]`
 //! record per byte, heap room for 3 pushes per byte.
+// Every index here is a `u8` (or a nibble) into a 256- (or 16-) entry table: in bounds by type.
+#![allow(clippy::indexing_slicing)]
 
 use super::heap::Heap;
 use super::pretokenize::split_words;

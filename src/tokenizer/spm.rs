@@ -12,6 +12,8 @@
 //! Scratch: the escaped text (≤ 3 bytes per input byte + 3), one `[start, len, prev, next,
 //! _]` record per symbol, and heap room for 3 pushes per symbol (n − 1 initial pairs, at most
 //! two per merge).
+// Every index here is a `u8` (or a nibble) into a 256- (or 16-) entry table: in bounds by type.
+#![allow(clippy::indexing_slicing)]
 
 use super::heap::Heap;
 use super::vocab::{Vocab, NONE};

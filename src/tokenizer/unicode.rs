@@ -18,6 +18,8 @@
 //! `!`..=`~`, `¡`..=`¬` and `®`..=`ÿ` stand for themselves, the other 68 bytes (controls, space,
 //! DEL, NBSP, soft hyphen …) map in order to U+0100, U+0101, …. [`BYTE_TO_CHAR`] holds the
 //! forward map, [`char_to_byte`] inverts it.
+// Every index here is a `u8` (or a nibble) into a 256- (or 16-) entry table: in bounds by type.
+#![allow(clippy::indexing_slicing)]
 
 #[rustfmt::skip]
 #[path = "unicode_table.rs"]

@@ -20,6 +20,8 @@
 //! markers (`<|end|>`, `<|im_end|>`, `</s>`, `<reponame>` …) become control tokens; and when
 //! `general.name` contains `phi3` / `phi-3` every special token except `<unk>`, `<s>` and
 //! `<|endoftext|>` gets RSTRIP (whitespace after it in the input is dropped), plus `</s>`.
+// Every index here is a `u8` (or a nibble) into a 256- (or 16-) entry table: in bounds by type.
+#![allow(clippy::indexing_slicing)]
 
 use crate::gguf::{Array, Gguf, ValueType};
 

@@ -9,6 +9,10 @@
 //! [`gemm`] / [`gemm_k`] (multi-column), [`float_dot`] (f16 / f32 dots and gemms), [`norm`],
 //! [`rope`], [`activation`], [`attention`]; [`simd`] holds the shared primitives (`sdot`,
 //! `smmla`, `fcvtl` in `asm!`, integer block sums).
+// Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
+// slices whose lengths the safe wrappers checked once at the boundary (STYLE: check at the
+// boundary, keep the inner loop free of checks).
+#![allow(clippy::indexing_slicing)]
 
 use crate::cpu::Tier;
 use crate::kernels::Kernels;

@@ -12,6 +12,10 @@
 //! `dot_float` (f16 / f32 dots), `gemm` (register-tiled multi-column products, bit-identical to
 //! the dots), `norm`, `rope` (bit-exact), `activation` (SwiGLU, softmax, the vector `exp`) and
 //! `attention`; `common` holds the shared reductions.
+// Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
+// slices whose lengths the safe wrappers checked once at the boundary (STYLE: check at the
+// boundary, keep the inner loop free of checks).
+#![allow(clippy::indexing_slicing)]
 
 use crate::cpu::Tier;
 use crate::kernels::Kernels;

@@ -1,0 +1,321 @@
+//! End-to-end speed: prefill and decode tokens per second against the machine's own
+//! streaming read bandwidth (the roofline of decode).
+//!
+//! ```text
+//! cargo run --release --example bench -- --model M.gguf [--threads 1,2] [--prompt 512] \
+//!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5]
+//! ```
+//!
+//! The model is memory-mapped. For each thread count N of `--threads` (a list): the read
+//! bandwidth on N threads (summing the mapped model file itself — at most `--bw-mib` MiB of it
+//! — split N ways, median of `--bw-runs`; reading the model rather than a separate buffer keeps
+//! the peak RSS at model + arena),
+//! then one prompt of `--prompt` random tokens prefilled in batches of `--batch`, then `--gen`
+//! tokens decoded one by one (each the previous step's argmax), all on a [`ThreadPool`] of N
+//! workers. Prints tok/s, the weight bytes one decode step streams (every matrix of every
+//! layer and the output head, plus one embedding row), decode's weight GB/s and its fraction
+//! of the measured bandwidth, the arena size and the peak RSS (VmHWM), and the process CPU
+//! seconds of each phase (on a loaded machine, tokens per CPU-second is the steadier number
+//! for one thread). The last line per
+//! thread count is machine-readable:
+//!
+//! `bench model=NAME threads=N pp512=… tg128=… bw_gbs=… decode_gbs=… decode_bw_frac=…`
+
+use std::time::Instant;
+
+use phi3_kernels::gguf::Gguf;
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
+use phi3_kernels::parallel::{Parallel, ThreadPool};
+
+struct Args {
+    model: String,
+    threads: Vec<usize>,
+    prompt: usize,
+    gen: usize,
+    batch: usize,
+    ctx: Option<usize>,
+    bw_mib: usize,
+    bw_runs: usize,
+}
+
+const USAGE: &str = "usage: bench --model M.gguf [--threads 1,2] [--prompt 512] [--gen 128] \
+                     [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        model: String::new(),
+        threads: vec![1],
+        prompt: 512,
+        gen: 128,
+        batch: 64,
+        ctx: None,
+        bw_mib: 4096,
+        bw_runs: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or(format!("{arg} needs a value"));
+        let num = |s: String| s.parse::<usize>().map_err(|e| format!("{arg}: {e}"));
+        match arg.as_str() {
+            "--model" => a.model = value()?,
+            "--threads" => {
+                a.threads = value()?
+                    .split(',')
+                    .map(|s| {
+                        s.trim()
+                            .parse::<usize>()
+                            .map_err(|e| format!("--threads: {e}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--prompt" => a.prompt = num(value()?)?,
+            "--gen" => a.gen = num(value()?)?,
+            "--batch" => a.batch = num(value()?)?,
+            "--ctx" => a.ctx = Some(num(value()?)?),
+            "--bw-mib" => a.bw_mib = num(value()?)?,
+            "--bw-runs" => a.bw_runs = num(value()?)?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    if a.model.is_empty() {
+        return Err(format!("--model is required\n{USAGE}"));
+    }
+    if a.threads.contains(&0) || a.batch == 0 || a.prompt == 0 || a.bw_runs == 0 {
+        return Err("--threads, --batch, --prompt and --bw-runs must be at least 1".into());
+    }
+    Ok(a)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Streaming read bandwidth in GB/s: `threads` threads each sum their share of `buf`.
+fn read_bandwidth(buf: &[u64], threads: usize, runs: usize) -> f64 {
+    let chunk = buf.len().div_ceil(threads);
+    let times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let total: u64 = std::thread::scope(|s| {
+                let hs: Vec<_> = buf
+                    .chunks(chunk)
+                    .map(|part| s.spawn(move || sum_words(part)))
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+            });
+            std::hint::black_box(total);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    (buf.len() * 8) as f64 / median(times) / 1e9
+}
+
+/// Sum with 8 independent lanes (vectorises; the loads dominate).
+fn sum_words(words: &[u64]) -> u64 {
+    let mut acc = [0u64; 8];
+    let mut chunks = words.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &w) in acc.iter_mut().zip(c) {
+            *a = a.wrapping_add(w);
+        }
+    }
+    let tail: u64 = chunks.remainder().iter().fold(0, |a, &w| a.wrapping_add(w));
+    acc.iter().fold(tail, |a, &w| a.wrapping_add(w))
+}
+
+/// Bytes of weights one decode step reads: every layer matrix, the output head, one
+/// embedding row.
+fn decode_weight_bytes(model: &Model) -> u64 {
+    let w = model.weights();
+    let mut total = 0u64;
+    let mut add = |m: &phi3_kernels::kernels::Matrix| total += (m.rows() * m.row_bytes()) as u64;
+    for layer in w.layers() {
+        layer.qkv.parts().for_each(&mut add);
+        add(&layer.attn_output);
+        layer.gate_up.parts().for_each(&mut add);
+        add(&layer.ffn_down);
+    }
+    add(w.output());
+    let embd = w.token_embd();
+    total + embd.row_bytes() as u64
+}
+
+/// Process CPU seconds (user + system) from `/proc/self/stat` (0 where unavailable).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5); `after` starts at field 3.
+    let ticks = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(14) + ticks(15)) / 100.0
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn argmax(v: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let file = std::fs::File::open(&args.model).map_err(|e| format!("{}: {e}", args.model))?;
+    // SAFETY: the file is opened read-only and not modified while mapped (bench input).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("{}: {e}", args.model))?;
+    let gguf = Gguf::parse(&map).map_err(|e| format!("{}: {e}", args.model))?;
+    let model = Model::from_gguf(&gguf).map_err(|e| format!("{}: {e}", args.model))?;
+    let c = model.config();
+    let name = std::path::Path::new(&args.model)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kernels = Kernels::detect();
+    let weight_bytes = decode_weight_bytes(&model);
+    eprintln!(
+        "bench: {name}: {:.2} GiB file, n_embd {} n_layer {} heads {}/{} ff {} vocab {}, \
+         tier {:?}, {:.1} MiB weights per decoded token",
+        map.len() as f64 / (1u64 << 30) as f64,
+        c.n_embd,
+        c.n_layer,
+        c.n_head,
+        c.n_head_kv,
+        c.n_ff,
+        c.n_vocab,
+        kernels.tier,
+        weight_bytes as f64 / (1u64 << 20) as f64
+    );
+
+    let max_threads = args.threads.iter().copied().max().unwrap_or(1);
+    let limits = Limits {
+        max_context: args.ctx.unwrap_or(args.prompt + args.gen),
+        max_batch: args.batch.min(args.prompt),
+        workers: max_threads,
+    };
+    let plan = ArenaPlan::new(c, &limits).map_err(|e| e.to_string())?;
+    let mut arena_buf = vec![0u8; plan.bytes_needed() + ARENA_ALIGN];
+    let start = arena_buf.as_ptr().align_offset(ARENA_ALIGN);
+    let arena = &mut arena_buf[start..start + plan.bytes_needed()];
+    let arena_mib = plan.bytes_needed() as f64 / (1u64 << 20) as f64;
+    eprintln!("bench: arena {arena_mib:.1} MiB for {limits:?}");
+
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let prompt: Vec<u32> = (0..args.prompt)
+        .map(|_| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % c.n_vocab as u64) as u32
+        })
+        .collect();
+
+    let mut session = Session::new(&model, arena, limits, kernels).map_err(|e| e.to_string())?;
+    // SAFETY: any bytes are valid u64s; `align_to` only yields the aligned middle.
+    let (_, words, _) = unsafe { map.align_to::<u64>() };
+    let words = &words[..words.len().min(args.bw_mib << 17)];
+    for &threads in &args.threads {
+        let bw = read_bandwidth(words, threads, args.bw_runs);
+        eprintln!(
+            "bench: threads={threads}: read bandwidth {bw:.2} GB/s ({:.2} GiB, median of {})",
+            (words.len() * 8) as f64 / (1u64 << 30) as f64,
+            args.bw_runs
+        );
+        let pool = ThreadPool::new(threads);
+        let par: &dyn Parallel = &pool;
+        session.reset();
+        // Warm-up: one short prefill brings the weights into the page cache / TLB.
+        session
+            .forward_with(&prompt[..1], false, par)
+            .map_err(|e| e.to_string())?;
+        session.reset();
+
+        let (t, cpu0) = (Instant::now(), cpu_seconds());
+        let mut last = 0;
+        for chunk in prompt.chunks(limits.max_batch) {
+            let logits = session
+                .forward_with(chunk, false, par)
+                .map_err(|e| e.to_string())?;
+            last = argmax(logits);
+            eprintln!(
+                "bench: threads={threads}: prefill {}/{} ({:.1} tok/s)",
+                session.len(),
+                args.prompt,
+                session.len() as f64 / t.elapsed().as_secs_f64()
+            );
+        }
+        let pp = args.prompt as f64 / t.elapsed().as_secs_f64();
+        let pp_cpu = cpu_seconds() - cpu0;
+
+        let (t, cpu0) = (Instant::now(), cpu_seconds());
+        for i in 0..args.gen {
+            let logits = session
+                .forward_with(&[last], false, par)
+                .map_err(|e| e.to_string())?;
+            last = argmax(logits);
+            if (i + 1).is_multiple_of(32) || i + 1 == args.gen {
+                eprintln!(
+                    "bench: threads={threads}: decode {}/{} ({:.2} tok/s)",
+                    i + 1,
+                    args.gen,
+                    (i + 1) as f64 / t.elapsed().as_secs_f64()
+                );
+            }
+        }
+        let tg = args.gen as f64 / t.elapsed().as_secs_f64();
+        let tg_cpu = cpu_seconds() - cpu0;
+        let decode_gbs = tg * weight_bytes as f64 / 1e9;
+        let rss = peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"));
+        println!(
+            "threads {threads}: prefill {pp:.2} tok/s, decode {tg:.2} tok/s, \
+             {:.1} MiB weights/token, decode {decode_gbs:.2} GB/s = {:.2} of {bw:.2} GB/s read \
+             bandwidth, arena {arena_mib:.1} MiB, peak RSS {rss} MiB; CPU s: prefill \
+             {pp_cpu:.1} ({:.2} tok/CPU-s), decode {tg_cpu:.1} ({:.2} tok/CPU-s)",
+            weight_bytes as f64 / (1u64 << 20) as f64,
+            decode_gbs / bw,
+            args.prompt as f64 / pp_cpu,
+            args.gen as f64 / tg_cpu,
+        );
+        println!(
+            "bench model={name} threads={threads} pp{}={pp:.2} tg{}={tg:.2} bw_gbs={bw:.2} \
+             decode_gbs={decode_gbs:.2} decode_bw_frac={:.3}",
+            args.prompt,
+            args.gen,
+            decode_gbs / bw
+        );
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Text in, text out: runs a GGUF model (Phi-3 family or llama arch such as SmolLM2) on a
+//! prompt and streams the reply.
+//!
+//! ```text
+//! cargo run --release --example generate -- --model M.gguf --prompt TEXT [--chat]
+//!     [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N]
+//!     [--ctx N]
+//! ```
+//!
+//! - The file is memory-mapped (`memmap2`); the library only ever sees the `&[u8]`.
+//! - `--chat` renders `--prompt` as one user turn with the model's chat template (recognised
+//!   from `tokenizer.chat_template`: Phi-3, Phi-4-mini or ChatML), including the default system
+//!   message the template injects when there is none (SmolLM2's "You are a helpful AI assistant
+//!   named SmolLM, …"); `--system` replaces it. A `phi3` file without a template gets the
+//!   Phi-3 format. Without `--chat` the prompt text is tokenized
+//!   as is, with special tokens (`<|im_start|>`, `<|user|>` …) parsed, and BOS added when the
+//!   vocabulary's `add_bos_token` says so.
+//! - Sampling: llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05);
+//!   `--temp 0` is greedy. Generation stops after `-n` tokens (default 128), on one of the
+//!   tokenizer's stop tokens (EOS, `<|end|>`, `<|im_end|>` …), or when the context is full.
+//! - `--ctx` is the KV-cache length (default: prompt + `-n`, at most the model's
+//!   `context_length`); the arena is sized exactly for it.
+//! - The text is printed as it is produced (incomplete UTF-8 is held back until it
+//!   completes); the last line on stderr reports prompt tokens, prefill and decode speed and
+//!   arena bytes.
+//!
+//! `--threads N` runs the matmuls and attention on a [`ThreadPool`] of N workers (default: the
+//! machine's available parallelism, at most 8); the output is bitwise identical for any N.
+//!
+//! The functions below are also what `tests/model_smollm2.rs` drives (it includes this file),
+//! so the test checks exactly the path this example runs.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use memmap2::Mmap;
+use phi3_kernels::gguf::Gguf;
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
+use phi3_kernels::parallel::{Parallel, ThreadPool};
+use phi3_kernels::sample::{Sampler, SamplerConfig};
+use phi3_kernels::tokenizer::{
+    ChatFamily, ChatTemplate, EncodeOptions, Message, StreamDecoder, Tokenizer, TokenizerError,
+};
+
+const USAGE: &str = "usage: generate --model M.gguf --prompt TEXT [--chat] [--system TEXT] \
+                     [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N] \
+                     [--ctx N]";
+
+/// Most prompt tokens one prefill `forward` call takes (bounds the activation buffers).
+pub const MAX_PREFILL_BATCH: usize = 256;
+
+/// Tokens of recent history the repetition penalty looks at (llama.cpp's `penalty_last_n`).
+const PENALTY_WINDOW: usize = 64;
+
+/// Command-line settings.
+#[derive(Debug)]
+pub struct Args {
+    pub model: String,
+    pub prompt: String,
+    pub chat: bool,
+    pub system: Option<String>,
+    pub n_predict: usize,
+    pub sampler: SamplerConfig,
+    pub threads: usize,
+    pub ctx: Option<usize>,
+}
+
+fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e| format!("{flag} {v}: {e}"))
+}
+
+/// Parses the command line (without the program name).
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut it = args.into_iter();
+    let (mut model, mut prompt, mut system, mut ctx) = (None, None, None, None);
+    let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (mut chat, mut n_predict, mut threads) = (false, 128usize, default_threads);
+    let mut sampler = SamplerConfig::default();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--model" | "-m" => model = Some(value()?),
+            "--prompt" | "-p" => prompt = Some(value()?),
+            "--chat" => chat = true,
+            "--system" => system = Some(value()?),
+            "-n" | "--n-predict" => n_predict = parse_num(&arg, &value()?)?,
+            "--temp" => sampler.temperature = parse_num(&arg, &value()?)?,
+            "--top-k" => sampler.top_k = parse_num(&arg, &value()?)?,
+            "--top-p" => sampler.top_p = parse_num(&arg, &value()?)?,
+            "--seed" => sampler.seed = parse_num(&arg, &value()?)?,
+            "--threads" | "-t" => threads = parse_num(&arg, &value()?)?,
+            "--ctx" | "-c" => ctx = Some(parse_num(&arg, &value()?)?),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    if system.is_some() && !chat {
+        return Err("--system needs --chat".into());
+    }
+    if threads == 0 || ctx == Some(0) {
+        return Err("--threads and --ctx must be at least 1".into());
+    }
+    if sampler.temperature <= 0.0 {
+        sampler = SamplerConfig {
+            seed: sampler.seed,
+            ..SamplerConfig::greedy()
+        };
+    }
+    Sampler::new(sampler).map_err(|e| format!("sampler settings: {e}"))?;
+    Ok(Args {
+        model: model.ok_or(format!("--model is required\n{USAGE}"))?,
+        prompt: prompt.ok_or(format!("--prompt is required\n{USAGE}"))?,
+        chat,
+        system,
+        n_predict,
+        sampler,
+        threads,
+        ctx,
+    })
+}
+
+/// Memory-maps a model file, with clear errors for a missing file or one that is not GGUF.
+pub fn map_model(path: &str) -> Result<Mmap, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open model {path}: {e}"))?;
+    // SAFETY: the mapping is read-only and private to this process; like every reader of a
+    // memory-mapped model (llama.cpp included) we rely on the file not being truncated or
+    // rewritten while it runs.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| format!("cannot map {path}: {e}"))?;
+    if map.get(..4) != Some(b"GGUF".as_slice()) {
+        return Err(format!(
+            "{path} is not a GGUF file (it does not start with the bytes `GGUF`)"
+        ));
+    }
+    Ok(map)
+}
+
+/// Parses the GGUF and binds the model (unsupported architecture, tensor type or shape → the
+/// library's error, naming what is wrong).
+pub fn load_model<'w>(path: &str, bytes: &'w [u8]) -> Result<(Gguf<'w>, Model<'w>), String> {
+    let gguf = Gguf::parse(bytes).map_err(|e| format!("{path}: invalid GGUF: {e}"))?;
+    let model = Model::from_gguf(&gguf).map_err(|e| format!("{path}: unsupported model: {e}"))?;
+    Ok((gguf, model))
+}
+
+/// The prompt text that is tokenized: the raw prompt, or with `chat` the model's chat template
+/// rendered for one user turn (with `system`, or the template's default system message).
+pub fn render_prompt(
+    gguf: &Gguf<'_>,
+    prompt: &str,
+    chat: bool,
+    system: Option<&str>,
+) -> Result<String, String> {
+    if !chat {
+        return Ok(prompt.to_string());
+    }
+    let source = gguf
+        .get_str("tokenizer.chat_template")
+        .map_err(|e| format!("tokenizer.chat_template: {e}"))?;
+    let arch = gguf.get_str("general.architecture").ok().flatten();
+    let template = match (source, arch) {
+        (Some(source), _) => ChatTemplate::detect(source).map_err(|e| format!("--chat: {e}"))?,
+        // A `phi3` file without a template (e.g. from make_model): the Phi-3 format.
+        (None, Some("phi3")) => ChatTemplate::from_family(ChatFamily::Phi3),
+        (None, _) => return Err("--chat: the model has no tokenizer.chat_template".into()),
+    };
+    let mut messages = Vec::with_capacity(2);
+    if let Some(sys) = system {
+        messages.push(Message::system(sys));
+    }
+    messages.push(Message::user(prompt));
+    let mut out = vec![0u8; template.rendered_len(&messages, true)];
+    let text = template
+        .render(&messages, true, &mut out)
+        .map_err(|e| format!("chat template: {e}"))?;
+    Ok(text.to_string())
+}
+
+/// The buffer a tokenizer for texts up to `max_text_bytes` needs.
+pub fn tokenizer_buffer(gguf: &Gguf<'_>, max_text_bytes: usize) -> Result<Vec<u8>, String> {
+    let n = Tokenizer::bytes_needed(gguf, max_text_bytes).map_err(|e| format!("tokenizer: {e}"))?;
+    Ok(vec![0u8; n])
+}
+
+/// Tokenizes the prompt: special tokens parsed, BOS (and EOS) as the vocabulary asks.
+pub fn encode_prompt(tok: &mut Tokenizer<'_, '_>, text: &str) -> Result<Vec<u32>, String> {
+    let opts = EncodeOptions {
+        add_special: true,
+        parse_special: true,
+    };
+    let mut ids = vec![0u32; text.len() + 2];
+    let n = match tok.encode(text, opts, &mut ids) {
+        Ok(n) => n,
+        Err(TokenizerError::OutputTooSmall { needed, .. }) => {
+            ids = vec![0u32; needed];
+            tok.encode(text, opts, &mut ids)
+                .map_err(|e| format!("tokenize: {e}"))?
+        }
+        Err(e) => return Err(format!("tokenize: {e}")),
+    };
+    ids.truncate(n);
+    if ids.is_empty() {
+        return Err("the prompt is empty (no tokens)".into());
+    }
+    Ok(ids)
+}
+
+/// The session limits for a prompt of `n_prompt` tokens and `n_predict` new ones, on
+/// `workers` workers.
+pub fn session_limits(
+    model: &Model<'_>,
+    n_prompt: usize,
+    n_predict: usize,
+    ctx: Option<usize>,
+    workers: usize,
+) -> Result<Limits, String> {
+    let model_ctx = model.config().context_length.max(1);
+    let max_context = ctx.unwrap_or_else(|| n_prompt.saturating_add(n_predict).min(model_ctx));
+    if n_prompt > max_context {
+        return Err(format!(
+            "the prompt has {n_prompt} tokens but the context holds {max_context} (--ctx)"
+        ));
+    }
+    Ok(Limits {
+        max_context,
+        max_batch: n_prompt.clamp(1, MAX_PREFILL_BATCH),
+        workers: workers.max(1),
+    })
+}
+
+/// A zeroed arena of `bytes` bytes starting at a multiple of [`ARENA_ALIGN`]: the owning
+/// vector and the offset of the aligned start.
+pub fn arena_for(model: &Model<'_>, limits: &Limits) -> Result<(Vec<u8>, usize, usize), String> {
+    let plan = ArenaPlan::new(model.config(), limits).map_err(|e| format!("arena: {e}"))?;
+    let bytes = plan.bytes_needed();
+    let buf = vec![0u8; bytes + ARENA_ALIGN];
+    let start = buf.as_ptr().align_offset(ARENA_ALIGN);
+    Ok((buf, start, bytes))
+}
+
+/// What one generation produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Generated ids in order, including the stop token that ended generation, if any.
+    pub ids: Vec<u32>,
+    /// Whether a stop token ended generation.
+    pub stopped: bool,
+    /// Prompt tokens fed.
+    pub prompt_tokens: usize,
+    /// Time spent in prefill `forward` calls.
+    pub prefill: Duration,
+    /// Single-token `forward` calls after prefill, and their time.
+    pub decode_tokens: usize,
+    pub decode: Duration,
+}
+
+fn tok_per_s(n: usize, t: Duration) -> f64 {
+    if t.is_zero() {
+        0.0
+    } else {
+        n as f64 / t.as_secs_f64()
+    }
+}
+
+/// Feeds `prompt` (in batches of the session's `max_batch`), then samples up to `n_predict`
+/// tokens, calling `emit` with each piece of text as it completes; the model's work runs on
+/// `par`. Stops on a stop token (not emitted, but recorded in [`Outcome::ids`]) or when the
+/// context is full.
+pub fn generate(
+    session: &mut Session<'_, '_, '_>,
+    par: &dyn Parallel,
+    tok: &Tokenizer<'_, '_>,
+    sampler: &mut Sampler,
+    prompt: &[u32],
+    n_predict: usize,
+    emit: &mut dyn FnMut(&str),
+) -> Result<Outcome, String> {
+    let mut out = Outcome {
+        prompt_tokens: prompt.len(),
+        ..Outcome::default()
+    };
+    let n_vocab = session.model().config().n_vocab;
+    let max_batch = session.limits().max_batch.max(1);
+    let max_context = session.limits().max_context;
+    let mut logits = vec![0f32; n_vocab];
+    let t0 = Instant::now();
+    for chunk in prompt.chunks(max_batch) {
+        let last = session
+            .forward_with(chunk, false, par)
+            .map_err(|e| format!("prefill: {e}"))?;
+        logits.copy_from_slice(last);
+    }
+    out.prefill = t0.elapsed();
+
+    let mut decoder = StreamDecoder::new(false);
+    let mut text = vec![0u8; StreamDecoder::buffer_bytes(tok)];
+    let (mut ids, mut work) = (vec![0u32; n_vocab], vec![0f32; n_vocab]);
+    let mut history: Vec<u32> = prompt.to_vec();
+    for step in 0..n_predict {
+        let window = &history[history.len().saturating_sub(PENALTY_WINDOW)..];
+        let id = sampler
+            .sample(&logits, window, &mut ids, &mut work)
+            .map_err(|e| format!("sampling: {e}"))?;
+        out.ids.push(id);
+        if tok.is_stop_token(id) {
+            out.stopped = true;
+            break;
+        }
+        emit(
+            decoder
+                .push(tok, id, &mut text)
+                .map_err(|e| format!("decode: {e}"))?,
+        );
+        history.push(id);
+        if step + 1 == n_predict || session.len() >= max_context {
+            break;
+        }
+        let t = Instant::now();
+        let next = session
+            .forward_with(&[id], false, par)
+            .map_err(|e| format!("decode: {e}"))?;
+        logits.copy_from_slice(next);
+        out.decode += t.elapsed();
+        out.decode_tokens += 1;
+    }
+    emit(
+        decoder
+            .finish(&mut text)
+            .map_err(|e| format!("decode: {e}"))?,
+    );
+    Ok(out)
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let map = map_model(&args.model)?;
+    let (gguf, model) = load_model(&args.model, &map)?;
+    let text = render_prompt(&gguf, &args.prompt, args.chat, args.system.as_deref())?;
+    let mut tok_buf = tokenizer_buffer(&gguf, text.len())?;
+    let mut tok = Tokenizer::new(&gguf, &mut tok_buf, text.len())
+        .map_err(|e| format!("{}: tokenizer: {e}", args.model))?;
+    let prompt = encode_prompt(&mut tok, &text)?;
+    let limits = session_limits(&model, prompt.len(), args.n_predict, args.ctx, args.threads)?;
+    let (mut arena, start, bytes) = arena_for(&model, &limits)?;
+    let kernels = Kernels::detect();
+    let tier = kernels.tier;
+    let mut session = Session::new(&model, &mut arena[start..start + bytes], limits, kernels)
+        .map_err(|e| format!("session: {e}"))?;
+    let mut sampler = Sampler::new(args.sampler).map_err(|e| format!("sampler: {e}"))?;
+    let pool = ThreadPool::new(args.threads);
+
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let mut emit = |s: &str| {
+        if !s.is_empty() {
+            let _ = lock.write_all(s.as_bytes());
+            let _ = lock.flush();
+        }
+    };
+    let out = generate(
+        &mut session,
+        &pool,
+        &tok,
+        &mut sampler,
+        &prompt,
+        args.n_predict,
+        &mut emit,
+    )?;
+    let _ = writeln!(lock);
+    drop(lock);
+    let generated = out.ids.len();
+    eprintln!(
+        "[{} prompt tokens, prefill {:.1} tok/s | {} generated ({}), decode {:.1} tok/s | \
+         arena {} bytes ({:.1} MiB, ctx {}) | tier {tier}, threads {}]",
+        out.prompt_tokens,
+        tok_per_s(out.prompt_tokens, out.prefill),
+        generated,
+        if out.stopped { "stop token" } else { "limit" },
+        tok_per_s(out.decode_tokens, out.decode),
+        bytes,
+        bytes as f64 / (1024.0 * 1024.0),
+        limits.max_context,
+        args.threads,
+    );
+    Ok(())
+}
+
+#[allow(dead_code)] // unused when tests include this file as a module
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("generate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("generate: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Running a model the firmware way: the weights are a `&'static [u8]` baked into the binary
+//! (`include_bytes!`, as flash would hold them) and all working memory is one static arena —
+//! no allocator anywhere on the inference path.
+//!
+//! ```text
+//! cargo run --release --example static_arena
+//! ```
+//!
+//! [`run`] is the part a `#![no_std]` firmware would contain: it uses only `core` and the
+//! crate's allocation-free API (`Gguf::parse`, `Model::from_gguf`, `ArenaPlan`,
+//! `Session::new`/`forward`, `sample::greedy`, `Kernels::best` over `CpuFeatures::detect`, which
+//! without the `std` feature reads the compile-time target features). `main` is only the host
+//! harness that prints the result. The model is the tiny random-weight GQA fixture from
+//! `tests/data/gguf/`, so the tokens it "writes" are meaningless; what matters is that they
+//! are computed with no heap.
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use phi3_kernels::cpu::CpuFeatures;
+use phi3_kernels::gguf::Gguf;
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::model::{ArenaPlan, Limits, Model, Session};
+use phi3_kernels::{sample, Error};
+
+/// Bytes with the alignment of the arena (tensor views need their block alignment; a plain
+/// `include_bytes!` array is only 1-aligned).
+#[repr(C, align(64))]
+struct Aligned<T: ?Sized>(T);
+
+/// The model, in the binary's read-only data, 64-byte aligned.
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(
+    "../tests/data/gguf/phi3-tiny-gqa-q4_0.gguf"
+));
+
+/// The session limits the arena is sized for.
+const LIMITS: Limits = Limits {
+    max_context: 64,
+    max_batch: 8,
+    workers: 1,
+};
+
+/// Size of the static arena. `run` checks it against `ArenaPlan::bytes_needed` (which is a
+/// `const fn`, so firmware that knows its `Config` can compute this at compile time).
+const ARENA_BYTES: usize = 1 << 20;
+
+/// A static buffer that can be borrowed mutably exactly once (a sound alternative to
+/// `static mut`).
+#[repr(C, align(64))]
+struct StaticArena {
+    bytes: UnsafeCell<[u8; ARENA_BYTES]>,
+    taken: AtomicBool,
+}
+
+// SAFETY: the only access to `bytes` is through `take`, which hands out at most one `&mut`
+// for the whole life of the program (guarded by the atomic flag).
+unsafe impl Sync for StaticArena {}
+
+impl StaticArena {
+    /// The arena, the first time; `None` afterwards.
+    #[allow(clippy::mut_from_ref)] // sound: the flag hands the `&mut` out only once
+    fn take(&'static self) -> Option<&'static mut [u8]> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: `taken` was false, so no other reference to `bytes` exists or will ever be
+        // created; the static lives for the whole program.
+        Some(unsafe { &mut *self.bytes.get() })
+    }
+}
+
+static ARENA: StaticArena = StaticArena {
+    bytes: UnsafeCell::new([0; ARENA_BYTES]),
+    taken: AtomicBool::new(false),
+};
+
+/// Prefills a fixed prompt, then decodes greedily for `steps` tokens; returns the last token.
+/// Only `core` and the crate's allocation-free API: this function compiles unchanged in a
+/// `#![no_std]` crate.
+fn run(model_bytes: &'static [u8], arena: &'static mut [u8], steps: usize) -> Result<u32, Error> {
+    let gguf = Gguf::parse(model_bytes)?;
+    let model = Model::from_gguf(&gguf)?;
+    // Session::new checks size and alignment: ModelError::ArenaTooSmall / ArenaMisaligned.
+    let kernels = Kernels::best(&CpuFeatures::detect());
+    let mut session = Session::new(&model, arena, LIMITS, kernels)?;
+    let prompt = [1u32, 100, 200, 300, 400];
+    let mut next = sample::greedy(session.forward(&prompt, false)?).unwrap_or(0);
+    for _ in 0..steps {
+        next = sample::greedy(session.forward(&[next], false)?).unwrap_or(0);
+    }
+    Ok(next)
+}
+
+fn main() {
+    let arena = ARENA.take().expect("the arena is taken once");
+    let gguf = Gguf::parse(&MODEL.0).expect("fixture parses");
+    let model = Model::from_gguf(&gguf).expect("fixture binds");
+    let needed = ArenaPlan::new(model.config(), &LIMITS)
+        .expect("plan")
+        .bytes_needed();
+    match run(&MODEL.0, arena, 8) {
+        Ok(token) => println!(
+            "static arena: {ARENA_BYTES} bytes ({needed} needed), model {} bytes from \
+             include_bytes!; after 5 prompt + 8 greedy tokens the next token is {token}",
+            MODEL.0.len()
+        ),
+        Err(e) => {
+            eprintln!("static_arena: {e}");
+            std::process::exit(1);
+        }
+    }
+}

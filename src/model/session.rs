@@ -1,0 +1,785 @@
+//! [`Session`]: one sequence over a caller-provided arena — decode, batched prefill, rewind.
+//!
+//! # The forward pass
+//!
+//! [`Session::forward`] appends `B ≥ 1` tokens at positions `p0 .. p0 + B` (`p0` = current
+//! length). Per layer, for the whole batch at once:
+//!
+//! 1. `xn_t = rms_norm(x_t) · attn_norm` for each token `t`;
+//! 2. `[q | k | v] = W_qkv · quantize(xn)` — one multi-column [`matmul`] per weight matrix, so
+//!    every weight block is loaded once for all `B` tokens;
+//! 3. RoPE on q and k (per token, tables for its position), then k and v of every token are
+//!    written to the f16 cache at their positions;
+//! 4. per token `t` and query head `h`: attention over cached positions `0 ..= p0 + t` (causal
+//!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
+//!    `1 / sqrt(head_dim)`;
+//! 5. `x += W_o · quantize(attn)`; `xn = rms_norm(x) · ffn_norm`;
+//!    `[gate | up] = W_gu · quantize(xn)`; `x += W_down · quantize(silu(gate) ⊙ up)`.
+//!
+//! Then `logits = W_out · quantize(rms_norm(x) · output_norm)` for the last token (or every
+//! token of the batch). Because [`matmul`] is bit-identical to [`crate::kernels::matvec()`] per
+//! column and attention runs per token exactly as in decode, **a batched prefill gives bit for
+//! bit the logits of token-by-token decode** (for a given kernel tier).
+//!
+//! # Parallelism
+//!
+//! [`Session::forward_with`] hands the work to a [`Parallel`] (the caller's workers; plain
+//! [`Session::forward`] uses [`Sequential`]). Every output element is computed by exactly the
+//! same code whatever the split, so **the logits are bitwise identical for any number of
+//! workers**:
+//!
+//! - a matmul of one column (decode) cuts its output rows into [`split_rows`] ranges,
+//!   [`ROW_TASKS_PER_WORKER`] per planned worker (`Limits::workers`), handed out dynamically;
+//!   each task writes its own contiguous range of the output;
+//! - a matmul of several columns (prefill) cuts the *columns* (tokens) into up to
+//!   `Limits::workers` groups: each task runs the tier's register-tiled gemm over all rows for
+//!   its tokens and writes their output vectors, which are disjoint (a column's values are
+//!   bit-identical to that column's dot products for any tiling, see [`crate::kernels::gemm`]);
+//! - attention cuts the `(token, head)` pairs of the batch into `Limits::workers` contiguous
+//!   groups; group `i` uses scores row `i` of the arena and writes its heads' outputs.
+//!
+//! Quantizing the activations, norms, RoPE, the KV-cache writes and SwiGLU stay on the calling
+//! thread (they are small next to the weight streaming).
+//!
+//! # LongRoPE rule
+//!
+//! A model with `rope_factors_short/long` uses the short set while the sequence holds at most
+//! `original_context_length` positions and the long set beyond. The rule: **the logits of every
+//! forward equal those of a from-scratch forward of the whole sequence with the set chosen by
+//! its current total length.** Re-rotating the cached keys when the set changes is not enough
+//! for that: from layer 1 on, the cached keys *and values* of earlier positions are functions
+//! of attention outputs that themselves used the old rotation. So when a forward needs a
+//! different set than the cache was built with (crossing the boundary upwards, or after
+//! [`Session::truncate`] back below it), the session **recomputes the cache once** from the
+//! token history it keeps in the arena (chunks of `max_batch`, no logits), then runs the new
+//! tokens. This costs one prefill of the sequence so far, once per crossing, and makes
+//! decoding across the boundary bit-identical to a from-scratch prefill. Models without
+//! factor tensors never recompute.
+
+use half::f16;
+
+use super::arena::{ArenaPlan, Limits, Region, ARENA_ALIGN};
+use super::config::Config;
+use super::weights::Projection;
+use super::Model;
+use crate::error::{Error, ModelError, ShapeError};
+use crate::kernels::attention::attention_head;
+use crate::kernels::rope::{rope_cos_sin, RopeParams};
+use crate::kernels::{matmul, quantize_into, Activations, Kernels, Matrix};
+use crate::parallel::{Parallel, Sequential};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Row tasks per planned worker for a one-column matmul: more tasks than workers so that a
+/// slow or busy core takes fewer of them (dynamic hand-out) instead of holding the others up.
+pub const ROW_TASKS_PER_WORKER: usize = 4;
+
+/// The row ranges that `workers` workers compute for a matrix of `rows` rows: contiguous,
+/// in order, covering `0..rows`, sizes differing by at most one (empty ranges are skipped).
+pub fn split_rows(rows: usize, workers: usize) -> impl Iterator<Item = core::ops::Range<usize>> {
+    let workers = workers.max(1);
+    let (base, extra) = (rows / workers, rows % workers);
+    (0..workers).filter_map(move |i| {
+        let start = i * base + i.min(extra);
+        let len = base + usize::from(i < extra);
+        (len > 0).then_some(start..start + len)
+    })
+}
+
+/// Which LongRoPE factor set the KV cache was computed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FactorSet {
+    Short,
+    Long,
+}
+
+/// Which logits a batch produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    /// None (recomputing the cache).
+    Skip,
+    /// The last token's.
+    Last,
+    /// Every token's, one row of `n_vocab` after another.
+    All,
+}
+
+/// The per-batch activation buffers, carved from the arena.
+struct Buffers<'a> {
+    x: &'a mut [f32],
+    xn: &'a mut [f32],
+    qkv: &'a mut [f32],
+    attn: &'a mut [f32],
+    gate_up: &'a mut [f32],
+    ffn_act: &'a mut [f32],
+    quant: &'a mut [u8],
+    rope: &'a mut [f32],
+    scores: &'a mut [f32],
+    logits: &'a mut [f32],
+}
+
+/// One sequence of a [`Model`] over a caller-provided arena (see the module docs).
+///
+/// Nothing allocates: every buffer is a piece of the arena given to [`Session::new`].
+pub struct Session<'m, 'w, 'a> {
+    model: &'m Model<'w>,
+    kernels: Kernels,
+    plan: ArenaPlan,
+    len: usize,
+    cache_set: FactorSet,
+    k_cache: &'a mut [f16],
+    v_cache: &'a mut [f16],
+    tokens: &'a mut [u32],
+    bufs: Buffers<'a>,
+}
+
+/// Takes the bytes of `region` from the front of `rest` (regions come in increasing order;
+/// `consumed` is how many bytes of the arena `rest` no longer holds).
+fn carve<'a>(
+    rest: &mut &'a mut [u8],
+    consumed: &mut usize,
+    region: Region,
+) -> Result<&'a mut [u8], Error> {
+    let too_small = ModelError::ArenaTooSmall {
+        needed: region.end(),
+        actual: consumed.saturating_add(rest.len()),
+    };
+    let skip = region.offset.checked_sub(*consumed).ok_or(too_small)?;
+    let taken = core::mem::take(rest);
+    let (_, after_skip) = taken.split_at_mut_checked(skip).ok_or(too_small)?;
+    let (bytes, after) = after_skip
+        .split_at_mut_checked(region.len)
+        .ok_or(too_small)?;
+    *rest = after;
+    *consumed = region.end();
+    Ok(bytes)
+}
+
+fn cast<T: bytemuck::Pod>(bytes: &mut [u8]) -> Result<&mut [T], Error> {
+    let offset = bytes_addr_mod(bytes);
+    bytemuck::try_cast_slice_mut(bytes).map_err(|_| {
+        Error::Model(ModelError::ArenaMisaligned {
+            align: ARENA_ALIGN,
+            offset,
+        })
+    })
+}
+
+fn bytes_addr_mod(bytes: &[u8]) -> usize {
+    bytes.as_ptr().addr() % ARENA_ALIGN
+}
+
+/// An out-of-range slice inside the session's own buffers (the plan makes this impossible;
+/// reported as an error rather than a panic).
+const INTERNAL: Error = Error::Shape(ShapeError::Overflow);
+
+fn range_mut(s: &mut [f32], start: usize, len: usize) -> Result<&mut [f32], Error> {
+    s.get_mut(start..start.checked_add(len).ok_or(INTERNAL)?)
+        .ok_or(INTERNAL)
+}
+
+fn range(s: &[f32], start: usize, len: usize) -> Result<&[f32], Error> {
+    s.get(start..start.checked_add(len).ok_or(INTERNAL)?)
+        .ok_or(INTERNAL)
+}
+
+impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
+    /// A new, empty session of `model` whose working memory is `arena`.
+    ///
+    /// The arena must start at a multiple of [`ARENA_ALIGN`] and hold at least
+    /// [`ArenaPlan::bytes_needed`] bytes for `(model.config(), limits)`; its contents need not
+    /// be initialised (any bytes are fine) and it is not cleared.
+    ///
+    /// Errors: [`ModelError::BadLimits`], [`ModelError::ArenaMisaligned`],
+    /// [`ModelError::ArenaTooSmall`].
+    pub fn new(
+        model: &'m Model<'w>,
+        arena: &'a mut [u8],
+        limits: Limits,
+        kernels: Kernels,
+    ) -> Result<Self, Error> {
+        let plan = ArenaPlan::new(model.config(), &limits)?;
+        let offset = bytes_addr_mod(arena);
+        if offset != 0 {
+            return Err(ModelError::ArenaMisaligned {
+                align: ARENA_ALIGN,
+                offset,
+            }
+            .into());
+        }
+        if arena.len() < plan.bytes_needed() {
+            return Err(ModelError::ArenaTooSmall {
+                needed: plan.bytes_needed(),
+                actual: arena.len(),
+            }
+            .into());
+        }
+        let mut rest = arena;
+        let mut used = 0;
+        let mut take = |r: Region| carve(&mut rest, &mut used, r);
+        let k_cache = cast(take(plan.k_cache)?)?;
+        let v_cache = cast(take(plan.v_cache)?)?;
+        let tokens = cast(take(plan.tokens)?)?;
+        let bufs = Buffers {
+            x: cast(take(plan.x)?)?,
+            xn: cast(take(plan.xn)?)?,
+            qkv: cast(take(plan.qkv)?)?,
+            attn: cast(take(plan.attn)?)?,
+            gate_up: cast(take(plan.gate_up)?)?,
+            ffn_act: cast(take(plan.ffn_act)?)?,
+            quant: take(plan.quant)?,
+            rope: cast(take(plan.rope)?)?,
+            scores: cast(take(plan.scores)?)?,
+            logits: cast(take(plan.logits)?)?,
+        };
+        Ok(Session {
+            model,
+            kernels,
+            plan,
+            len: 0,
+            cache_set: FactorSet::Short,
+            k_cache,
+            v_cache,
+            tokens,
+            bufs,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'m Model<'w> {
+        self.model
+    }
+
+    /// The limits the arena was planned for.
+    pub fn limits(&self) -> Limits {
+        self.plan.limits
+    }
+
+    /// The arena layout.
+    pub fn plan(&self) -> &ArenaPlan {
+        &self.plan
+    }
+
+    /// The kernels in use.
+    pub fn kernels(&self) -> &Kernels {
+        &self.kernels
+    }
+
+    /// Positions in the sequence (tokens appended so far).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the sequence is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The token ids of the sequence so far.
+    pub fn tokens(&self) -> &[u32] {
+        self.tokens.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Empties the sequence (the arena is kept; nothing is cleared).
+    pub fn reset(&mut self) {
+        self.len = 0;
+    }
+
+    /// Rewinds the sequence to its first `n` positions (the next forward continues at `n`).
+    ///
+    /// Errors: [`ModelError::TruncateBeyondEnd`] when `n > len()` (nothing changes).
+    pub fn truncate(&mut self, n: usize) -> Result<(), Error> {
+        if n > self.len {
+            return Err(ModelError::TruncateBeyondEnd { n, len: self.len }.into());
+        }
+        self.len = n;
+        Ok(())
+    }
+
+    /// The factor set a sequence of `total` positions uses (always `Short` for models
+    /// without LongRoPE factors, so they never recompute).
+    fn factor_set(&self, total: usize) -> FactorSet {
+        let w = self.model.weights();
+        let has_factors = w.rope_factors_short().is_some() || w.rope_factors_long().is_some();
+        if has_factors && total > self.model.config().original_context_length {
+            FactorSet::Long
+        } else {
+            FactorSet::Short
+        }
+    }
+
+    /// Appends `tokens` (a prefill batch, or one token for decode) and returns the logits of
+    /// the last one (`n_vocab` values), or with `all_logits` of every one (`tokens.len()` rows
+    /// of `n_vocab`, in order).
+    ///
+    /// Errors, all detected before anything changes (the session stays as it was):
+    /// [`ModelError::EmptyBatch`], [`ModelError::BatchTooLarge`] (`tokens.len() > max_batch`),
+    /// [`ModelError::ContextOverflow`] (`len() + tokens.len() > max_context`),
+    /// [`ModelError::TokenOutOfRange`].
+    pub fn forward(&mut self, tokens: &[u32], all_logits: bool) -> Result<&[f32], Error> {
+        self.forward_with(tokens, all_logits, &Sequential)
+    }
+
+    /// [`Session::forward`] with the work handed to `par` (see the module docs'
+    /// *Parallelism*). At most `Limits::workers` tasks of one step run at a time on the
+    /// session's scratch, so `par` may have any number of workers; the logits are bitwise
+    /// identical to [`Session::forward`]'s. Nothing allocates (given a `par` that does not).
+    ///
+    /// Errors: as [`Session::forward`].
+    pub fn forward_with(
+        &mut self,
+        tokens: &[u32],
+        all_logits: bool,
+        par: &dyn Parallel,
+    ) -> Result<&[f32], Error> {
+        let n = tokens.len();
+        let limits = self.plan.limits;
+        if n == 0 {
+            return Err(ModelError::EmptyBatch.into());
+        }
+        if n > limits.max_batch {
+            return Err(ModelError::BatchTooLarge {
+                batch: n,
+                max_batch: limits.max_batch,
+            }
+            .into());
+        }
+        let total = self.len.saturating_add(n);
+        if total > limits.max_context {
+            return Err(ModelError::ContextOverflow {
+                needed: total,
+                max_context: limits.max_context,
+            }
+            .into());
+        }
+        let n_vocab = self.model.config().n_vocab;
+        if let Some(&token) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
+            return Err(ModelError::TokenOutOfRange { token, n_vocab }.into());
+        }
+
+        let set = self.factor_set(total);
+        if set != self.cache_set {
+            self.recompute(set, par)?;
+        }
+        let p0 = self.len;
+        range_mut_u32(self.tokens, p0, n)?.copy_from_slice(tokens);
+        let output = if all_logits {
+            Output::All
+        } else {
+            Output::Last
+        };
+        self.run(p0, n, output, par)?;
+        self.len = total;
+        let rows = if all_logits { n } else { 1 };
+        let logits_len = rows.checked_mul(n_vocab).ok_or(INTERNAL)?;
+        self.bufs.logits.get(..logits_len).ok_or(INTERNAL)
+    }
+
+    /// Rebuilds the KV cache of the current sequence with factor set `set` (see the module
+    /// docs' LongRoPE rule), replaying the token history in chunks of `max_batch`.
+    fn recompute(&mut self, set: FactorSet, par: &dyn Parallel) -> Result<(), Error> {
+        let n_past = self.len;
+        self.cache_set = set;
+        let chunk = self.plan.limits.max_batch;
+        let mut p0 = 0;
+        while p0 < n_past {
+            let n = chunk.min(n_past - p0);
+            // On error only the recomputed prefix is valid.
+            self.len = p0;
+            self.run(p0, n, Output::Skip, par)?;
+            p0 += n;
+        }
+        self.len = n_past;
+        Ok(())
+    }
+
+    /// The forward pass of the `n` tokens at history positions `p0 .. p0 + n` (module docs).
+    fn run(
+        &mut self,
+        p0: usize,
+        n: usize,
+        output: Output,
+        par: &dyn Parallel,
+    ) -> Result<(), Error> {
+        let model = self.model;
+        let c = model.config();
+        let w = model.weights();
+        let k = &self.kernels;
+        let b = &mut self.bufs;
+        let d = c.n_embd;
+        let (n_rot, half) = (c.n_rot, c.n_rot / 2);
+
+        let history = self
+            .tokens
+            .get(p0..p0.checked_add(n).ok_or(INTERNAL)?)
+            .ok_or(INTERNAL)?;
+        for (t, &token) in history.iter().enumerate() {
+            w.embed(token, range_mut(b.x, t * d, d)?)?;
+        }
+
+        let params = RopeParams {
+            n_rot,
+            freq_base: c.rope_freq_base,
+            freq_factors: match self.cache_set {
+                FactorSet::Short => w.rope_factors_short(),
+                FactorSet::Long => w.rope_factors_long(),
+            },
+            attn_factor: c.rope_attn_factor,
+        };
+        for t in 0..n {
+            let (cos, sin) = range_mut(b.rope, t * n_rot, n_rot)?.split_at_mut(half);
+            rope_cos_sin(p0 + t, &params, cos, sin);
+        }
+
+        let ctx = self.plan.limits.max_context;
+        let kv_layer = ctx.checked_mul(c.kv_dim()).ok_or(INTERNAL)?;
+        for (l, layer) in w.layers().enumerate() {
+            let k_layer = self
+                .k_cache
+                .get_mut(l * kv_layer..(l + 1) * kv_layer)
+                .ok_or(INTERNAL)?;
+            let v_layer = self
+                .v_cache
+                .get_mut(l * kv_layer..(l + 1) * kv_layer)
+                .ok_or(INTERNAL)?;
+            let layer_io = LayerIo {
+                k,
+                c,
+                workers: self.plan.limits.workers,
+                par,
+                p0,
+                n,
+            };
+            layer_io.attention_block(b, layer, k_layer, v_layer)?;
+            layer_io.ffn_block(b, layer)?;
+        }
+
+        let (first, rows) = match output {
+            Output::Skip => return Ok(()),
+            Output::Last => (n - 1, 1),
+            Output::All => (0, n),
+        };
+        for r in 0..rows {
+            let x = range(b.x, (first + r) * d, d)?;
+            (k.rms_norm)(x, w.output_norm(), c.rms_eps, range_mut(b.xn, r * d, d)?);
+        }
+        let input = range(b.xn, 0, rows * d)?;
+        let split = Split {
+            workers: self.plan.limits.workers,
+            par,
+        };
+        project_matrix(k, w.output(), input, b.quant, b.logits, c.n_vocab, split)
+    }
+}
+
+fn range_mut_u32(s: &mut [u32], start: usize, len: usize) -> Result<&mut [u32], Error> {
+    s.get_mut(start..start.checked_add(len).ok_or(INTERNAL)?)
+        .ok_or(INTERNAL)
+}
+
+/// How a step's work is split: `workers` planned workers (the arena's scratch) on `par`.
+#[derive(Clone, Copy)]
+struct Split<'p> {
+    workers: usize,
+    par: &'p dyn Parallel,
+}
+
+/// Range `i` of [`split_rows`]`(len, parts)` (empty when `i` is past the last one).
+fn part(len: usize, parts: usize, i: usize) -> core::ops::Range<usize> {
+    let parts = parts.max(1);
+    let (base, extra) = (len / parts, len % parts);
+    let start = (i * base + i.min(extra)).min(len);
+    let end = (start + base + usize::from(i < extra)).min(len);
+    start..end
+}
+
+/// An `f32` output buffer shared by tasks that each write a disjoint range of it.
+#[derive(Clone, Copy)]
+struct SharedOut {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: tasks only form `&mut` views of pairwise disjoint ranges (see `SharedOut::range`'s
+// callers), so sharing the pointer between threads cannot create aliasing mutable access.
+unsafe impl Send for SharedOut {}
+// SAFETY: as above.
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn new(out: &mut [f32]) -> Self {
+        SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        }
+    }
+
+    /// `out[start..end]` (clamped to the buffer).
+    ///
+    /// # Safety
+    /// While the returned slice lives, no other view of any element of `start..end` may
+    /// exist, and the buffer `new` was given must outlive it and not be used otherwise.
+    unsafe fn range<'o>(self, start: usize, end: usize) -> &'o mut [f32] {
+        let end = end.min(self.len);
+        let start = start.min(end);
+        // SAFETY: `start <= end <= len`, so the range lies inside the buffer; exclusivity is
+        // the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
+    }
+}
+
+/// Column `c0 .. c1` of activations with `per_col` blocks per column.
+fn columns(a: Activations<'_>, per_col: usize, c0: usize, c1: usize) -> Option<Activations<'_>> {
+    let r = c0.checked_mul(per_col)?..c1.checked_mul(per_col)?;
+    Some(match a {
+        Activations::F32(s) => Activations::F32(s.get(r)?),
+        Activations::Q8_0(s) => Activations::Q8_0(s.get(r)?),
+        Activations::Q8_1(s) => Activations::Q8_1(s.get(r)?),
+        Activations::Q8K(s) => Activations::Q8K(s.get(r)?),
+    })
+}
+
+/// `out[t · stride + r] = (M · input_t)[r]` for every token `t` of `input` (columns of
+/// `m.cols()` values): quantize once, then [`matmul`] tasks on `split.par` (module docs:
+/// row ranges for one column, column groups for several).
+fn project_matrix(
+    k: &Kernels,
+    m: &Matrix,
+    input: &[f32],
+    quant: &mut [u8],
+    out: &mut [f32],
+    stride: usize,
+    split: Split,
+) -> Result<(), Error> {
+    let acts: Activations = quantize_into(k, m.activation_format(), input, quant)?;
+    let rows = m.rows();
+    let n_cols = match m.cols() {
+        0 => 1,
+        c => input.len() / c,
+    };
+    if n_cols == 0 || rows == 0 {
+        return Ok(());
+    }
+    // Everything the tasks touch is checked here, so they cannot fail on a valid plan.
+    let needed = (n_cols - 1)
+        .checked_mul(stride)
+        .and_then(|v| v.checked_add(rows))
+        .ok_or(INTERNAL)?;
+    if stride < rows || out.len() < needed {
+        return Err(INTERNAL);
+    }
+    let workers = split.workers.max(1);
+    let failed = AtomicBool::new(false);
+    let shared = SharedOut::new(out.get_mut(..needed).ok_or(INTERNAL)?);
+    if n_cols == 1 {
+        let tasks = workers * ROW_TASKS_PER_WORKER;
+        let tasks = if workers == 1 { 1 } else { tasks.min(rows) };
+        split.par.run(tasks, &|i| {
+            let r = part(rows, tasks, i);
+            // SAFETY: the ranges `part(rows, tasks, i)` of distinct tasks are disjoint, and
+            // `out` is borrowed mutably by this function until `run` returns.
+            let o = unsafe { shared.range(r.start, r.end) };
+            let len = r.len();
+            if len > 0 && matmul(k, m, acts, r, o, len).is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+        });
+    } else {
+        let per_col = m.blocks_per_row();
+        let tasks = workers.min(n_cols);
+        split.par.run(tasks, &|i| {
+            let c = part(n_cols, tasks, i);
+            let (start, end) = (c.start * stride, (c.end * stride).min(needed));
+            // SAFETY: task `i` owns columns `c`, i.e. elements `c.start · stride ..
+            // c.end · stride` (clamped to `needed`): disjoint from every other task's since
+            // the column groups are; `out` is borrowed mutably until `run` returns.
+            let o = unsafe { shared.range(start, end) };
+            if c.is_empty() {
+                return;
+            }
+            let ok = columns(acts, per_col, c.start, c.end)
+                .is_some_and(|a| matmul(k, m, a, 0..rows, o, stride).is_ok());
+            if !ok {
+                failed.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+    if failed.load(Ordering::Relaxed) {
+        return Err(INTERNAL);
+    }
+    Ok(())
+}
+
+/// A fused projection: the parts' outputs are concatenated along the rows of `out`.
+fn project(
+    k: &Kernels,
+    p: &Projection,
+    input: &[f32],
+    quant: &mut [u8],
+    out: &mut [f32],
+    stride: usize,
+    split: Split,
+) -> Result<(), Error> {
+    let mut offset = 0;
+    for m in p.parts() {
+        let o = out.get_mut(offset..).ok_or(INTERNAL)?;
+        project_matrix(k, m, input, quant, o, stride, split)?;
+        offset += m.rows();
+    }
+    Ok(())
+}
+
+/// What one layer of one batch needs besides the buffers.
+struct LayerIo<'k> {
+    k: &'k Kernels,
+    c: &'k Config,
+    workers: usize,
+    par: &'k dyn Parallel,
+    p0: usize,
+    n: usize,
+}
+
+impl LayerIo<'_> {
+    fn split(&self) -> Split<'_> {
+        Split {
+            workers: self.workers,
+            par: self.par,
+        }
+    }
+
+    /// Steps 1–4 of the module docs, and `x += W_o · attn`.
+    fn attention_block(
+        &self,
+        b: &mut Buffers,
+        layer: &super::weights::LayerWeights,
+        k_layer: &mut [f16],
+        v_layer: &mut [f16],
+    ) -> Result<(), Error> {
+        let (k, c, n, p0) = (self.k, self.c, self.n, self.p0);
+        let (d, hd) = (c.n_embd, c.head_dim);
+        let (q_dim, kv_dim, qkv_dim) = (c.q_dim(), c.kv_dim(), c.qkv_dim());
+        let (n_rot, half) = (c.n_rot, c.n_rot / 2);
+        for t in 0..n {
+            let x = range(b.x, t * d, d)?;
+            (k.rms_norm)(x, layer.attn_norm, c.rms_eps, range_mut(b.xn, t * d, d)?);
+        }
+        let xn = range(b.xn, 0, n * d)?;
+        project(k, &layer.qkv, xn, b.quant, b.qkv, qkv_dim, self.split())?;
+
+        for t in 0..n {
+            let row = range_mut(b.qkv, t * qkv_dim, qkv_dim)?;
+            let (q, rest) = row.split_at_mut(q_dim);
+            let (key, value) = rest.split_at_mut(kv_dim);
+            let (cos, sin) = range(b.rope, t * n_rot, n_rot)?.split_at(half);
+            c.rope_layout.apply(k, q, hd, cos, sin);
+            c.rope_layout.apply(k, key, hd, cos, sin);
+            let at = (p0 + t) * kv_dim;
+            let k_dst = k_layer.get_mut(at..at + kv_dim).ok_or(INTERNAL)?;
+            for (dst, &src) in k_dst.iter_mut().zip(key.iter()) {
+                *dst = f16::from_f32(src);
+            }
+            let v_dst = v_layer.get_mut(at..at + kv_dim).ok_or(INTERNAL)?;
+            for (dst, &src) in v_dst.iter_mut().zip(value.iter()) {
+                *dst = f16::from_f32(src);
+            }
+        }
+
+        self.attention_heads(b, k_layer, v_layer)?;
+
+        let attn = range(b.attn, 0, n * q_dim)?;
+        project_matrix(k, &layer.attn_output, attn, b.quant, b.xn, d, self.split())?;
+        add_into(range_mut(b.x, 0, n * d)?, range(b.xn, 0, n * d)?);
+        Ok(())
+    }
+
+    /// Step 4: attention of every `(token, head)` pair of the batch, in `workers` contiguous
+    /// groups on the workers (group `i` uses scores row `i`; pair `j = t · n_head + h` writes
+    /// `attn[j · head_dim ..][..head_dim]`, so the groups' outputs are disjoint).
+    fn attention_heads(
+        &self,
+        b: &mut Buffers,
+        k_layer: &[f16],
+        v_layer: &[f16],
+    ) -> Result<(), Error> {
+        let (k, c, n, p0) = (self.k, self.c, self.n, self.p0);
+        let (hd, n_head) = (c.head_dim, c.n_head);
+        let (kv_dim, qkv_dim) = (c.kv_dim(), c.qkv_dim());
+        let scale = 1.0 / libm::sqrtf(hd as f32);
+        let group = c.gqa_group().max(1);
+        let pairs = n.checked_mul(n_head).ok_or(INTERNAL)?;
+        let ctx = self.workers.max(1);
+        let row = b.scores.len() / ctx;
+        let tasks = ctx.min(pairs);
+        let attn = SharedOut::new(range_mut(
+            b.attn,
+            0,
+            pairs.checked_mul(hd).ok_or(INTERNAL)?,
+        )?);
+        let scores = SharedOut::new(b.scores);
+        let qkv: &[f32] = b.qkv;
+        let failed = AtomicBool::new(false);
+        self.par.run(tasks, &|i| {
+            let js = part(pairs, tasks, i);
+            // SAFETY: task `i` alone uses scores row `i` (`i < tasks <= workers` rows).
+            let scores = unsafe { scores.range(i * row, (i + 1) * row) };
+            // SAFETY: the pair ranges of distinct tasks are disjoint, hence so are their
+            // `head_dim`-wide output ranges; `b.attn` is borrowed mutably until `run` returns.
+            let out = unsafe { attn.range(js.start * hd, js.end * hd) };
+            for (j, out) in js.zip(out.chunks_exact_mut(hd.max(1))) {
+                let (t, h) = (j / n_head, j % n_head);
+                let kv_off = (h / group) * hd;
+                let res = (|| -> Result<(), Error> {
+                    let q = range(qkv, t * qkv_dim + h * hd, hd)?;
+                    let keys = k_layer.get(kv_off..).ok_or(INTERNAL)?;
+                    let values = v_layer.get(kv_off..).ok_or(INTERNAL)?;
+                    attention_head(k, q, keys, values, kv_dim, p0 + t + 1, scale, scores, out)?;
+                    Ok(())
+                })();
+                if res.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        if failed.load(Ordering::Relaxed) {
+            return Err(INTERNAL);
+        }
+        Ok(())
+    }
+
+    /// Step 5's feed-forward half: `x += W_down · swiglu(W_gu · rms_norm(x))`.
+    fn ffn_block(
+        &self,
+        b: &mut Buffers,
+        layer: &super::weights::LayerWeights,
+    ) -> Result<(), Error> {
+        let (k, c, n) = (self.k, self.c, self.n);
+        let (d, ff) = (c.n_embd, c.n_ff);
+        for t in 0..n {
+            let x = range(b.x, t * d, d)?;
+            (k.rms_norm)(x, layer.ffn_norm, c.rms_eps, range_mut(b.xn, t * d, d)?);
+        }
+        let xn = range(b.xn, 0, n * d)?;
+        project(
+            k,
+            &layer.gate_up,
+            xn,
+            b.quant,
+            b.gate_up,
+            2 * ff,
+            self.split(),
+        )?;
+        for t in 0..n {
+            let (gate, up) = range(b.gate_up, t * 2 * ff, 2 * ff)?.split_at(ff);
+            (k.swiglu)(gate, up, range_mut(b.ffn_act, t * ff, ff)?);
+        }
+        let act = range(b.ffn_act, 0, n * ff)?;
+        project_matrix(k, &layer.ffn_down, act, b.quant, b.xn, d, self.split())?;
+        add_into(range_mut(b.x, 0, n * d)?, range(b.xn, 0, n * d)?);
+        Ok(())
+    }
+}
+
+fn add_into(x: &mut [f32], y: &[f32]) {
+    for (a, &b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}

@@ -1,0 +1,332 @@
+//! [`Parallel`]: the caller's workers. The model splits its work into independent tasks (row
+//! ranges of a matmul, groups of attention heads) and hands them to a `Parallel`
+//! implementation, which may run them on any threads it likes and returns when all are done.
+//!
+//! - [`Sequential`] runs every task on the calling thread (no_std, no threads);
+//! - [`ThreadPool`] (feature `std`) is a persistent pool: its threads are spawned once by
+//!   [`ThreadPool::new`] (which allocates) and then [`Parallel::run`] neither allocates nor
+//!   spawns. A firmware RTOS can implement the trait over its own tasks.
+//!
+//! Tasks never depend on each other's results and each writes its own disjoint output, so the
+//! results are bitwise identical for any number of workers and any schedule.
+//!
+//! # The pool's protocol
+//!
+//! A `state` counter is odd while a job is open. `run` publishes the task (a pointer to the
+//! caller's `&dyn Fn`), the task count and a fresh task cursor, then makes `state` odd and
+//! wakes parked workers. Workers spin on `state` for a while (about the gap between two
+//! matmuls), then yield, then park on a condition variable. A worker that sees a new open
+//! job registers in `active` and re-checks `state` (Dekker-style, `SeqCst` on both sides)
+//! before touching the task. Every thread, the caller included, takes task indices from the
+//! shared cursor (`fetch_add`) until they run out — dynamic hand-out, so a slow or busy core
+//! takes fewer tasks — and adds the number it completed to `done`. `run` waits until
+//! `done == n_tasks`, closes the job (`state` even again) and waits for `active == 0`: a worker
+//! that was descheduled or parked through the whole job never delays it, and no thread
+//! touches the task after `run` returns.
+
+/// Runs independent tasks, possibly concurrently (see the module docs).
+pub trait Parallel {
+    /// How many tasks may run at the same time (at least 1).
+    fn workers(&self) -> usize;
+
+    /// Calls `task(i)` exactly once for every `i < n_tasks`, possibly concurrently and in any
+    /// order, and returns when all calls have returned.
+    fn run(&self, n_tasks: usize, task: &(dyn Fn(usize) + Sync));
+}
+
+/// Runs every task on the calling thread, in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sequential;
+
+impl Parallel for Sequential {
+    fn workers(&self) -> usize {
+        1
+    }
+
+    fn run(&self, n_tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+        for i in 0..n_tasks {
+            task(i);
+        }
+    }
+}
+
+impl<P: Parallel + ?Sized> Parallel for &P {
+    fn workers(&self) -> usize {
+        (**self).workers()
+    }
+
+    fn run(&self, n_tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+        (**self).run(n_tasks, task)
+    }
+}
+
+#[cfg(feature = "std")]
+pub use pool::ThreadPool;
+
+#[cfg(feature = "std")]
+mod pool {
+    use super::Parallel;
+    use std::cell::UnsafeCell;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::thread::JoinHandle;
+    use std::vec::Vec;
+
+    /// Spin iterations a worker waits for the next job before yielding.
+    const SPIN_BEFORE_YIELD: u32 = 1 << 14;
+    /// `yield_now` calls a worker makes before parking.
+    const YIELDS_BEFORE_PARK: u32 = 64;
+    /// Spin iterations `run` waits for other threads' tasks before yielding its time slice.
+    const RUN_SPIN_BEFORE_YIELD: u32 = 1 << 12;
+
+    /// The task of the current job, as a lifetime-erased pointer.
+    type TaskPtr = *const (dyn Fn(usize) + Sync + 'static);
+
+    struct Shared {
+        /// Odd while a job is open; bumped twice per job.
+        state: AtomicU64,
+        /// Written by `run` only while no job is open and `active == 0` (see `run`).
+        task: UnsafeCell<Option<TaskPtr>>,
+        n_tasks: AtomicUsize,
+        next: AtomicUsize,
+        done: AtomicUsize,
+        active: AtomicUsize,
+        panicked: AtomicBool,
+        shutdown: AtomicBool,
+        sleepers: AtomicUsize,
+        lock: Mutex<()>,
+        wake: Condvar,
+    }
+
+    // SAFETY: `task` is the only non-Sync field. `run` writes it only while no job is open and
+    // no worker is registered in `active`; a worker reads it only after registering and
+    // seeing the job still open (module docs), and the pointee is `Sync`.
+    unsafe impl Sync for Shared {}
+    // SAFETY: as above; the pointer is only dereferenced while `run` keeps the pointee alive.
+    unsafe impl Send for Shared {}
+
+    /// A persistent pool of worker threads implementing [`Parallel`] (see the module docs).
+    ///
+    /// `ThreadPool::new(n)` spawns `n − 1` threads (the thread calling [`Parallel::run`] is
+    /// the n-th worker); this allocates. After that, `run` does not allocate. Dropping the
+    /// pool stops and joins its threads. A `run` that starts while another `run` of the same
+    /// pool is in progress (a task calling `run`, or a second thread) runs its tasks on its
+    /// own thread, in order, instead of waiting.
+    ///
+    /// If a task panics, the other tasks still run and `run` then panics on the calling
+    /// thread (the pool stays usable).
+    pub struct ThreadPool {
+        shared: Arc<Shared>,
+        threads: Vec<JoinHandle<()>>,
+        /// Serialises concurrent callers of `run` (each job has one publisher).
+        publish: Mutex<()>,
+    }
+
+    impl core::fmt::Debug for ThreadPool {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.debug_struct("ThreadPool")
+                .field("workers", &self.workers())
+                .finish()
+        }
+    }
+
+    impl ThreadPool {
+        /// A pool of `workers` workers (`workers − 1` spawned threads plus the caller;
+        /// 0 is treated as 1). Allocates the threads and their shared state.
+        ///
+        /// # Panics
+        /// When the operating system cannot spawn a thread (as `std::thread::spawn`).
+        pub fn new(workers: usize) -> Self {
+            let shared = Arc::new(Shared {
+                state: AtomicU64::new(0),
+                task: UnsafeCell::new(None),
+                n_tasks: AtomicUsize::new(0),
+                next: AtomicUsize::new(0),
+                done: AtomicUsize::new(0),
+                active: AtomicUsize::new(0),
+                panicked: AtomicBool::new(false),
+                shutdown: AtomicBool::new(false),
+                sleepers: AtomicUsize::new(0),
+                lock: Mutex::new(()),
+                wake: Condvar::new(),
+            });
+            let threads = (1..workers.max(1))
+                // A thread the OS refuses to spawn is simply absent: tasks are handed out
+                // dynamically, so the calling thread and the others do its share.
+                .filter_map(|i| {
+                    let s = Arc::clone(&shared);
+                    std::thread::Builder::new()
+                        .name(std::format!("phi3-worker-{i}"))
+                        .spawn(move || worker_loop(&s))
+                        .ok()
+                })
+                .collect();
+            ThreadPool {
+                shared,
+                threads,
+                publish: Mutex::new(()),
+            }
+        }
+    }
+
+    /// Takes task indices from the cursor until none are left, counting each finished task
+    /// in `done` (a panicking task counts as finished and sets `panicked`).
+    fn drain(s: &Shared, task: &(dyn Fn(usize) + Sync), n_tasks: usize) {
+        loop {
+            let i = s.next.fetch_add(1, Ordering::Relaxed);
+            if i >= n_tasks {
+                return;
+            }
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(i)));
+            if ok.is_err() {
+                s.panicked.store(true, Ordering::Relaxed);
+            }
+            s.done.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Whether `state` holds a job this worker has not joined yet.
+    fn is_new_job(state: u64, last: u64) -> bool {
+        state & 1 == 1 && state != last
+    }
+
+    fn worker_loop(s: &Shared) {
+        let mut last = 0u64;
+        loop {
+            // Wait for a new open job: spin, yield, then park.
+            let (mut spins, mut yields) = (0u32, 0u32);
+            let mut state = s.state.load(Ordering::Acquire);
+            while !is_new_job(state, last) {
+                if spins < SPIN_BEFORE_YIELD {
+                    spins += 1;
+                    core::hint::spin_loop();
+                } else if yields < YIELDS_BEFORE_PARK {
+                    yields += 1;
+                    std::thread::yield_now();
+                } else {
+                    let mut guard = s.lock.lock().unwrap_or_else(|e| e.into_inner());
+                    s.sleepers.fetch_add(1, Ordering::SeqCst);
+                    while !is_new_job(s.state.load(Ordering::SeqCst), last) {
+                        guard = s.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+                    }
+                    s.sleepers.fetch_sub(1, Ordering::SeqCst);
+                    drop(guard);
+                }
+                state = s.state.load(Ordering::Acquire);
+            }
+            last = state;
+            if s.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            // Register, then make sure the job is still open (module docs).
+            s.active.fetch_add(1, Ordering::SeqCst);
+            if s.state.load(Ordering::SeqCst) != state {
+                s.active.fetch_sub(1, Ordering::Release);
+                continue;
+            }
+            // SAFETY: the job is open and this thread is registered in `active`, so `run`
+            // wrote `task` before opening it and will not touch it until `active == 0`.
+            let task = unsafe { *s.task.get() };
+            let n_tasks = s.n_tasks.load(Ordering::Relaxed);
+            if let Some(task) = task {
+                // SAFETY: `run` keeps the closure alive until `active == 0`, which needs this
+                // thread's decrement below, after its last use.
+                let task = unsafe { &*task };
+                drain(s, task, n_tasks);
+            }
+            s.active.fetch_sub(1, Ordering::Release);
+        }
+    }
+
+    /// Spins, then yields, until `done()` holds.
+    fn wait_until(mut done: impl FnMut() -> bool) {
+        let mut spins = 0u32;
+        while !done() {
+            if spins < RUN_SPIN_BEFORE_YIELD {
+                spins += 1;
+                core::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    impl Parallel for ThreadPool {
+        fn workers(&self) -> usize {
+            self.threads.len() + 1
+        }
+
+        fn run(&self, n_tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+            if n_tasks == 0 {
+                return;
+            }
+            if n_tasks == 1 || self.threads.is_empty() {
+                for i in 0..n_tasks {
+                    task(i);
+                }
+                return;
+            }
+            let _publisher = match self.publish.try_lock() {
+                Ok(guard) => guard,
+                Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    // Busy (nested or concurrent `run`): waiting could deadlock; run inline.
+                    for i in 0..n_tasks {
+                        task(i);
+                    }
+                    return;
+                }
+            };
+            let s = &*self.shared;
+            let ptr: *const (dyn Fn(usize) + Sync + '_) = task;
+            // SAFETY: only the lifetime is erased; workers dereference the pointer only while
+            // registered in `active`, and this function waits for `active == 0` after closing
+            // the job, so the closure outlives every use.
+            let ptr: TaskPtr = unsafe { core::mem::transmute(ptr) };
+            // SAFETY: no job is open and `active == 0` (the previous `run` waited for it), so
+            // no worker reads `task` until the job opens below.
+            unsafe { *s.task.get() = Some(ptr) };
+            s.n_tasks.store(n_tasks, Ordering::Relaxed);
+            s.next.store(0, Ordering::Relaxed);
+            s.done.store(0, Ordering::Relaxed);
+            // Open the job (odd).
+            s.state.fetch_add(1, Ordering::SeqCst);
+            if s.sleepers.load(Ordering::SeqCst) > 0 {
+                // Taking the lock orders this notify after a parking worker's re-check.
+                drop(s.lock.lock().unwrap_or_else(|e| e.into_inner()));
+                s.wake.notify_all();
+            }
+            drain(s, task, n_tasks);
+            wait_until(|| s.done.load(Ordering::Acquire) >= n_tasks);
+            // Close the job (even), then wait for registered workers to leave.
+            s.state.fetch_add(1, Ordering::SeqCst);
+            wait_until(|| s.active.load(Ordering::SeqCst) == 0);
+            // SAFETY: the job is closed and no worker is registered: nobody reads `task`.
+            unsafe { *s.task.get() = None };
+            if s.panicked.swap(false, Ordering::Relaxed) {
+                // Re-raises a panic of the caller's own task (as `std::thread::scope` does);
+                // no input reaches this.
+                #[allow(clippy::panic)]
+                {
+                    panic!("a ThreadPool task panicked");
+                }
+            }
+        }
+    }
+
+    impl Drop for ThreadPool {
+        fn drop(&mut self) {
+            let s = &*self.shared;
+            s.shutdown.store(true, Ordering::SeqCst);
+            {
+                let _guard = s.lock.lock().unwrap_or_else(|e| e.into_inner());
+                // Open a job with no task: every worker wakes, sees `shutdown` and exits.
+                s.state.fetch_add(1, Ordering::SeqCst);
+            }
+            s.wake.notify_all();
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Zero allocations: a counting global allocator shows that parsing a GGUF, binding the model,
+//! creating a session and many `forward` calls (prefill, decode, all-position logits, a
+//! LongRoPE boundary crossing with its cache recomputation, truncate, reset) allocate nothing —
+//! on the calling thread alone (`Sequential`) and on a `ThreadPool` of 2 workers created
+//! beforehand, whose worker thread counts its allocations too.
+//! One test per file: the allocator is global to the test binary.
+
+mod model_support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use model_support::*;
+use phi3_kernels::gguf::Gguf;
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::model::{ArenaPlan, Config, Limits, Model, Session};
+use phi3_kernels::parallel::{Parallel, Sequential, ThreadPool};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Only this thread's allocations are counted (the harness has its own threads).
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if COUNTING.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to `System` unchanged; counting has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Sums the logits so the work cannot be optimised away.
+fn checksum(v: &[f32]) -> f32 {
+    v.iter().sum()
+}
+
+#[test]
+fn no_allocation_in_parse_bind_session_forward() {
+    let kernels = Kernels::detect();
+    let names: &[&str] = if quick() {
+        &["phi3-tiny-longrope-q4_0"]
+    } else {
+        &[
+            "phi3-tiny-q4_k_m",
+            "phi3-tiny-longrope-q4_0",
+            "phi4-tiny-q8_0",
+        ]
+    };
+    // Quick mode (aarch64 under qemu) stays below the LongRoPE boundary.
+    let n_prefill = if quick() { 16 } else { 240 };
+    let n_decode = if quick() { 4 } else { 30 };
+    let files: Vec<(&str, AlignedBytes)> =
+        names.iter().copied().map(|m| (m, model_bytes(m))).collect();
+    let limits = Limits {
+        max_context: 300,
+        max_batch: 16,
+        workers: 2,
+    };
+    // Arenas are the caller's memory: sized from the metadata before counting starts.
+    let mut arenas: Vec<ArenaBuf> = files
+        .iter()
+        .map(|(_, b)| {
+            let gguf = Gguf::parse(b.bytes()).unwrap();
+            let config = Config::from_gguf(&gguf).unwrap();
+            ArenaBuf::new(ArenaPlan::new(&config, &limits).unwrap().bytes_needed())
+        })
+        .collect();
+    let tokens: Vec<u32> = (0..280u32).map(|i| (i * 37 + 11) % 1024).collect();
+    // Threads are spawned (and allocate) here, before counting.
+    let pool = ThreadPool::new(2);
+    // Sets this thread's counting flag on every thread of the pool: two tasks that wait for
+    // each other must run on both threads.
+    let set_counting_on_pool = |on: bool| {
+        let arrived = AtomicUsize::new(0);
+        pool.run(2, &|_| {
+            COUNTING.with(|c| c.set(on));
+            arrived.fetch_add(1, Ordering::SeqCst);
+            while arrived.load(Ordering::SeqCst) < 2 {
+                std::hint::spin_loop();
+            }
+        });
+    };
+
+    set_counting_on_pool(true);
+    COUNTING.with(|c| c.set(true));
+    let mut total = 0.0f32;
+    let mut forwards = 0;
+    let pars: [&dyn Parallel; 2] = [&Sequential, &pool];
+    let jobs = pars
+        .iter()
+        .flat_map(|&p| files.iter().enumerate().map(move |f| (p, f)));
+    for (par, (i, (_, bytes))) in jobs {
+        let arena = &mut arenas[i];
+        let gguf = Gguf::parse(bytes.bytes()).unwrap();
+        let model = Model::from_gguf(&gguf).unwrap();
+        let mut s = Session::new(&model, arena.bytes(), limits, kernels).unwrap();
+        // Prefill in batches, then decode (in full mode across 256: the LongRoPE model
+        // recomputes its cache there), all-position logits, truncate, reset.
+        for chunk in tokens[..n_prefill].chunks(16) {
+            total += checksum(s.forward_with(chunk, false, par).unwrap());
+            forwards += 1;
+        }
+        let end = n_prefill + n_decode;
+        for &t in &tokens[n_prefill..end] {
+            total += checksum(s.forward_with(&[t], false, par).unwrap());
+            forwards += 1;
+        }
+        total += checksum(s.forward_with(&tokens[end..end + 10], true, par).unwrap());
+        s.truncate(n_prefill / 2).unwrap();
+        total += checksum(
+            s.forward_with(&tokens[n_prefill / 2..][..10], false, par)
+                .unwrap(),
+        );
+        s.reset();
+        total += checksum(s.forward_with(&tokens[..3], true, par).unwrap());
+        forwards += 3;
+        assert!(s.forward_with(&[], false, par).is_err());
+    }
+    COUNTING.with(|c| c.set(false));
+    set_counting_on_pool(false);
+
+    assert!(total.is_finite());
+    assert_eq!(
+        forwards,
+        2 * names.len() * (n_prefill.div_ceil(16) + n_decode + 3)
+    );
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::Relaxed),
+        0,
+        "the library allocated during parse / bind / session / forward"
+    );
+    // The counter does count this thread's allocations.
+    COUNTING.with(|c| c.set(true));
+    let boxed = std::hint::black_box(Box::new(1u64));
+    COUNTING.with(|c| c.set(false));
+    drop(boxed);
+    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), 1);
+}
