@@ -36,6 +36,7 @@ fn the_builders_files_parse() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // parses every prefix of a file: O(n²), minutes under Miri
 fn truncated() {
     let file = synthetic().build();
     assert_eq!(parse(&file[..0]), Err(GgufError::Truncated { offset: 0 }));
@@ -179,6 +180,7 @@ fn lengths_beyond_the_input() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // builds files with thousands of keys: minutes under Miri
 fn limits() {
     let mut b = Builder::new();
     for i in 0..=MAX_KV {

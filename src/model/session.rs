@@ -675,11 +675,11 @@ impl LayerIo<'_> {
             let at = (p0 + t) * kv_dim;
             let k_dst = k_layer.get_mut(at..at + kv_dim).ok_or(INTERNAL)?;
             for (dst, &src) in k_dst.iter_mut().zip(key.iter()) {
-                *dst = f16::from_f32(src);
+                *dst = f16::from_f32(src.clamp(-65504.0, 65504.0));
             }
             let v_dst = v_layer.get_mut(at..at + kv_dim).ok_or(INTERNAL)?;
             for (dst, &src) in v_dst.iter_mut().zip(value.iter()) {
-                *dst = f16::from_f32(src);
+                *dst = f16::from_f32(src.clamp(-65504.0, 65504.0));
             }
         }
 
