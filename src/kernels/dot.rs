@@ -128,7 +128,7 @@ fn isum_q5_0(w: &BlockQ5_0, x: &BlockQ8_0) -> i32 {
 /// sub-block `j < 4` has `scale = a_j & 63`, `min = b_j & 63`, and sub-block `j + 4` has
 /// `scale = (c_j & 15) | (a_j >> 6) << 4`, `min = (c_j >> 4) | (b_j >> 6) << 4`.
 #[inline]
-fn k4_scales_mins(s: &[u8; K_SCALE_SIZE]) -> ([u8; 8], [u8; 8]) {
+pub(crate) fn k4_scales_mins(s: &[u8; K_SCALE_SIZE]) -> ([u8; 8], [u8; 8]) {
     let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3] = *s;
     let hi_scale = |c: u8, a: u8| (c & 0x0F) | ((a >> 6) << 4);
     let hi_min = |c: u8, b: u8| (c >> 4) | ((b >> 6) << 4);

@@ -41,35 +41,8 @@
 //! `z0..z7` quants, `z10..z13` activations, `z14..z17` sub-block sums (Q5_K: `z14`, `z15` `qh`), `z20..z23` scales,
 //! `z24` / `z25` masks `0x0f` / `0x30`, `z31` total; `p6` 16 bytes, `p7` all-true.
 
-use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K, K_SCALE_SIZE};
-
-/// The 8 six-bit scales and mins of a Q4_K super-block (ggml's `get_scale_min_k4`).
-fn k4_scales_mins(s: &[u8; K_SCALE_SIZE]) -> ([u8; 8], [u8; 8]) {
-    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3] = *s;
-    let hi_scale = |c: u8, a: u8| (c & 0x0F) | ((a >> 6) << 4);
-    let hi_min = |c: u8, b: u8| (c >> 4) | ((b >> 6) << 4);
-    let scales = [
-        a0 & 63,
-        a1 & 63,
-        a2 & 63,
-        a3 & 63,
-        hi_scale(c0, a0),
-        hi_scale(c1, a1),
-        hi_scale(c2, a2),
-        hi_scale(c3, a3),
-    ];
-    let mins = [
-        b0 & 63,
-        b1 & 63,
-        b2 & 63,
-        b3 & 63,
-        hi_min(c0, b0),
-        hi_min(c1, b1),
-        hi_min(c2, b2),
-        hi_min(c3, b3),
-    ];
-    (scales, mins)
-}
+use crate::kernels::dot::k4_scales_mins;
+use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 
 /// `Σ_j m_j · (bsums_{2j} + bsums_{2j+1})` exactly in `i32` (`< 2^25` in magnitude).
 fn mins_sum(mins: &[u8; 8], x: &BlockQ8K) -> i32 {
