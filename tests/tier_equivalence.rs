@@ -363,6 +363,175 @@ macro_rules! int_dot_test {
     };
 }
 
+// One column (decode) with long rows: tiers may run a dedicated one-column path with a bounded
+// table of per-column data (AVX2: 80 groups of 8 blocks), so rows run from a few blocks past
+// that bound, and every row length mod 8 occurs.
+macro_rules! decode_test {
+    ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $max_blocks:expr) => {
+        proptest! {
+            #[test]
+            fn $name(seed: u64, bpr in 1usize..=$max_blocks, rows in 1usize..=3) {
+                let scalar = Kernels::scalar();
+                let mut r = Rng::new(seed);
+                let w: Vec<_> = (0..rows * bpr).map(|_| $wgen(&mut r)).collect();
+                let x = $xgen(&mut r, bpr);
+                let want: Vec<f32> =
+                    (0..rows).map(|rr| (scalar.$dot)(&w[rr * bpr..(rr + 1) * bpr], &x)).collect();
+                for (tier, k) in tiers() {
+                    let mut got = vec![f32::from_bits(0x7fc0_dead); rows];
+                    (k.$gemm)(&w, &x, bpr, &mut got, rows);
+                    for (rr, (g, s)) in got.iter().zip(&want).enumerate() {
+                        prop_assert!(
+                            g.to_bits() == s.to_bits() || (g.is_nan() && s.is_nan() && bpr > 0),
+                            "{tier}: bpr {bpr}, row {rr}: {g:e}, scalar {s:e}"
+                        );
+                    }
+                }
+            }
+        }
+    };
+}
+
+// Multi-column products with enough rows and columns to cross tiers' row panels and column
+// tiles (AVX2: panels of 32 rows, tiles of 4 columns) and rows past their per-column tables.
+macro_rules! gemm_large_test {
+    ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $max_blocks:expr) => {
+        proptest! {
+            #[test]
+            fn $name(
+                seed: u64,
+                bpr in 1usize..=$max_blocks,
+                rows in 1usize..=70,
+                cols in 1usize..=9,
+                extra_stride in 0usize..2,
+            ) {
+                let scalar = Kernels::scalar();
+                let mut r = Rng::new(seed);
+                let w: Vec<_> = (0..rows * bpr).map(|_| $wgen(&mut r)).collect();
+                let x = $xgen(&mut r, cols * bpr);
+                let stride = rows + extra_stride;
+                let len = (cols - 1) * stride + rows;
+                let mut want = vec![f32::from_bits(0x7fc0_dead); len];
+                for c in 0..cols {
+                    for rr in 0..rows {
+                        want[c * stride + rr] =
+                            (scalar.$dot)(&w[rr * bpr..(rr + 1) * bpr], &x[c * bpr..(c + 1) * bpr]);
+                    }
+                }
+                for (tier, k) in tiers() {
+                    let mut got = vec![f32::from_bits(0x7fc0_dead); len];
+                    (k.$gemm)(&w, &x, bpr, &mut got, stride);
+                    for (i, (g, s)) in got.iter().zip(&want).enumerate() {
+                        prop_assert!(
+                            g.to_bits() == s.to_bits() || (g.is_nan() && s.is_nan()),
+                            "{tier}: bpr {bpr}, out[{i}] (col {}, row {}) = {g:e}, scalar {s:e}",
+                            i / stride, i % stride
+                        );
+                    }
+                }
+            }
+        }
+    };
+}
+
+gemm_large_test!(
+    gemm_large_q4_0_q8_0_bit_exact,
+    dot_q4_0_q8_0,
+    gemm_q4_0_q8_0,
+    q4_0,
+    act_q8_0,
+    90
+);
+gemm_large_test!(
+    gemm_large_q4_1_q8_1_bit_exact,
+    dot_q4_1_q8_1,
+    gemm_q4_1_q8_1,
+    q4_1,
+    act_q8_1,
+    90
+);
+gemm_large_test!(
+    gemm_large_q5_0_q8_0_bit_exact,
+    dot_q5_0_q8_0,
+    gemm_q5_0_q8_0,
+    q5_0,
+    act_q8_0,
+    90
+);
+gemm_large_test!(
+    gemm_large_q4_k_q8_k_bit_exact,
+    dot_q4_k_q8_k,
+    gemm_q4_k_q8_k,
+    q4_k,
+    act_q8_k,
+    12
+);
+gemm_large_test!(
+    gemm_large_q6_k_q8_k_bit_exact,
+    dot_q6_k_q8_k,
+    gemm_q6_k_q8_k,
+    q6_k,
+    act_q8_k,
+    12
+);
+
+decode_test!(
+    decode_q4_0_q8_0_bit_exact,
+    dot_q4_0_q8_0,
+    gemm_q4_0_q8_0,
+    q4_0,
+    act_q8_0,
+    700
+);
+decode_test!(
+    decode_q4_1_q8_1_bit_exact,
+    dot_q4_1_q8_1,
+    gemm_q4_1_q8_1,
+    q4_1,
+    act_q8_1,
+    700
+);
+decode_test!(
+    decode_q5_0_q8_0_bit_exact,
+    dot_q5_0_q8_0,
+    gemm_q5_0_q8_0,
+    q5_0,
+    act_q8_0,
+    700
+);
+decode_test!(
+    decode_q8_0_q8_0_bit_exact,
+    dot_q8_0_q8_0,
+    gemm_q8_0_q8_0,
+    q8_0_weight,
+    act_q8_0,
+    700
+);
+decode_test!(
+    decode_q4_k_q8_k_bit_exact,
+    dot_q4_k_q8_k,
+    gemm_q4_k_q8_k,
+    q4_k,
+    act_q8_k,
+    90
+);
+decode_test!(
+    decode_q5_k_q8_k_bit_exact,
+    dot_q5_k_q8_k,
+    gemm_q5_k_q8_k,
+    q5_k,
+    act_q8_k,
+    90
+);
+decode_test!(
+    decode_q6_k_q8_k_bit_exact,
+    dot_q6_k_q8_k,
+    gemm_q6_k_q8_k,
+    q6_k,
+    act_q8_k,
+    90
+);
+
 int_dot_test!(
     dot_q4_0_q8_0_bit_exact,
     gemm_q4_0_q8_0_bit_exact,

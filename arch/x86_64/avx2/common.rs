@@ -161,3 +161,23 @@ pub(super) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
         _mm256_cmpeq_epi8(_mm256_or_si256(bytes, mask), _mm256_set1_epi64x(-1))
     }
 }
+
+/// How far ahead of the block being read the weight streams are prefetched, in bytes. Measured
+/// on Zen 3 with `examples/kernel_bw` (Q4_0 decode, weights streamed from DRAM): 0 → 0.78,
+/// 1024 → 0.85, 2048 → 0.99, 4096 → 0.96 of the single-thread read bandwidth; the hardware
+/// prefetchers alone do not run far enough ahead of a kernel that also computes.
+pub(super) const PREFETCH_BYTES: usize = 2048;
+
+/// Prefetches (into L1) the cache lines of the `len` bytes that start [`PREFETCH_BYTES`] past
+/// `p`. A hint only: the address is never dereferenced and may lie past the weights.
+#[inline(always)]
+pub(super) fn prefetch_ahead(p: *const i8, len: usize) {
+    let ahead = p.wrapping_add(PREFETCH_BYTES);
+    let mut off = 0;
+    while off < len {
+        // SAFETY: `prefetcht0` never faults and has no architectural effect (SSE, part of the
+        // x86_64 baseline).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(off)) };
+        off += 64;
+    }
+}

@@ -35,7 +35,7 @@
 //!
 //! None: whole super-blocks only; the safe wrappers use the common prefix of the two slices.
 
-use super::common::hsum_epi32;
+use super::common::prefetch_ahead;
 use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
@@ -50,13 +50,19 @@ pub(super) trait KFormat {
     /// # Safety
     /// The CPU must support AVX2.
     unsafe fn unpack(w: &Self::W) -> Self::Wu;
-    /// `(isum, summs)` of the super-block against `x` (module docs).
+    /// `isum` in lane 0 and `summs` in lane 1 (Q4_K / Q5_K) of the super-block against `x`
+    /// (module docs).
     ///
     /// # Safety
     /// The CPU must support AVX2.
-    unsafe fn isums(u: &Self::Wu, x: &BlockQ8K) -> (i32, i32);
-    /// The super-block's float term, exactly the scalar reference's expression.
-    fn term(w: &Self::W, x: &BlockQ8K, isum: i32, summs: i32) -> f32;
+    unsafe fn isums(u: &Self::Wu, x: &BlockQ8K) -> __m128i;
+    /// The super-block's float term from [`KFormat::isums`]: exactly the scalar reference's
+    /// expression, each operation a separately rounded SSE scalar / lane operation, with the
+    /// f16 super-block scales converted by `vcvtph2ps` (exact, like `f16::to_f32`).
+    ///
+    /// # Safety
+    /// The CPU must support AVX and F16C.
+    unsafe fn term(w: &Self::W, x: &BlockQ8K, sums: __m128i) -> f32;
 }
 
 /// A Q4_K / Q5_K super-block in registers.
@@ -147,15 +153,14 @@ impl KFormat for Q4K {
         }
     }
     #[inline(always)]
-    unsafe fn isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
+    unsafe fn isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
         // SAFETY: AVX2 (caller contract).
         unsafe { k4_isums(u, x) }
     }
     #[inline(always)]
-    fn term(w: &BlockQ4K, x: &BlockQ8K, isum: i32, summs: i32) -> f32 {
-        let d = w.d.to_f32() * x.d;
-        let dmin = w.dmin.to_f32() * x.d;
-        d * isum as f32 - dmin * summs as f32
+    unsafe fn term(w: &BlockQ4K, x: &BlockQ8K, sums: __m128i) -> f32 {
+        // SAFETY: AVX/F16C (caller contract).
+        unsafe { k4_term(w.d, w.dmin, x.d, sums) }
     }
 }
 
@@ -187,24 +192,40 @@ impl KFormat for Q5K {
         }
     }
     #[inline(always)]
-    unsafe fn isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
+    unsafe fn isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
         // SAFETY: AVX2 (caller contract).
         unsafe { k4_isums(u, x) }
     }
     #[inline(always)]
-    fn term(w: &BlockQ5K, x: &BlockQ8K, isum: i32, summs: i32) -> f32 {
-        let d = w.d.to_f32() * x.d;
-        let dmin = w.dmin.to_f32() * x.d;
-        d * isum as f32 - dmin * summs as f32
+    unsafe fn term(w: &BlockQ5K, x: &BlockQ8K, sums: __m128i) -> f32 {
+        // SAFETY: AVX/F16C (caller contract).
+        unsafe { k4_term(w.d, w.dmin, x.d, sums) }
     }
 }
 
-/// `(isum, summs)` of an unpacked Q4_K / Q5_K super-block against `x`.
+/// The Q4_K / Q5_K term `d·isum − dmin·summs` with `d = d_w·d_x`, `dmin = dmin_w·d_x`, as the
+/// scalar reference evaluates it (`sums` = `[isum, summs, …]`).
+///
+/// # Safety
+/// The CPU must support AVX and F16C.
+#[inline(always)]
+unsafe fn k4_term(d: half::f16, dmin: half::f16, xd: f32, sums: __m128i) -> f32 {
+    // SAFETY: AVX/F16C (caller contract); register-only.
+    unsafe {
+        let bits = u32::from(d.to_bits()) | (u32::from(dmin.to_bits()) << 16);
+        let wd = _mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)); // [d_w, dmin_w, 0, 0]
+        let dd = _mm_mul_ps(wd, _mm_set1_ps(xd)); // [d, dmin, ..]
+        let t = _mm_mul_ps(dd, _mm_cvtepi32_ps(sums)); // [d·isum, dmin·summs, ..]
+        _mm_cvtss_f32(_mm_sub_ss(t, _mm_movehdup_ps(t)))
+    }
+}
+
+/// `[isum, summs, …]` of an unpacked Q4_K / Q5_K super-block against `x`.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
+unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
     // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes) and `x.bsums`
     // (32 bytes).
     unsafe {
@@ -222,18 +243,17 @@ unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> (i32, i32) {
     }
 }
 
-/// The horizontal sums of two `i32x8` vectors.
+/// The horizontal sums of two `i32x8` vectors: `[Σa, Σb, Σa, Σb]`.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn isum_pair(a: __m256i, b: __m256i) -> (i32, i32) {
+unsafe fn isum_pair(a: __m256i, b: __m256i) -> __m128i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let h = _mm256_hadd_epi32(a, b); // [a01 a23 b01 b23 | a45 a67 b45 b67]
         let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-        let s = _mm_hadd_epi32(s, s); // [Σa, Σb, Σa, Σb]
-        (_mm_cvtsi128_si32(s), _mm_extract_epi32::<1>(s))
+        _mm_hadd_epi32(s, s)
     }
 }
 
@@ -242,8 +262,11 @@ unsafe fn isum_pair(a: __m256i, b: __m256i) -> (i32, i32) {
 pub(super) struct Q6Unpacked {
     /// Unsigned 6-bit quants (0..64) of the 8 chunks of 32 elements.
     q: [__m256i; 8],
-    /// The 16 signed scales.
-    scales: __m128i,
+    /// The 16 signed scales as i16: even sub-blocks `[sc0, sc2, …, sc14]` in the low lane,
+    /// odd ones `[sc1, …, sc15]` in the high lane (chunk `i` takes word `i` of each lane).
+    scales_eo: __m256i,
+    /// The 16 signed scales as i16, in order (for the `bsums` offset term).
+    scales16: __m256i,
 }
 
 impl KFormat for Q6K {
@@ -279,35 +302,47 @@ impl KFormat for Q6K {
                     *d = _mm256_or_si256(hi1, h3);
                 }
             }
-            let scales = _mm_loadu_si128(w.scales.as_ptr().cast());
-            Q6Unpacked { q, scales }
+            let s8 = _mm_loadu_si128(w.scales.as_ptr().cast());
+            let eo = _mm_shuffle_epi8(
+                s8,
+                _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15),
+            );
+            Q6Unpacked {
+                q,
+                scales_eo: _mm256_cvtepi8_epi16(eo),
+                scales16: _mm256_cvtepi8_epi16(s8),
+            }
         }
     }
     #[inline(always)]
-    unsafe fn isums(u: &Q6Unpacked, x: &BlockQ8K) -> (i32, i32) {
-        // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes).
+    unsafe fn isums(u: &Q6Unpacked, x: &BlockQ8K) -> __m128i {
+        // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes) and
+        // `x.bsums` (32 bytes).
         unsafe {
             let xp = x.qs.as_ptr();
-            let m32 = _mm256_set1_epi8(32);
             let mut acc = _mm256_setzero_si256();
             for (i, &qi) in u.q.iter().enumerate() {
                 let xv = _mm256_loadu_si256(xp.add(32 * i).cast());
-                let p =
-                    _mm256_sub_epi16(_mm256_maddubs_epi16(qi, xv), _mm256_maddubs_epi16(m32, xv));
-                let lo = (2 * i) as i8;
-                let ctrl = _mm_set_epi64x(
-                    i64::from_ne_bytes([lo as u8 + 1; 8]),
-                    i64::from_ne_bytes([lo as u8; 8]),
-                );
-                let sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(u.scales, ctrl));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, sc));
+                // Word `i` of each lane: sub-block 2i (low lane) / 2i + 1 (high lane).
+                let ctrl = _mm256_set1_epi16((((2 * i + 1) << 8) | (2 * i)) as i16);
+                let sc = _mm256_shuffle_epi8(u.scales_eo, ctrl);
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(qi, xv), sc));
             }
-            (hsum_epi32(acc), 0)
+            // The −32 offset: 32 · Σ_j sc_j · bsums_j (bsums_j = Σ of x over sub-block j).
+            let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());
+            let off = _mm256_madd_epi16(bs, u.scales16);
+            let s = isum_pair(acc, off); // [Σ sc·q·x, Σ sc·bsums, ..]
+            _mm_sub_epi32(s, _mm_slli_epi32::<5>(_mm_shuffle_epi32::<0b01>(s)))
         }
     }
     #[inline(always)]
-    fn term(w: &BlockQ6K, x: &BlockQ8K, isum: i32, _summs: i32) -> f32 {
-        (w.d.to_f32() * x.d) * isum as f32
+    unsafe fn term(w: &BlockQ6K, x: &BlockQ8K, sums: __m128i) -> f32 {
+        // SAFETY: AVX/F16C (caller contract); register-only.
+        unsafe {
+            let wd = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(w.d.to_bits())));
+            let d = _mm_mul_ss(wd, _mm_set_ss(x.d));
+            _mm_cvtss_f32(_mm_mul_ss(d, _mm_cvtepi32_ps(sums)))
+        }
     }
 }
 
@@ -328,14 +363,17 @@ pub(super) unsafe fn tile<F: KFormat, const R: usize, const C: usize>(
         for (wr, sr) in w.iter().zip(sumf.iter_mut()) {
             // SAFETY: `b < nb` and the caller guarantees `nb` readable super-blocks.
             let wb = unsafe { &*wr.add(b) };
+            // Software prefetch of the weight stream (a hint: the address need not be valid).
+            prefetch_ahead(wr.wrapping_add(b).cast(), core::mem::size_of::<F::W>());
             // SAFETY: AVX2 (caller contract).
             let u = unsafe { F::unpack(wb) };
             for (xc, s) in x.iter().zip(sr.iter_mut()) {
                 // SAFETY: `b < nb` and the caller guarantees `nb` readable super-blocks.
                 let xb = unsafe { &*xc.add(b) };
                 // SAFETY: AVX2 (caller contract).
-                let (isum, summs) = unsafe { F::isums(&u, xb) };
-                *s += F::term(wb, xb, isum, summs);
+                let sums = unsafe { F::isums(&u, xb) };
+                // SAFETY: AVX/F16C (caller contract).
+                *s += unsafe { F::term(wb, xb, sums) };
             }
         }
     }

@@ -79,6 +79,8 @@ pub(super) trait Q32Pair {
     fn w_scales(w: &Self::W) -> (u16, u16);
     /// `(d, s)` f16 bits of the activation block (`s = 0` without a sum).
     fn x_scales(x: &Self::X) -> (u16, u16);
+    /// The activation block's 32 quants.
+    fn x_quants(x: &Self::X) -> &[i8; 32];
 }
 
 /// Loads the 16 packed nibbles of a 4-bit block as 32 bytes: low nibbles (elements 0..16) in
@@ -149,6 +151,10 @@ impl Q32Pair for Q4_0Q8_0 {
         (w.d.to_bits(), 0)
     }
     #[inline(always)]
+    fn x_quants(x: &BlockQ8_0) -> &[i8; 32] {
+        &x.qs
+    }
+    #[inline(always)]
     fn x_scales(x: &BlockQ8_0) -> (u16, u16) {
         (x.d.to_bits(), 0)
     }
@@ -180,6 +186,10 @@ impl Q32Pair for Q4_1Q8_1 {
     #[inline(always)]
     fn w_scales(w: &BlockQ4_1) -> (u16, u16) {
         (w.d.to_bits(), w.m.to_bits())
+    }
+    #[inline(always)]
+    fn x_quants(x: &BlockQ8_1) -> &[i8; 32] {
+        &x.qs
     }
     #[inline(always)]
     fn x_scales(x: &BlockQ8_1) -> (u16, u16) {
@@ -225,6 +235,10 @@ impl Q32Pair for Q5_0Q8_0 {
     #[inline(always)]
     fn w_scales(w: &BlockQ5_0) -> (u16, u16) {
         (w.d.to_bits(), 0)
+    }
+    #[inline(always)]
+    fn x_quants(x: &BlockQ8_0) -> &[i8; 32] {
+        &x.qs
     }
     #[inline(always)]
     fn x_scales(x: &BlockQ8_0) -> (u16, u16) {
@@ -273,6 +287,10 @@ impl Q32Pair for Q8_0Q8_0 {
     #[inline(always)]
     fn w_scales(w: &BlockQ8_0) -> (u16, u16) {
         (w.d.to_bits(), 0)
+    }
+    #[inline(always)]
+    fn x_quants(x: &BlockQ8_0) -> &[i8; 32] {
+        &x.qs
     }
     #[inline(always)]
     fn x_scales(x: &BlockQ8_0) -> (u16, u16) {
@@ -330,7 +348,7 @@ unsafe fn scales8<B>(p: *const B, n: usize, f: impl Fn(&B) -> (u16, u16)) -> (__
 /// # Safety
 /// The CPU must support AVX.
 #[inline(always)]
-unsafe fn add_terms(
+pub(super) unsafe fn add_terms(
     has_min: bool,
     acc: __m256,
     sums: __m256i,

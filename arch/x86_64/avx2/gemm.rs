@@ -33,6 +33,7 @@
 //! columns are computed one after another in increasing order, so later columns overwrite
 //! earlier ones exactly as in the scalar loop. Nothing panics.
 
+use super::decode_q32::DecodePair;
 use super::dot_float::FloatW;
 use super::dot_k::{KFormat, Q4K, Q5K, Q6K};
 use super::dot_q32::{Q32Pair, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
@@ -56,10 +57,49 @@ trait Tile {
         x: [*const Self::X; C],
         nb: usize,
     ) -> [[f32; C]; R];
+
+    /// A dedicated one-column path: `out[r] = dot(w_r, x)` for `rows` rows, or `false`
+    /// (nothing written) when the format has none or the rows are too long for it.
+    ///
+    /// # Safety
+    /// `w` must point to `rows · bpr` readable blocks, `x` to `bpr`; `out` must hold `rows`
+    /// values; the CPU must support AVX2, FMA and F16C.
+    #[inline(always)]
+    unsafe fn decode(
+        _w: *const Self::W,
+        _x: *const Self::X,
+        _bpr: usize,
+        _rows: usize,
+        _out: &mut [f32],
+    ) -> bool {
+        false
+    }
+
+    /// A dedicated multi-column path for `cols` whole, fitting columns with
+    /// `stride >= rows`, or `false` (nothing written) when the format has none or declines.
+    ///
+    /// # Safety
+    /// `w` must point to `rows · bpr` readable blocks, `x` to `cols · bpr`; `out` must hold
+    /// `(cols − 1) · stride + rows` values; the CPU must support AVX2, FMA and F16C.
+    #[inline(always)]
+    unsafe fn gemm_fast(
+        _w: *const Self::W,
+        _x: *const Self::X,
+        _bpr: usize,
+        _rows: usize,
+        _cols: usize,
+        _out: &mut [f32],
+        _stride: usize,
+    ) -> bool {
+        false
+    }
 }
 
 /// Tiles of a 32-element format pair.
 struct Q32<P>(PhantomData<P>);
+/// Tiles of a maddubs 32-element format pair, with the one-column path of
+/// [`super::decode_q32`].
+struct Q32D<P>(PhantomData<P>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);
 /// Tiles of a float format.
@@ -76,6 +116,44 @@ impl<P: Q32Pair> Tile for Q32<P> {
     ) -> [[f32; C]; R] {
         // SAFETY: forwarded caller contract.
         unsafe { super::dot_q32::tile::<P, R, C>(w, x, nb) }
+    }
+}
+
+impl<P: DecodePair> Tile for Q32D<P> {
+    type W = P::W;
+    type X = P::X;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const P::W; R],
+        x: [*const P::X; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::dot_q32::tile::<P, R, C>(w, x, nb) }
+    }
+    #[inline(always)]
+    unsafe fn decode(
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        out: &mut [f32],
+    ) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::decode_q32::decode::<P>(w, x, bpr, rows, out) }
+    }
+    #[inline(always)]
+    unsafe fn gemm_fast(
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::decode_q32::gemm::<P, 4>(w, x, bpr, rows, cols, out, stride) }
     }
 }
 
@@ -182,6 +260,10 @@ unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
         if rows > out.len() {
             return;
         }
+        // SAFETY: `rows · bpr` weight blocks, one column of `bpr`, `rows <= out.len()`.
+        if unsafe { T::decode(wp, xp, bpr, rows, out) } {
+            return;
+        }
         let mut r0 = 0;
         while r0 < rows {
             // SAFETY: `r0 < rows`, column 0 is whole.
@@ -211,6 +293,10 @@ unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
         None => 0,
         Some(room) => (room / stride).saturating_add(1).min(cols),
     };
+    // SAFETY: `cols_fit` whole columns whose outputs fit `out`; `stride >= rows`.
+    if unsafe { T::gemm_fast(wp, xp, bpr, rows, cols_fit, out, stride) } {
+        return;
+    }
     let mut r0 = 0;
     while r0 < rows {
         let mut c0 = 0;
@@ -245,9 +331,9 @@ macro_rules! avx2_gemm {
 }
 
 avx2_gemm! {
-    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx2: Q32<Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 1, R = 1, C = 4;
-    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx2: Q32<Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 1, R = 1, C = 4;
-    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx2: Q32<Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 1, R = 1, C = 4;
+    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx2: Q32D<Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 1, R = 1, C = 4;
+    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx2: Q32D<Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 1, R = 1, C = 4;
+    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx2: Q32D<Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 1, R = 1, C = 4;
     gemm_q8_0_q8_0, gemm_q8_0_q8_0_avx2: Q32<Q8_0Q8_0>, BlockQ8_0, BlockQ8_0, RD = 2, R = 2, C = 2;
     gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx2: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx2: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;

@@ -23,6 +23,7 @@ use crate::kernels::Kernels;
 mod activation;
 mod attention;
 mod common;
+mod decode_q32;
 mod dot_float;
 mod dot_k;
 mod dot_q32;

@@ -1,0 +1,384 @@
+//! AVX2 decode path (one activation column) of the maddubs formats Q4_0, Q4_1 and Q5_0: the
+//! matvec that bounds token generation, streaming each weight row once. Bit-exact with
+//! [`crate::kernels::dot`] (same integer sums, same float operations in the same order).
+//!
+//! # Math
+//!
+//! Per block `b`: `isum_b = Σ_j u_j·x_j − c·Σ_j x_j` with `u_j` the unsigned stored quant
+//! (0..16, or 0..32 for Q5_0) and `c` the format's offset (8 for Q4_0, 16 for Q5_0, 0 for
+//! Q4_1, whose offset is the separate `m_w · s_x` term). The float term and the 8-lane
+//! accumulation are those of [`super::dot_q32`]: `(d_w · d_x) · (isum_b as f32)`
+//! (`+ m_w · s_x`), added to lane `b % 8`, folded with [`super::common::reduce_lanes_ps`].
+//!
+//! # What differs from the general tile, and why
+//!
+//! With one column, everything that depends only on the activations is the same for every
+//! row, so it is computed once per call, before the rows, into a stack table of at most
+//! [`MAX_GROUPS`] groups of 8 blocks (80 groups: 20480 columns; larger rows fall back to the
+//! general tile):
+//! - the offset correction `c·Σ_j x_j` of each block, as `i32` lanes (block `k` of the group
+//!   in lane `k`), so the row loop subtracts it once per 8 blocks after the block-sum tree
+//!   instead of one `maddubs(c, x)` and one subtraction per block (the integer sum is the same
+//!   exact value: the subtraction just moves from the 16-bit level to the 32-bit level);
+//! - the activation scales `d_x` (and `s_x` for Q4_1) converted to `f32x8`.
+//!
+//! Per row and group of 8 blocks what remains is: the nibble unpack (`vbroadcasti128` of the 16
+//! bytes, a per-lane variable shift of the upper half by 4, one `and`), one `maddubs` with the
+//! activation bytes straight from memory, the block-sum tree of [`super::dot_q32`] (two
+//! `hadd_epi16` levels — sums of 8 products: `|Σ| ≤ 8·31·128 = 31744 < 2^15`, no overflow for
+//! any stored byte — one `madd` with ones, a permute and an add), and the 8 weight scales,
+//! gathered in general-purpose registers (two `u64`s of four f16 each, which keeps the
+//! integer ports busy instead of the vector ports) and converted with `vcvtph2ps`.
+//!
+//! # Tails
+//!
+//! A last group of `n < 8` blocks runs the same code with zero product vectors, zero
+//! corrections and zero scales in lanes `n..8`: their term is `+0 · +0 · +0 = +0` (and `+0`
+//! for the min term), which never changes an accumulator (module docs of
+//! [`super::dot_q32`]).
+
+use super::common::{finish_sums8, prefetch_ahead, reduce_lanes_ps};
+use super::dot_q32::{add_terms, Q32Pair};
+use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ5_0};
+use core::arch::x86_64::*;
+
+/// Most groups of 8 blocks the stack table holds (80 · 8 · 32 = 20480 columns).
+pub(super) const MAX_GROUPS: usize = 80;
+
+/// A maddubs weight format on the decode path.
+pub(super) trait DecodePair: Q32Pair {
+    /// The offset `c` subtracted from each stored quant (0 when the format has a min term).
+    const OFFSET: i8;
+    /// The block's 32 unsigned quants, element `j` in byte `j`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    unsafe fn unsigned_quants(w: &Self::W) -> __m256i;
+}
+
+/// The 16 packed nibbles of a 4-bit block as 32 bytes (low nibbles = elements 0..16 in the
+/// low half, high nibbles = elements 16..32 in the high half): one broadcast load, a shift of
+/// the high half's dwords by 4, one mask.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn nibbles_bcast(qs: &[u8; 16]) -> __m256i {
+    // SAFETY: `qs` is 16 readable bytes; AVX2 (caller contract).
+    unsafe {
+        let both = _mm256_broadcastsi128_si256(_mm_loadu_si128(qs.as_ptr().cast()));
+        let shifted = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+        _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F))
+    }
+}
+
+impl DecodePair for super::dot_q32::Q4_0Q8_0 {
+    const OFFSET: i8 = 8;
+    #[inline(always)]
+    unsafe fn unsigned_quants(w: &BlockQ4_0) -> __m256i {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { nibbles_bcast(&w.qs) }
+    }
+}
+
+impl DecodePair for super::dot_q32::Q4_1Q8_1 {
+    const OFFSET: i8 = 0;
+    #[inline(always)]
+    unsafe fn unsigned_quants(w: &BlockQ4_1) -> __m256i {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { nibbles_bcast(&w.qs) }
+    }
+}
+
+impl DecodePair for super::dot_q32::Q5_0Q8_0 {
+    const OFFSET: i8 = 16;
+    #[inline(always)]
+    unsafe fn unsigned_quants(w: &BlockQ5_0) -> __m256i {
+        // SAFETY: AVX2 (caller contract).
+        unsafe {
+            let high = super::common::bytes_from_bits_32(u32::from_le_bytes(w.qh));
+            _mm256_or_si256(
+                nibbles_bcast(&w.qs),
+                _mm256_and_si256(high, _mm256_set1_epi8(0x10)),
+            )
+        }
+    }
+}
+
+/// Eight f16 bit patterns (lane `k` = `f(block k)`, zero past `n`) as `f32x8`, assembled in two
+/// general-purpose `u64`s.
+///
+/// # Safety
+/// `p` must point to `n` readable blocks; the CPU must support AVX and F16C.
+#[inline(always)]
+unsafe fn f16_lanes<B>(p: *const B, n: usize, f: impl Fn(&B) -> u16) -> __m256 {
+    // SAFETY: only blocks `k < n` are read (caller contract); F16C available.
+    unsafe {
+        let g = |k: usize| if k < n { f(&*p.add(k)) as u64 } else { 0 };
+        let lo = g(0) | (g(1) << 16) | (g(2) << 32) | (g(3) << 48);
+        let hi = g(4) | (g(5) << 16) | (g(6) << 32) | (g(7) << 48);
+        _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64))
+    }
+}
+
+/// Lane `k` = the exact `i32` sum of `m[k]`'s sixteen `i16` lanes, for `maddubs` vectors whose
+/// sums of 8 lanes fit an `i16` (module docs).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let ones = _mm256_set1_epi16(1);
+        let p01 = _mm256_hadd_epi16(m[0], m[1]);
+        let p23 = _mm256_hadd_epi16(m[2], m[3]);
+        let p45 = _mm256_hadd_epi16(m[4], m[5]);
+        let p67 = _mm256_hadd_epi16(m[6], m[7]);
+        let q0 = _mm256_madd_epi16(_mm256_hadd_epi16(p01, p23), ones);
+        let q1 = _mm256_madd_epi16(_mm256_hadd_epi16(p45, p67), ones);
+        finish_sums8(q0, q1)
+    }
+}
+
+/// Per-column data of `C` activation columns, per group of 8 blocks (module docs).
+pub(super) struct ColTable<const C: usize> {
+    /// `c · Σ x` of each block (lane `k` = block `k` of the group).
+    corr: [[__m256i; MAX_GROUPS]; C],
+    /// `d_x` of each block.
+    dx: [[__m256; MAX_GROUPS]; C],
+    /// `s_x` of each block (formats with a min term only).
+    sx: [[__m256; MAX_GROUPS]; C],
+}
+
+impl<const C: usize> ColTable<C> {
+    /// An empty table.
+    ///
+    /// # Safety
+    /// The CPU must support AVX.
+    #[inline(always)]
+    unsafe fn new() -> Self {
+        // SAFETY: AVX (caller contract); register-only.
+        unsafe {
+            ColTable {
+                corr: [[_mm256_setzero_si256(); MAX_GROUPS]; C],
+                dx: [[_mm256_setzero_ps(); MAX_GROUPS]; C],
+                sx: [[_mm256_setzero_ps(); MAX_GROUPS]; C],
+            }
+        }
+    }
+
+    /// Fills the table for the columns `x` of `bpr ≤ 8 · MAX_GROUPS` blocks.
+    ///
+    /// # Safety
+    /// Every `x[c]` must point to `bpr` readable blocks; the CPU must support AVX2 and F16C.
+    #[inline(always)]
+    // The table arrays and `x` are indexed by the same column counter.
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn fill<P: DecodePair>(&mut self, x: [*const P::X; C], bpr: usize) {
+        // SAFETY: blocks `b + k < bpr` only; AVX2/F16C (caller contract).
+        unsafe {
+            let zero = _mm256_setzero_si256();
+            let offset = _mm256_set1_epi8(P::OFFSET);
+            for c in 0..C {
+                for g in 0..bpr.div_ceil(8) {
+                    let b = 8 * g;
+                    let n = (bpr - b).min(8);
+                    let xg = x[c].add(b);
+                    if P::OFFSET != 0 {
+                        let mut m = [zero; 8];
+                        for (k, mk) in m.iter_mut().enumerate().take(n) {
+                            let v = _mm256_loadu_si256(P::x_quants(&*xg.add(k)).as_ptr().cast());
+                            *mk = _mm256_maddubs_epi16(offset, v);
+                        }
+                        self.corr[c][g] = block_sums(m);
+                    }
+                    self.dx[c][g] = f16_lanes(xg, n, |xb| P::x_scales(xb).0);
+                    if P::HAS_MIN {
+                        self.sx[c][g] = f16_lanes(xg, n, |xb| P::x_scales(xb).1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the terms of the `n ≤ 8` blocks of group `g` (weights at `wg`, block `8g` of each
+/// column of `x`) to the `C` accumulators: each weight block is unpacked once for the `C`
+/// columns.
+///
+/// # Safety
+/// `wg` and every `x[c] + 8g` must point to `n` readable blocks; the CPU must support AVX2
+/// and F16C.
+#[inline(always)]
+// Several arrays are indexed by the same column counter.
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn row_group<P: DecodePair, const C: usize>(
+    acc: &mut [__m256; C],
+    wg: *const P::W,
+    x: [*const P::X; C],
+    g: usize,
+    n: usize,
+    t: &ColTable<C>,
+) {
+    // SAFETY: blocks `k < n` are readable (caller contract); AVX2/F16C available.
+    unsafe {
+        // No closures here: they would not inherit the caller's target features.
+        let zero = _mm256_setzero_si256();
+        let mut u = [zero; 8];
+        for (k, uk) in u.iter_mut().enumerate().take(n) {
+            *uk = P::unsigned_quants(&*wg.add(k));
+        }
+        let dw = f16_lanes(wg, n, |wb| P::w_scales(wb).0);
+        let mw = if P::HAS_MIN {
+            f16_lanes(wg, n, |wb| P::w_scales(wb).1)
+        } else {
+            _mm256_setzero_ps()
+        };
+        for c in 0..C {
+            let xg = x[c].add(8 * g);
+            let mut m = [zero; 8];
+            for (k, mk) in m.iter_mut().enumerate().take(n) {
+                let v = _mm256_loadu_si256(P::x_quants(&*xg.add(k)).as_ptr().cast());
+                *mk = _mm256_maddubs_epi16(u[k], v);
+            }
+            let mut sums = block_sums(m);
+            if P::OFFSET != 0 {
+                sums = _mm256_sub_epi32(sums, t.corr[c][g]);
+            }
+            acc[c] = add_terms(P::HAS_MIN, acc[c], sums, (dw, mw), (t.dx[c][g], t.sx[c][g]));
+        }
+    }
+}
+
+/// One row against the `C` columns of a filled table: `dot(w_r, x_c)` for each `c`.
+///
+/// # Safety
+/// `wr` and every `x[c]` must point to `bpr ≤ 8 · MAX_GROUPS` readable blocks; the CPU must
+/// support AVX2 and F16C.
+#[inline(always)]
+unsafe fn row<P: DecodePair, const C: usize>(
+    wr: *const P::W,
+    x: [*const P::X; C],
+    bpr: usize,
+    t: &ColTable<C>,
+) -> [f32; C] {
+    // SAFETY: groups `g < bpr / 8` are whole, the last one has `bpr − 8g` blocks (caller
+    // contract); AVX2/F16C available.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); C];
+        let full = bpr / 8;
+        for g in 0..full {
+            prefetch_ahead(wr.add(8 * g).cast(), 8 * core::mem::size_of::<P::W>());
+            row_group::<P, C>(&mut acc, wr.add(8 * g), x, g, 8, t);
+        }
+        if full * 8 < bpr {
+            row_group::<P, C>(&mut acc, wr.add(8 * full), x, full, bpr - 8 * full, t);
+        }
+        let mut out = [0.0f32; C];
+        for c in 0..C {
+            out[c] = reduce_lanes_ps(acc[c]);
+        }
+        out
+    }
+}
+
+/// Decode: `out[r] = dot(w[r], x)` for the `rows` rows of `bpr` blocks at `w`, with `x` one
+/// column of `bpr` blocks. Returns `false` (writing nothing) when the row is longer than the
+/// stack table ([`MAX_GROUPS`]); the caller then uses the general tile.
+///
+/// # Safety
+/// `w` must point to `rows · bpr` readable blocks and `x` to `bpr`; `out` must hold `rows`
+/// values; the CPU must support AVX2, FMA and F16C.
+#[inline(always)]
+pub(super) unsafe fn decode<P: DecodePair>(
+    w: *const P::W,
+    x: *const P::X,
+    bpr: usize,
+    rows: usize,
+    out: &mut [f32],
+) -> bool {
+    if bpr.div_ceil(8) > MAX_GROUPS || out.len() < rows {
+        return false;
+    }
+    // SAFETY: rows `r < rows` of `bpr` blocks and one column (caller contract); AVX2/F16C.
+    unsafe {
+        let mut t = ColTable::<1>::new();
+        t.fill::<P>([x], bpr);
+        for (r, o) in out.iter_mut().enumerate().take(rows) {
+            let [v] = row::<P, 1>(w.add(r * bpr), [x], bpr, &t);
+            *o = v;
+        }
+    }
+    true
+}
+
+/// Rows per panel of [`gemm`]: the panel's weights (32 rows of 3072 Q4_0 elements: 54 KiB)
+/// stay in L2 while every column tile passes over them, and the column tables are refilled
+/// once per panel (at 32 rows, about 3 % of the work).
+const PANEL_ROWS: usize = 32;
+
+/// Multi-column product: `out[c · stride + r] = dot(w_r, x_c)` for `rows` rows and `cols`
+/// columns, in row panels of [`PANEL_ROWS`]; per panel, the columns run in tiles of `C`
+/// (then single columns), each tile with its table. Returns `false` (writing nothing) when
+/// the rows are longer than the table holds or `stride < rows` (the caller's general path
+/// handles those).
+///
+/// # Safety
+/// `w` must point to `rows · bpr` readable blocks and `x` to `cols · bpr`; `out` must hold
+/// `(cols − 1) · stride + rows` values (columns that do not fit are the caller's to skip: pass
+/// only the columns that fit); the CPU must support AVX2, FMA and F16C.
+#[inline(always)]
+pub(super) unsafe fn gemm<P: DecodePair, const C: usize>(
+    w: *const P::W,
+    x: *const P::X,
+    bpr: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    stride: usize,
+) -> bool {
+    if bpr == 0 || bpr.div_ceil(8) > MAX_GROUPS || stride < rows {
+        return false;
+    }
+    match (cols.checked_sub(1))
+        .and_then(|c| c.checked_mul(stride))
+        .and_then(|v| v.checked_add(rows))
+    {
+        Some(end) if end <= out.len() => {}
+        _ => return false,
+    }
+    // SAFETY: rows `< rows`, columns `< cols` (caller contract); every output index
+    // `c · stride + r < (cols − 1) · stride + rows <= out.len()` (checked above).
+    unsafe {
+        let mut t = ColTable::<C>::new();
+        let mut t1 = ColTable::<1>::new();
+        let mut r0 = 0;
+        while r0 < rows {
+            let r1 = (r0 + PANEL_ROWS).min(rows);
+            let mut c0 = 0;
+            while c0 + C <= cols {
+                let xs: [*const P::X; C] = core::array::from_fn(|c| x.add((c0 + c) * bpr));
+                t.fill::<P>(xs, bpr);
+                for r in r0..r1 {
+                    let v = row::<P, C>(w.add(r * bpr), xs, bpr, &t);
+                    for (c, &vc) in v.iter().enumerate() {
+                        *out.get_unchecked_mut((c0 + c) * stride + r) = vc;
+                    }
+                }
+                c0 += C;
+            }
+            while c0 < cols {
+                let xc = x.add(c0 * bpr);
+                t1.fill::<P>([xc], bpr);
+                for r in r0..r1 {
+                    let [v] = row::<P, 1>(w.add(r * bpr), [xc], bpr, &t1);
+                    *out.get_unchecked_mut(c0 * stride + r) = v;
+                }
+                c0 += 1;
+            }
+            r0 = r1;
+        }
+    }
+    true
+}

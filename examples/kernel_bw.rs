@@ -1,0 +1,307 @@
+//! Single-thread matvec throughput against the machine's single-thread read bandwidth: the
+//! kernel-level roofline of decode.
+//!
+//! ```text
+//! cargo run --release --example kernel_bw -- [--runs 5] [--mib 1024] [--tiers scalar,avx2]
+//!     [--types q4_0,q4_k] [--shape 32064x3072] [--stream-mib 512] [--batch 1]
+//! ```
+//!
+//! In one run it measures
+//! 1. the streaming read bandwidth of one thread: the median over `--runs` of summing a
+//!    `--mib` MiB buffer of `u64` (far larger than any last-level cache);
+//! 2. for each weight type and each tier compiled in and supported here: one-column
+//!    `matmul` (decode's matvec) over enough copies of a `rows × cols` matrix (default the
+//!    Phi-3-mini output head, 32064 × 3072) to exceed `--stream-mib` MiB, visited in turn so
+//!    that every product streams its weights from memory rather than cache (`--stream-mib 0`
+//!    and a small `--shape` measure the kernel with its weights in cache instead). It prints the weight
+//!    bytes per second (median over `--runs` passes; the best pass too) and their fraction of the bandwidth, and
+//!    each SIMD tier's speed-up over the scalar tier. With `--batch N > 1` the product has N
+//!    activation columns (prefill's multi-column kernels) and the figure is weight bytes × N
+//!    per second.
+//!
+//! The last lines are machine-readable:
+//! `kernel_bw type=q4_0 tier=avx2 gbs=… bw_gbs=… frac=… vs_scalar=…`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use phi3_kernels::kernels::{matmul, quantize_into, Matrix, WeightData};
+use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k};
+use phi3_kernels::quant::{BlockQ4K, BlockQ4_0};
+use phi3_kernels::{CpuFeatures, Kernels, Tier};
+
+struct Args {
+    runs: usize,
+    mib: usize,
+    tiers: Option<Vec<Tier>>,
+    types: Vec<String>,
+    rows: usize,
+    cols: usize,
+    stream_mib: usize,
+    batch: usize,
+}
+
+const USAGE: &str = "usage: kernel_bw [--runs 5] [--mib 1024] [--tiers scalar,avx2] \
+                     [--types q4_0,q4_k] [--shape ROWSxCOLS] [--stream-mib 512] [--batch 1]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        runs: 5,
+        mib: 1024,
+        tiers: None,
+        types: vec!["q4_0".into(), "q4_k".into()],
+        rows: 32064,
+        cols: 3072,
+        stream_mib: 512,
+        batch: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or(format!("{arg} needs a value"));
+        let num = |s: &str| s.parse::<usize>().map_err(|e| format!("{arg}: {e}"));
+        match arg.as_str() {
+            "--runs" => a.runs = num(&value()?)?,
+            "--mib" => a.mib = num(&value()?)?,
+            "--tiers" => {
+                let v = value()?;
+                let tiers = v
+                    .split(',')
+                    .map(|t| Tier::from_name(t).ok_or(format!("--tiers: unknown tier {t:?}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                a.tiers = Some(tiers);
+            }
+            "--stream-mib" => a.stream_mib = num(&value()?)?,
+            "--batch" => a.batch = num(&value()?)?,
+            "--types" => a.types = value()?.split(',').map(str::to_owned).collect(),
+            "--shape" => {
+                let v = value()?;
+                let (r, c) = v.split_once('x').ok_or("--shape: expected ROWSxCOLS")?;
+                a.rows = num(r)?;
+                a.cols = num(c)?;
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
+        }
+    }
+    if a.runs == 0
+        || a.mib == 0
+        || a.batch == 0
+        || a.rows == 0
+        || a.cols == 0
+        || !a.cols.is_multiple_of(256)
+    {
+        return Err("--runs, --mib and the shape must be positive; cols a multiple of 256".into());
+    }
+    for t in &a.types {
+        if t != "q4_0" && t != "q4_k" {
+            return Err(format!("--types: unknown type {t:?} (q4_0, q4_k)"));
+        }
+    }
+    Ok(a)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Single-thread streaming read bandwidth in GB/s (median of `runs` passes over `buf`).
+fn read_bandwidth(buf: &[u64], runs: usize) -> f64 {
+    let bytes = std::mem::size_of_val(buf) as f64;
+    let mut rates = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        // Eight independent sums so the adds never bound the loop.
+        let mut s = [0u64; 8];
+        for chunk in buf.chunks_exact(8) {
+            for (a, &x) in s.iter_mut().zip(chunk) {
+                *a = a.wrapping_add(x);
+            }
+        }
+        black_box(s);
+        rates.push(bytes / t.elapsed().as_secs_f64() / 1e9);
+    }
+    median(rates)
+}
+
+/// A small deterministic generator (xorshift64*), so runs are repeatable.
+struct Rng(u64);
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+        (v as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+/// Weight copies of one type, each `rows × cols`.
+enum Copies {
+    Q4_0(Vec<Vec<BlockQ4_0>>),
+    Q4K(Vec<Vec<BlockQ4K>>),
+}
+
+impl Copies {
+    fn new(ty: &str, rows: usize, cols: usize, min_bytes: usize) -> Copies {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let row: Vec<f32> = (0..cols).map(|_| rng.next_f32()).collect();
+        // Quantize a handful of distinct rows and tile them: quantizing hundreds of MiB of
+        // weights would take longer than the measurement; the bytes streamed are what matter.
+        let distinct = 64.min(rows);
+        let mut rows_f32 = Vec::with_capacity(distinct * cols);
+        for r in 0..distinct {
+            rows_f32.extend(row.iter().map(|&v| v * (1.0 + r as f32 / 64.0)));
+        }
+        match ty {
+            "q4_0" => {
+                let bpr = cols / 32;
+                let mut q = vec![BlockQ4_0::zeroed(); distinct * bpr];
+                quantize_q4_0(&rows_f32, &mut q);
+                let one: Vec<BlockQ4_0> = (0..rows)
+                    .flat_map(|r| q[(r % distinct) * bpr..][..bpr].iter().copied())
+                    .collect();
+                let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
+                Copies::Q4_0(vec![one; n])
+            }
+            _ => {
+                let bpr = cols / 256;
+                let mut q = vec![BlockQ4K::zeroed(); distinct * bpr];
+                quantize_q4_k(&rows_f32, &mut q);
+                let one: Vec<BlockQ4K> = (0..rows)
+                    .flat_map(|r| q[(r % distinct) * bpr..][..bpr].iter().copied())
+                    .collect();
+                let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
+                Copies::Q4K(vec![one; n])
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Copies::Q4_0(v) => v.len(),
+            Copies::Q4K(v) => v.len(),
+        }
+    }
+
+    fn data(&self, i: usize) -> WeightData<'_> {
+        match self {
+            Copies::Q4_0(v) => WeightData::Q4_0(&v[i]),
+            Copies::Q4K(v) => WeightData::Q4K(&v[i]),
+        }
+    }
+
+    fn bytes_each(&self) -> usize {
+        match self {
+            Copies::Q4_0(v) => std::mem::size_of_val(&v[0][..]),
+            Copies::Q4K(v) => std::mem::size_of_val(&v[0][..]),
+        }
+    }
+}
+
+use bytemuck::Zeroable;
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let features = CpuFeatures::detect();
+    let tiers: Vec<Tier> = match &args.tiers {
+        Some(t) => t.clone(),
+        None => features.supported_tiers().collect(),
+    };
+    let mut table = Vec::new();
+    for &t in &tiers {
+        let k = Kernels::for_tier(t, &features)
+            .ok_or(format!("tier {t:?} is not available on this machine"))?;
+        table.push(k);
+    }
+
+    let words = args.mib * (1 << 20) / 8;
+    let buf: Vec<u64> = (0..words as u64).collect();
+    let bw = read_bandwidth(&buf, args.runs);
+    drop(buf);
+    println!(
+        "kernel_bw: single-thread read bandwidth {bw:.2} GB/s ({} MiB buffer, median of {})",
+        args.mib, args.runs
+    );
+
+    let mut rng = Rng(7);
+    let x: Vec<f32> = (0..args.cols * args.batch)
+        .map(|_| rng.next_f32())
+        .collect();
+    let mut out = vec![0.0f32; args.rows * args.batch];
+    let mut lines = Vec::new();
+    for ty in &args.types {
+        let copies = Copies::new(ty, args.rows, args.cols, args.stream_mib << 20);
+        let per = copies.bytes_each();
+        println!(
+            "kernel_bw: {ty} {}x{}: {:.1} MiB per matrix, {} copies ({:.0} MiB) visited in turn",
+            args.rows,
+            args.cols,
+            per as f64 / (1 << 20) as f64,
+            copies.len(),
+            (per * copies.len()) as f64 / (1 << 20) as f64
+        );
+        let mut scalar_gbs = None;
+        for k in &table {
+            let fmt = copies.data(0).activation_format();
+            let mut act = vec![
+                0u8;
+                fmt.bytes_for(args.cols * args.batch)
+                    .map_err(|e| e.to_string())?
+                    + 64
+            ];
+            let a = quantize_into(k, fmt, &x, &mut act).map_err(|e| e.to_string())?;
+            let mats: Vec<Matrix> = (0..copies.len())
+                .map(|i| Matrix::new(copies.data(i), args.rows, args.cols))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            // Warm-up pass (page faults, frequency).
+            for m in &mats {
+                matmul(k, m, a, 0..args.rows, &mut out, args.rows).map_err(|e| e.to_string())?;
+            }
+            let mut rates = Vec::with_capacity(args.runs);
+            for _ in 0..args.runs {
+                let t = Instant::now();
+                for m in &mats {
+                    matmul(k, m, a, 0..args.rows, &mut out, args.rows)
+                        .map_err(|e| e.to_string())?;
+                }
+                black_box(&out);
+                rates
+                    .push((per * mats.len() * args.batch) as f64 / t.elapsed().as_secs_f64() / 1e9);
+            }
+            let best = rates.iter().copied().fold(0.0, f64::max);
+            let gbs = median(rates);
+            if k.tier == Tier::Scalar {
+                scalar_gbs = Some(gbs);
+            }
+            let vs = scalar_gbs.map(|s| gbs / s);
+            println!(
+                "kernel_bw: {ty} {:<12} {gbs:6.2} GB/s (best {best:.2}) = {:.2} of bandwidth{}",
+                format!("{:?}", k.tier),
+                gbs / bw,
+                vs.map(|v| format!(", {v:.2}x scalar")).unwrap_or_default()
+            );
+            lines.push(format!(
+                "kernel_bw type={ty} tier={} gbs={gbs:.3} best_gbs={best:.3} bw_gbs={bw:.3} frac={:.3} vs_scalar={}",
+                k.tier.name(),
+                gbs / bw,
+                vs.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into())
+            ));
+        }
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kernel_bw: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
