@@ -70,8 +70,9 @@ pub(super) trait KFormat {
 pub(super) struct K4Unpacked {
     /// Unsigned quants of sub-blocks 0..8 (32 bytes each).
     q: [__m256i; 8],
-    /// The 8 scales as i16, repeated in both 128-bit lanes.
-    scales: __m256i,
+    /// Scale `j` as i16 broadcast over the 16 lanes of sub-block `j`'s products (computed
+    /// once per super-block and shared by the tile's columns).
+    sc: [__m256i; 8],
     /// The 8 mins as i16 pairs `[m0, m0, m1, m1, …]`.
     mins: __m256i,
 }
@@ -120,6 +121,24 @@ unsafe fn k4_scale_regs(s: &[u8; 12]) -> (__m256i, __m256i) {
     }
 }
 
+/// `[sc_j; 16]` for each `j`, from the 8 scales as i16 repeated in both 128-bit lanes.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn broadcast_scales(scales: __m256i) -> [__m256i; 8] {
+    // SAFETY: AVX2 (caller contract); register-only. (No closure: it would not inherit the
+    // caller's target features.)
+    unsafe {
+        let mut sc = [scales; 8];
+        for (j, s) in sc.iter_mut().enumerate() {
+            let ctrl = _mm256_set1_epi16((((2 * j + 1) << 8) | (2 * j)) as i16);
+            *s = _mm256_shuffle_epi8(scales, ctrl);
+        }
+        sc
+    }
+}
+
 /// Loads the 128 nibble bytes of a Q4_K / Q5_K super-block as 4 vectors.
 ///
 /// # Safety
@@ -149,7 +168,11 @@ impl KFormat for Q4K {
                 }
             });
             let (scales, mins) = k4_scale_regs(&w.scales);
-            K4Unpacked { q, scales, mins }
+            K4Unpacked {
+                q,
+                sc: broadcast_scales(scales),
+                mins,
+            }
         }
     }
     #[inline(always)]
@@ -188,7 +211,11 @@ impl KFormat for Q5K {
                 hm = _mm256_srli_epi16::<1>(hm);
             }
             let (scales, mins) = k4_scale_regs(&w.scales);
-            K4Unpacked { q, scales, mins }
+            K4Unpacked {
+                q,
+                sc: broadcast_scales(scales),
+                mins,
+            }
         }
     }
     #[inline(always)]
@@ -233,9 +260,10 @@ unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
         let mut acc = _mm256_setzero_si256();
         for (j, &qj) in u.q.iter().enumerate() {
             let xv = _mm256_loadu_si256(xp.add(32 * j).cast());
-            let ctrl = _mm256_set1_epi16((((2 * j + 1) << 8) | (2 * j)) as i16);
-            let sc = _mm256_shuffle_epi8(u.scales, ctrl);
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(qj, xv), sc));
+            acc = _mm256_add_epi32(
+                acc,
+                _mm256_madd_epi16(_mm256_maddubs_epi16(qj, xv), u.sc[j]),
+            );
         }
         let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());
         let ms = _mm256_madd_epi16(bs, u.mins);
@@ -262,11 +290,29 @@ unsafe fn isum_pair(a: __m256i, b: __m256i) -> __m128i {
 pub(super) struct Q6Unpacked {
     /// Unsigned 6-bit quants (0..64) of the 8 chunks of 32 elements.
     q: [__m256i; 8],
-    /// The 16 signed scales as i16: even sub-blocks `[sc0, sc2, …, sc14]` in the low lane,
-    /// odd ones `[sc1, …, sc15]` in the high lane (chunk `i` takes word `i` of each lane).
-    scales_eo: __m256i,
+    /// Per 32-element chunk `i`: scale `2i` (as i16) in the low lane, `2i + 1` in the high
+    /// lane (computed once per super-block and shared by the tile's columns).
+    sc: [__m256i; 8],
     /// The 16 signed scales as i16, in order (for the `bsums` offset term).
     scales16: __m256i,
+}
+
+/// Chunk scale vectors from the scales as i16, even sub-blocks `[sc0, sc2, …, sc14]` in the
+/// low lane and odd ones in the high lane: chunk `i` takes word `i` of each lane.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn chunk_scales(eo: __m256i) -> [__m256i; 8] {
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let mut sc = [eo; 8];
+        for (i, s) in sc.iter_mut().enumerate() {
+            let ctrl = _mm256_set1_epi16((((2 * i + 1) << 8) | (2 * i)) as i16);
+            *s = _mm256_shuffle_epi8(eo, ctrl);
+        }
+        sc
+    }
 }
 
 impl KFormat for Q6K {
@@ -309,7 +355,7 @@ impl KFormat for Q6K {
             );
             Q6Unpacked {
                 q,
-                scales_eo: _mm256_cvtepi8_epi16(eo),
+                sc: chunk_scales(_mm256_cvtepi8_epi16(eo)),
                 scales16: _mm256_cvtepi8_epi16(s8),
             }
         }
@@ -323,10 +369,10 @@ impl KFormat for Q6K {
             let mut acc = _mm256_setzero_si256();
             for (i, &qi) in u.q.iter().enumerate() {
                 let xv = _mm256_loadu_si256(xp.add(32 * i).cast());
-                // Word `i` of each lane: sub-block 2i (low lane) / 2i + 1 (high lane).
-                let ctrl = _mm256_set1_epi16((((2 * i + 1) << 8) | (2 * i)) as i16);
-                let sc = _mm256_shuffle_epi8(u.scales_eo, ctrl);
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(qi, xv), sc));
+                acc = _mm256_add_epi32(
+                    acc,
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(qi, xv), u.sc[i]),
+                );
             }
             // The −32 offset: 32 · Σ_j sc_j · bsums_j (bsums_j = Σ of x over sub-block j).
             let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());

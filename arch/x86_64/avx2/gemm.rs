@@ -297,22 +297,38 @@ unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
     if unsafe { T::gemm_fast(wp, xp, bpr, rows, cols_fit, out, stride) } {
         return;
     }
-    let mut r0 = 0;
-    while r0 < rows {
+    // Row panels: within a panel, each column tile (a few KiB of activations, in L1) passes
+    // over the panel's rows (their weights in L2), instead of every row streaming all the
+    // columns from L2.
+    let panel = PANEL_ROWS.div_ceil(R) * R;
+    let mut p0 = 0;
+    while p0 < rows {
+        let p1 = (p0 + panel).min(rows);
         let mut c0 = 0;
         while c0 + C <= cols_fit {
-            // SAFETY: rows `< rows` and columns `c0 .. c0 + C <= cols` are whole.
-            unsafe { col_tile::<T, R, C>(wp, xp, bpr, rows, r0, c0, out, stride) };
+            let mut r0 = p0;
+            while r0 < p1 {
+                // SAFETY: rows `< rows` and columns `c0 .. c0 + C <= cols` are whole.
+                unsafe { col_tile::<T, R, C>(wp, xp, bpr, rows, r0, c0, out, stride) };
+                r0 += R;
+            }
             c0 += C;
         }
         while c0 < cols_fit {
-            // SAFETY: as above, one column.
-            unsafe { col_tile::<T, R, 1>(wp, xp, bpr, rows, r0, c0, out, stride) };
+            let mut r0 = p0;
+            while r0 < p1 {
+                // SAFETY: as above, one column.
+                unsafe { col_tile::<T, R, 1>(wp, xp, bpr, rows, r0, c0, out, stride) };
+                r0 += R;
+            }
             c0 += 1;
         }
-        r0 += R;
+        p0 = p1;
     }
 }
+
+/// Rows per panel of the general multi-column path (a multiple of the tile height is used).
+const PANEL_ROWS: usize = 16;
 
 macro_rules! avx2_gemm {
     ($($name:ident, $inner:ident: $tile:ty, $w:ty, $x:ty, RD = $rd:literal, R = $r:literal, C = $c:literal;)+) => {$(
