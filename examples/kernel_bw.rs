@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example kernel_bw -- [--runs 5] [--mib 1024] [--tiers scalar,avx2]
-//!     [--types q4_0,q4_k] [--shape 32064x3072] [--stream-mib 512] [--batch 1]
+//!     [--types q4_0,q4_k,q6_k] [--shape 32064x3072] [--stream-mib 512] [--batch 1]
 //! ```
 //!
 //! In one run it measures
@@ -26,8 +26,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use phi3_kernels::kernels::{matmul, quantize_into, Matrix, WeightData};
-use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k};
-use phi3_kernels::quant::{BlockQ4K, BlockQ4_0};
+use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k, quantize_q6_k};
+use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ6K};
 use phi3_kernels::{CpuFeatures, Kernels, Tier};
 
 struct Args {
@@ -42,7 +42,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: kernel_bw [--runs 5] [--mib 1024] [--tiers scalar,avx2] \
-                     [--types q4_0,q4_k] [--shape ROWSxCOLS] [--stream-mib 512] [--batch 1]";
+                     [--types q4_0,q4_k,q6_k] [--shape ROWSxCOLS] [--stream-mib 512] [--batch 1]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -93,8 +93,8 @@ fn parse_args() -> Result<Args, String> {
         return Err("--runs, --mib and the shape must be positive; cols a multiple of 256".into());
     }
     for t in &a.types {
-        if t != "q4_0" && t != "q4_k" {
-            return Err(format!("--types: unknown type {t:?} (q4_0, q4_k)"));
+        if t != "q4_0" && t != "q4_k" && t != "q6_k" {
+            return Err(format!("--types: unknown type {t:?} (q4_0, q4_k, q6_k)"));
         }
     }
     Ok(a)
@@ -140,6 +140,7 @@ impl Rng {
 enum Copies {
     Q4_0(Vec<Vec<BlockQ4_0>>),
     Q4K(Vec<Vec<BlockQ4K>>),
+    Q6K(Vec<Vec<BlockQ6K>>),
 }
 
 impl Copies {
@@ -164,7 +165,7 @@ impl Copies {
                 let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
                 Copies::Q4_0(vec![one; n])
             }
-            _ => {
+            "q4_k" => {
                 let bpr = cols / 256;
                 let mut q = vec![BlockQ4K::zeroed(); distinct * bpr];
                 quantize_q4_k(&rows_f32, &mut q);
@@ -174,6 +175,16 @@ impl Copies {
                 let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
                 Copies::Q4K(vec![one; n])
             }
+            _ => {
+                let bpr = cols / 256;
+                let mut q = vec![BlockQ6K::zeroed(); distinct * bpr];
+                quantize_q6_k(&rows_f32, &mut q);
+                let one: Vec<BlockQ6K> = (0..rows)
+                    .flat_map(|r| q[(r % distinct) * bpr..][..bpr].iter().copied())
+                    .collect();
+                let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
+                Copies::Q6K(vec![one; n])
+            }
         }
     }
 
@@ -181,6 +192,7 @@ impl Copies {
         match self {
             Copies::Q4_0(v) => v.len(),
             Copies::Q4K(v) => v.len(),
+            Copies::Q6K(v) => v.len(),
         }
     }
 
@@ -188,6 +200,7 @@ impl Copies {
         match self {
             Copies::Q4_0(v) => WeightData::Q4_0(&v[i]),
             Copies::Q4K(v) => WeightData::Q4K(&v[i]),
+            Copies::Q6K(v) => WeightData::Q6K(&v[i]),
         }
     }
 
@@ -195,6 +208,7 @@ impl Copies {
         match self {
             Copies::Q4_0(v) => std::mem::size_of_val(&v[0][..]),
             Copies::Q4K(v) => std::mem::size_of_val(&v[0][..]),
+            Copies::Q6K(v) => std::mem::size_of_val(&v[0][..]),
         }
     }
 }

@@ -401,8 +401,8 @@ macro_rules! gemm_large_test {
             fn $name(
                 seed: u64,
                 bpr in 1usize..=$max_blocks,
-                rows in 1usize..=70,
-                cols in 1usize..=9,
+                rows in 1usize..=40,
+                cols in 1usize..=6,
                 extra_stride in 0usize..2,
             ) {
                 let scalar = Kernels::scalar();
@@ -440,7 +440,7 @@ gemm_large_test!(
     gemm_q4_0_q8_0,
     q4_0,
     act_q8_0,
-    90
+    40
 );
 gemm_large_test!(
     gemm_large_q4_1_q8_1_bit_exact,
@@ -448,7 +448,7 @@ gemm_large_test!(
     gemm_q4_1_q8_1,
     q4_1,
     act_q8_1,
-    90
+    40
 );
 gemm_large_test!(
     gemm_large_q5_0_q8_0_bit_exact,
@@ -456,7 +456,7 @@ gemm_large_test!(
     gemm_q5_0_q8_0,
     q5_0,
     act_q8_0,
-    90
+    40
 );
 gemm_large_test!(
     gemm_large_q4_k_q8_k_bit_exact,
@@ -464,7 +464,7 @@ gemm_large_test!(
     gemm_q4_k_q8_k,
     q4_k,
     act_q8_k,
-    12
+    6
 );
 gemm_large_test!(
     gemm_large_q6_k_q8_k_bit_exact,
@@ -472,7 +472,7 @@ gemm_large_test!(
     gemm_q6_k_q8_k,
     q6_k,
     act_q8_k,
-    12
+    6
 );
 
 decode_test!(
