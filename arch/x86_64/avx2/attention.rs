@@ -91,6 +91,12 @@ fn attn_scores_f16_avx2(q: &[f32], keys: &[f16], stride: usize, scale: f32, scor
     let mut p = 0;
     // SAFETY (both loops): `p < n`, so row `p` (`p·stride + d ≤ keys.len()`) is in bounds.
     while p + 4 <= n {
+        for r in 0..4 {
+            prefetch_row(
+                kp.wrapping_add((p + PREFETCH_ROWS + r) * stride),
+                2 * q.len(),
+            );
+        }
         let rows = core::array::from_fn(|r| kp.wrapping_add((p + r) * stride));
         // SAFETY: see above; the features are enabled.
         let s = unsafe { dot_rows::<4>(q, rows) };
@@ -109,6 +115,55 @@ fn attn_scores_f16_avx2(q: &[f32], keys: &[f16], stride: usize, scale: f32, scor
     }
 }
 
+/// `out[col .. col + 8·V] = Σ_p w_p · V[p·stride + col ..]` with `V` accumulators held across
+/// all rows (increasing `p`, one FMA per row and vector), prefetching rows ahead: each row of a
+/// head is a few cache lines one KV row pitch apart, too far apart for the hardware
+/// prefetchers, which stop at page boundaries.
+///
+/// # Safety
+/// Rows `p < w.len()` must hold `col + 8·V` readable values at `vp + p·stride`; `op` must be
+/// valid for writing `col + 8·V` values; the CPU must support AVX2, FMA and F16C.
+#[inline(always)]
+unsafe fn values_chunk<const V: usize>(
+    w: &[f32],
+    vp: *const f16,
+    stride: usize,
+    col: usize,
+    op: *mut f32,
+) {
+    // SAFETY: caller contract; prefetches are hints and never fault.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); V];
+        for (p, &wp) in w.iter().enumerate() {
+            prefetch_row(vp.wrapping_add((p + PREFETCH_ROWS) * stride + col), 16 * V);
+            let row = vp.add(p * stride + col);
+            let wv = _mm256_set1_ps(wp);
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(wv, load_f16x8(row.add(8 * j)), *a);
+            }
+        }
+        for (j, a) in acc.iter().enumerate() {
+            _mm256_storeu_ps(op.add(col + 8 * j), *a);
+        }
+    }
+}
+
+/// How many KV rows ahead the attention loops prefetch.
+const PREFETCH_ROWS: usize = 8;
+
+/// Prefetches the cache lines of `bytes` bytes at `p` (a hint: never dereferenced, may be past
+/// the cache).
+#[inline(always)]
+fn prefetch_row(p: *const f16, bytes: usize) {
+    let p = p.cast::<i8>();
+    let mut off = 0;
+    while off < bytes {
+        // SAFETY: `prefetcht0` never faults and has no architectural effect.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+        off += 64;
+    }
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
@@ -124,29 +179,23 @@ fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mu
     let main = d - d % 8;
     let mut col = 0;
     // SAFETY: rows `p < n` fit (`p·stride + d ≤ values.len()`), and every vector access covers
-    // columns `col .. col + 8 <= main <= d`; `out` holds `d` values; features enabled.
+    // columns `col .. col + 8·V <= main <= d`; `out` holds `d` values; features enabled.
     unsafe {
+        // Widest chunks first, so a 96-wide head (Phi-3) passes over its rows once.
+        while col + 96 <= main {
+            values_chunk::<12>(w, vp, stride, col, op);
+            col += 96;
+        }
+        while col + 64 <= main {
+            values_chunk::<8>(w, vp, stride, col, op);
+            col += 64;
+        }
         while col + 32 <= main {
-            let mut acc = [_mm256_setzero_ps(); 4];
-            for (p, &wp) in w.iter().enumerate() {
-                let row = vp.add(p * stride + col);
-                let wv = _mm256_set1_ps(wp);
-                for (j, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(wv, load_f16x8(row.add(8 * j)), *a);
-                }
-            }
-            for (j, a) in acc.iter().enumerate() {
-                _mm256_storeu_ps(op.add(col + 8 * j), *a);
-            }
+            values_chunk::<4>(w, vp, stride, col, op);
             col += 32;
         }
         while col < main {
-            let mut acc = _mm256_setzero_ps();
-            for (p, &wp) in w.iter().enumerate() {
-                let v = load_f16x8(vp.add(p * stride + col));
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(wp), v, acc);
-            }
-            _mm256_storeu_ps(op.add(col), acc);
+            values_chunk::<1>(w, vp, stride, col, op);
             col += 8;
         }
     }
