@@ -12,11 +12,20 @@
 //! # Layout and tiling scheme
 //!
 //! `w` holds `rows = w.len() / bpr` rows and `x` holds `cols = x.len() / bpr` columns of `bpr`
-//! blocks. Row tiles of `R` rows are the outer loop (their weights, a few KiB, stay in L1 while
-//! every column streams past them), column tiles of `C` the inner loop. Within a tile each
-//! weight block is unpacked once for `C` columns and each activation block prepared once for
-//! `R` rows. A single column (decode) runs `RD × 1` tiles down the rows, streaming the weights
-//! once in order. Leftover columns run `R × 1` tiles, leftover rows `1 × C` / `1 × 1` tiles.
+//! blocks.
+//!
+//! - Q4_0, Q4_1 and Q5_0 (the maddubs formats) take [`super::decode_q32`]'s paths whenever a
+//!   row fits its per-column tables (up to 20480 elements): one column (decode) streams the
+//!   rows once against a table of the column's offset corrections and scales; several columns
+//!   run in panels of 32 rows, each 4-column tile (its table refilled per panel) passing over
+//!   the panel's rows.
+//! - Everything else (and longer rows): row panels of 16 rows; per panel, column tiles of `C`
+//!   pass over the panel's `R`-row tiles (the tile's activations stay in L1, the panel's
+//!   weights in L2). Within a tile each weight block is unpacked once for `C` columns and each
+//!   activation block prepared once for `R` rows. A single column (decode) runs `RD × 1` tiles
+//!   down the rows, streaming the weights once in order. Leftover columns run `R × 1` tiles,
+//!   leftover rows `1 × C` / `1 × 1` tiles.
+//! - Weight streams are prefetched 2 KiB ahead ([`super::common::PREFETCH_BYTES`]).
 //!
 //! Tile sizes (per format, in the table at the bottom) were picked by timing on Zen 3
 //! (3072 × 3072, 1 and 64 columns): with 16 ymm registers, 1 × 4 tiles (one weight block
