@@ -3,9 +3,10 @@
 //! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]). Bit-exact
 //! with [`crate::kernels::dot`] (same integer sums, same float operations in the same order).
 //!
-//! Measured on Zen 3 (`examples/kernel_bw`, one thread, ratios of two builds run back to
-//! back): decode from DRAM 0.66 → 0.97 of the read bandwidth with the 2 KiB prefetch; in L2,
-//! 12.5 → 18.2 GB/s for one column and 15.5 → 26.4 GB/s·column for 64 columns.
+//! Measured on Zen 3 (`examples/kernel_bw`, one thread, the previous general tile and this
+//! path run back to back on a quiet machine): Q4_0 decode from DRAM 0.50 → 0.90 of the read
+//! bandwidth (with the 2 KiB prefetch); in L2, 9.9 → 18.3 GB/s for one column and
+//! 15.5 → 22.5 GB/s·column for 64 columns.
 //!
 //! # Math
 //!
