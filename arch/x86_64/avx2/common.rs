@@ -10,7 +10,6 @@
 //! - [`reduce_lanes_ps`]: `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`, exactly
 //!   [`crate::kernels::dot::reduce_lanes`] (high 128 onto low 128, high 64 onto low 64, lane 1
 //!   onto lane 0), so the 32-element integer dots are bit-exact with the scalar reference.
-//! - [`f16x8_to_ps`]: eight f16 bit patterns to `f32x8` with `vcvtph2ps` (exact).
 //!
 //! # Layout, accumulators, tails
 //!
@@ -112,16 +111,6 @@ pub(super) unsafe fn hsum_epi32(v: __m256i) -> i32 {
         let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01>(s));
         _mm_cvtsi128_si32(s)
     }
-}
-
-/// Eight f16 values (bit patterns, lane 0 first) as `f32x8` (exact conversion).
-///
-/// # Safety
-/// The CPU must support AVX and F16C.
-#[inline(always)]
-pub(super) unsafe fn f16x8_to_ps(bits: [u16; 8]) -> __m256 {
-    // SAFETY: `bits` is 16 readable bytes; F16C is available (caller contract).
-    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(bits.as_ptr().cast())) }
 }
 
 /// Packs four `i32x8` vectors (elements 0..8, 8..16, 16..24, 24..32) with values in

@@ -32,8 +32,8 @@
 //! The tables live on the stack: 7.5 KiB for one column, 37.5 KiB for the multi-column path
 //! ([`gemm`], a 4-column table and a 1-column one for leftover columns).
 //!
-//! Per row and group of 8 blocks what remains is: the nibble unpack (`vbroadcasti128` of the 16
-//! bytes, a per-lane variable shift of the upper half by 4, one `and`), one `maddubs` with the
+//! Per row and group of 8 blocks what remains is: the nibble unpack of [`super::dot_q32`] (`vbroadcasti128`
+//! of the 16 bytes, a per-lane variable shift of the upper half by 4, one `and`), one `maddubs` with the
 //! activation bytes straight from memory, the block-sum tree of [`super::dot_q32`] (two
 //! `hadd_epi16` levels — sums of 8 products: `|Σ| ≤ 8·31·128 = 31744 < 2^15`, no overflow for
 //! any stored byte — one `madd` with ones, a permute and an add), and the 8 weight scales,
@@ -48,94 +48,37 @@
 //! [`super::dot_q32`]).
 
 use super::common::{finish_sums8, prefetch_ahead, reduce_lanes_ps};
-use super::dot_q32::{add_terms, Q32Pair};
-use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ5_0};
+use super::dot_q32::{add_terms, f16_lanes, Q32Pair};
 use core::arch::x86_64::*;
 
 /// Most groups of 8 blocks the stack table holds (80 · 8 · 32 = 20480 columns).
 pub(super) const MAX_GROUPS: usize = 80;
 
 /// A maddubs weight format on the decode path.
-pub(super) trait DecodePair: Q32Pair {
+/// Its unpacked weight block ([`Q32Pair::unpack_w`]) is the 32 unsigned quants, element `j`
+/// in byte `j`.
+pub(super) trait DecodePair: Q32Pair<Wu = __m256i> {
     /// The offset `c` subtracted from each stored quant (0 when the format has a min term).
     const OFFSET: i8;
     /// Whether the unsigned quants are at most 15, so that a sum of 16 products
     /// (`≤ 16 · 15 · 128 = 30720`) fits an `i16` and the block sums can use the cheaper
     /// all-`i16` transposition ([`block_sums_narrow`]).
     const NARROW: bool;
-    /// The block's 32 unsigned quants, element `j` in byte `j`.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    unsafe fn unsigned_quants(w: &Self::W) -> __m256i;
-}
-
-/// The 16 packed nibbles of a 4-bit block as 32 bytes (low nibbles = elements 0..16 in the
-/// low half, high nibbles = elements 16..32 in the high half): one broadcast load, a shift of
-/// the high half's dwords by 4, one mask.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[inline(always)]
-unsafe fn nibbles_bcast(qs: &[u8; 16]) -> __m256i {
-    // SAFETY: `qs` is 16 readable bytes; AVX2 (caller contract).
-    unsafe {
-        let both = _mm256_broadcastsi128_si256(_mm_loadu_si128(qs.as_ptr().cast()));
-        let shifted = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
-        _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F))
-    }
 }
 
 impl DecodePair for super::dot_q32::Q4_0Q8_0 {
     const OFFSET: i8 = 8;
     const NARROW: bool = true;
-    #[inline(always)]
-    unsafe fn unsigned_quants(w: &BlockQ4_0) -> __m256i {
-        // SAFETY: AVX2 (caller contract).
-        unsafe { nibbles_bcast(&w.qs) }
-    }
 }
 
 impl DecodePair for super::dot_q32::Q4_1Q8_1 {
     const OFFSET: i8 = 0;
     const NARROW: bool = true;
-    #[inline(always)]
-    unsafe fn unsigned_quants(w: &BlockQ4_1) -> __m256i {
-        // SAFETY: AVX2 (caller contract).
-        unsafe { nibbles_bcast(&w.qs) }
-    }
 }
 
 impl DecodePair for super::dot_q32::Q5_0Q8_0 {
     const OFFSET: i8 = 16;
     const NARROW: bool = false;
-    #[inline(always)]
-    unsafe fn unsigned_quants(w: &BlockQ5_0) -> __m256i {
-        // SAFETY: AVX2 (caller contract).
-        unsafe {
-            let high = super::common::bytes_from_bits_32(u32::from_le_bytes(w.qh));
-            _mm256_or_si256(
-                nibbles_bcast(&w.qs),
-                _mm256_and_si256(high, _mm256_set1_epi8(0x10)),
-            )
-        }
-    }
-}
-
-/// Eight f16 bit patterns (lane `k` = `f(block k)`, zero past `n`) as `f32x8`, assembled in two
-/// general-purpose `u64`s.
-///
-/// # Safety
-/// `p` must point to `n` readable blocks; the CPU must support AVX and F16C.
-#[inline(always)]
-unsafe fn f16_lanes<B>(p: *const B, n: usize, f: impl Fn(&B) -> u16) -> __m256 {
-    // SAFETY: only blocks `k < n` are read (caller contract); F16C available.
-    unsafe {
-        let g = |k: usize| if k < n { f(&*p.add(k)) as u64 } else { 0 };
-        let lo = g(0) | (g(1) << 16) | (g(2) << 32) | (g(3) << 48);
-        let hi = g(4) | (g(5) << 16) | (g(6) << 32) | (g(7) << 48);
-        _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64))
-    }
 }
 
 /// Lane `k` = the exact `i32` sum of `m[k]`'s sixteen `i16` lanes, for `maddubs` vectors whose
@@ -244,7 +187,7 @@ unsafe fn row_group<P: DecodePair, const C: usize>(
         let zero = _mm256_setzero_si256();
         let mut u = [zero; 8];
         for (k, uk) in u.iter_mut().enumerate().take(n) {
-            *uk = P::unsigned_quants(&*wg.add(k));
+            *uk = P::unpack_w(&*wg.add(k));
         }
         let dw = f16_lanes(wg, n, |wb| P::w_scales(wb).0);
         let mw = if P::HAS_MIN {

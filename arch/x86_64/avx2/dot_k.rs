@@ -121,21 +121,23 @@ unsafe fn k4_scale_regs(s: &[u8; 12]) -> (__m256i, __m256i) {
     }
 }
 
-/// `[sc_j; 16]` for each `j`, from the 8 scales as i16 repeated in both 128-bit lanes.
+/// For each `j < 8`: `v` with every 16-bit lane replaced by word `j` of its own 128-bit lane.
+/// From Q4_K/Q5_K's 8 scales repeated in both lanes this is `[sc_j; 16]`; from Q6_K's
+/// even-sub-block scales (low lane) and odd ones (high lane) it is chunk `j`'s scale vector.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn broadcast_scales(scales: __m256i) -> [__m256i; 8] {
+unsafe fn word_broadcasts(v: __m256i) -> [__m256i; 8] {
     // SAFETY: AVX2 (caller contract); register-only. (No closure: it would not inherit the
     // caller's target features.)
     unsafe {
-        let mut sc = [scales; 8];
-        for (j, s) in sc.iter_mut().enumerate() {
+        let mut out = [v; 8];
+        for (j, o) in out.iter_mut().enumerate() {
             let ctrl = _mm256_set1_epi16((((2 * j + 1) << 8) | (2 * j)) as i16);
-            *s = _mm256_shuffle_epi8(scales, ctrl);
+            *o = _mm256_shuffle_epi8(v, ctrl);
         }
-        sc
+        out
     }
 }
 
@@ -170,7 +172,7 @@ impl KFormat for Q4K {
             let (scales, mins) = k4_scale_regs(&w.scales);
             K4Unpacked {
                 q,
-                sc: broadcast_scales(scales),
+                sc: word_broadcasts(scales),
                 mins,
             }
         }
@@ -213,7 +215,7 @@ impl KFormat for Q5K {
             let (scales, mins) = k4_scale_regs(&w.scales);
             K4Unpacked {
                 q,
-                sc: broadcast_scales(scales),
+                sc: word_broadcasts(scales),
                 mins,
             }
         }
@@ -297,24 +299,6 @@ pub(super) struct Q6Unpacked {
     scales16: __m256i,
 }
 
-/// Chunk scale vectors from the scales as i16, even sub-blocks `[sc0, sc2, …, sc14]` in the
-/// low lane and odd ones in the high lane: chunk `i` takes word `i` of each lane.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[inline(always)]
-unsafe fn chunk_scales(eo: __m256i) -> [__m256i; 8] {
-    // SAFETY: AVX2 (caller contract); register-only.
-    unsafe {
-        let mut sc = [eo; 8];
-        for (i, s) in sc.iter_mut().enumerate() {
-            let ctrl = _mm256_set1_epi16((((2 * i + 1) << 8) | (2 * i)) as i16);
-            *s = _mm256_shuffle_epi8(eo, ctrl);
-        }
-        sc
-    }
-}
-
 impl KFormat for Q6K {
     type W = BlockQ6K;
     type Wu = Q6Unpacked;
@@ -355,7 +339,7 @@ impl KFormat for Q6K {
             );
             Q6Unpacked {
                 q,
-                sc: chunk_scales(_mm256_cvtepi8_epi16(eo)),
+                sc: word_broadcasts(_mm256_cvtepi8_epi16(eo)),
                 scales16: _mm256_cvtepi8_epi16(s8),
             }
         }

@@ -39,7 +39,7 @@
 //! starts at `+0` and can never become `−0`). Length checks are in the safe wrappers: the
 //! common block prefix, like the scalar `zip`.
 
-use super::common::{f16x8_to_ps, finish_sums8, pair_sums, quad_sums, reduce_lanes_ps, sums8};
+use super::common::{finish_sums8, pair_sums, quad_sums, reduce_lanes_ps, sums8};
 use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0, BlockQ8_1};
 use core::arch::x86_64::*;
 
@@ -84,7 +84,8 @@ pub(super) trait Q32Pair {
 }
 
 /// Loads the 16 packed nibbles of a 4-bit block as 32 bytes: low nibbles (elements 0..16) in
-/// the low half, high nibbles (elements 16..32) in the high half.
+/// the low half, high nibbles (elements 16..32) in the high half. One broadcast load, a shift
+/// of the high half's dwords by 4, one mask.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -92,9 +93,9 @@ pub(super) trait Q32Pair {
 unsafe fn nibbles(qs: &[u8; 16]) -> __m256i {
     // SAFETY: `qs` is 16 readable bytes; AVX2 is available (caller contract).
     unsafe {
-        let q = _mm_loadu_si128(qs.as_ptr().cast());
-        let both = _mm256_set_m128i(_mm_srli_epi16::<4>(q), q);
-        _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
+        let both = _mm256_broadcastsi128_si256(_mm_loadu_si128(qs.as_ptr().cast()));
+        let shifted = _mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+        _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F))
     }
 }
 
@@ -298,49 +299,45 @@ impl Q32Pair for Q8_0Q8_0 {
     }
 }
 
-/// Scale vectors of 8 consecutive blocks starting at `p` (`n ≤ 8` real ones, zeros after).
+/// Eight f16 bit patterns (lane `k` = `f(block k)`, zero past `n`) as `f32x8`, assembled in two
+/// general-purpose `u64`s (integer ports, leaving the vector ports to the products) and
+/// converted with `vcvtph2ps` (exact).
 ///
 /// # Safety
 /// `p` must point to `n` readable blocks; the CPU must support AVX and F16C.
 #[inline(always)]
-unsafe fn scales8<B>(p: *const B, n: usize, f: impl Fn(&B) -> (u16, u16)) -> (__m256, __m256) {
-    if n >= 8 {
-        // SAFETY: 8 readable blocks (caller contract); F16C available.
-        return unsafe {
-            let s: [(u16, u16); 8] = core::array::from_fn(|k| f(&*p.add(k)));
-            let d = _mm_setr_epi16(
-                s[0].0 as i16,
-                s[1].0 as i16,
-                s[2].0 as i16,
-                s[3].0 as i16,
-                s[4].0 as i16,
-                s[5].0 as i16,
-                s[6].0 as i16,
-                s[7].0 as i16,
-            );
-            let m = _mm_setr_epi16(
-                s[0].1 as i16,
-                s[1].1 as i16,
-                s[2].1 as i16,
-                s[3].1 as i16,
-                s[4].1 as i16,
-                s[5].1 as i16,
-                s[6].1 as i16,
-                s[7].1 as i16,
-            );
-            (_mm256_cvtph_ps(d), _mm256_cvtph_ps(m))
+pub(super) unsafe fn f16_lanes<B>(p: *const B, n: usize, f: impl Fn(&B) -> u16) -> __m256 {
+    // SAFETY: only blocks `k < n` are read (caller contract); F16C available.
+    unsafe {
+        let g = |k: usize| if k < n { f(&*p.add(k)) as u64 } else { 0 };
+        let lo = g(0) | (g(1) << 16) | (g(2) << 32) | (g(3) << 48);
+        let hi = g(4) | (g(5) << 16) | (g(6) << 32) | (g(7) << 48);
+        _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64))
+    }
+}
+
+/// Scale vectors `(d, m)` of 8 consecutive blocks starting at `p` (`n ≤ 8` real ones, zeros
+/// after); `m` is all zeros for formats without a second scale.
+///
+/// # Safety
+/// `p` must point to `n` readable blocks; the CPU must support AVX and F16C.
+#[inline(always)]
+unsafe fn scales8<B>(
+    has_min: bool,
+    p: *const B,
+    n: usize,
+    f: impl Fn(&B) -> (u16, u16),
+) -> (__m256, __m256) {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        let d = f16_lanes(p, n, |b| f(b).0);
+        let m = if has_min {
+            f16_lanes(p, n, |b| f(b).1)
+        } else {
+            _mm256_setzero_ps()
         };
+        (d, m)
     }
-    let mut d = [0u16; 8];
-    let mut m = [0u16; 8];
-    for k in 0..n {
-        // SAFETY: `k < n`, and the caller guarantees `n` readable blocks at `p`.
-        let (a, b) = f(unsafe { &*p.add(k) });
-        d[k] = a;
-        m[k] = b;
-    }
-    // SAFETY: F16C (caller contract).
-    unsafe { (f16x8_to_ps(d), f16x8_to_ps(m)) }
 }
 
 /// Adds the 8 block terms of one `(row, column)` pair to its accumulator.
@@ -423,9 +420,9 @@ pub(super) unsafe fn tile<P: Q32Pair, const R: usize, const C: usize>(
                 }
             }
             let xs: [(__m256, __m256); C] =
-                core::array::from_fn(|c| scales8(x[c].add(b), 8, P::x_scales));
+                core::array::from_fn(|c| scales8(P::HAS_MIN, x[c].add(b), 8, P::x_scales));
             for r in 0..R {
-                let ws = scales8(w[r].add(b), 8, P::w_scales);
+                let ws = scales8(P::HAS_MIN, w[r].add(b), 8, P::w_scales);
                 for c in 0..C {
                     let sums = finish_sums8(quads[r][c][0], quads[r][c][1]);
                     acc[r][c] = add_terms(P::HAS_MIN, acc[r][c], sums, ws, xs[c]);
@@ -451,9 +448,9 @@ pub(super) unsafe fn tile<P: Q32Pair, const R: usize, const C: usize>(
                 }
             }
             let xs: [(__m256, __m256); C] =
-                core::array::from_fn(|c| scales8(x[c].add(b), n, P::x_scales));
+                core::array::from_fn(|c| scales8(P::HAS_MIN, x[c].add(b), n, P::x_scales));
             for r in 0..R {
-                let ws = scales8(w[r].add(b), n, P::w_scales);
+                let ws = scales8(P::HAS_MIN, w[r].add(b), n, P::w_scales);
                 for c in 0..C {
                     let sums = sums8(&s[r][c]);
                     acc[r][c] = add_terms(P::HAS_MIN, acc[r][c], sums, ws, xs[c]);
