@@ -26,7 +26,7 @@ use core::arch::x86_64::*;
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn pair_sums(a: __m256i, b: __m256i) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn pair_sums(a: __m256i, b: __m256i) -> __m256i {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe { _mm256_hadd_epi32(a, b) }
 }
@@ -38,7 +38,7 @@ pub(super) unsafe fn pair_sums(a: __m256i, b: __m256i) -> __m256i {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn quad_sums(p01: __m256i, p23: __m256i) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn quad_sums(p01: __m256i, p23: __m256i) -> __m256i {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe { _mm256_hadd_epi32(p01, p23) }
 }
@@ -48,7 +48,7 @@ pub(super) unsafe fn quad_sums(p01: __m256i, p23: __m256i) -> __m256i {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn finish_sums8(q0123: __m256i, q4567: __m256i) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn finish_sums8(q0123: __m256i, q4567: __m256i) -> __m256i {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe {
         let lo = _mm256_permute2x128_si256::<0x20>(q0123, q4567);
@@ -62,7 +62,7 @@ pub(super) unsafe fn finish_sums8(q0123: __m256i, q4567: __m256i) -> __m256i {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn sums8(v: &[__m256i; 8]) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn sums8(v: &[__m256i; 8]) -> __m256i {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe {
         let q0 = quad_sums(pair_sums(v[0], v[1]), pair_sums(v[2], v[3]));
@@ -76,7 +76,7 @@ pub(super) unsafe fn sums8(v: &[__m256i; 8]) -> __m256i {
 /// # Safety
 /// The CPU must support AVX.
 #[inline(always)]
-pub(super) unsafe fn reduce_lanes_ps(acc: __m256) -> f32 {
+pub(in crate::arch::x86_64) unsafe fn reduce_lanes_ps(acc: __m256) -> f32 {
     // SAFETY: AVX is available (caller contract); register-only.
     unsafe {
         let lo = _mm256_castps256_ps128(acc);
@@ -93,7 +93,7 @@ pub(super) unsafe fn reduce_lanes_ps(acc: __m256) -> f32 {
 /// # Safety
 /// The CPU must support AVX.
 #[inline(always)]
-pub(super) unsafe fn hsum_ps(v: __m256) -> f32 {
+pub(in crate::arch::x86_64) unsafe fn hsum_ps(v: __m256) -> f32 {
     // SAFETY: same as `reduce_lanes_ps`, whose order is one valid order.
     unsafe { reduce_lanes_ps(v) }
 }
@@ -103,7 +103,7 @@ pub(super) unsafe fn hsum_ps(v: __m256) -> f32 {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn hsum_epi32(v: __m256i) -> i32 {
+pub(in crate::arch::x86_64) unsafe fn hsum_epi32(v: __m256i) -> i32 {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe {
         let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
@@ -119,7 +119,7 @@ pub(super) unsafe fn hsum_epi32(v: __m256i) -> i32 {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn pack_i32x32_to_i8(q: [__m256i; 4]) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn pack_i32x32_to_i8(q: [__m256i; 4]) -> __m256i {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe {
         let ab = _mm256_packs_epi32(q[0], q[1]); // [a0-3 b0-3 | a4-7 b4-7]
@@ -135,7 +135,7 @@ pub(super) unsafe fn pack_i32x32_to_i8(q: [__m256i; 4]) -> __m256i {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
     // SAFETY: AVX2 is available (caller contract); register-only.
     unsafe {
         let v = _mm256_set1_epi32(bits as i32);
@@ -155,12 +155,12 @@ pub(super) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
 /// on Zen 3 with `examples/kernel_bw` (Q4_0 decode, weights streamed from DRAM): 0 → 0.78,
 /// 1024 → 0.85, 2048 → 0.99, 4096 → 0.96 of the single-thread read bandwidth; the hardware
 /// prefetchers alone do not run far enough ahead of a kernel that also computes.
-pub(super) const PREFETCH_BYTES: usize = 2048;
+pub(in crate::arch::x86_64) const PREFETCH_BYTES: usize = 2048;
 
 /// Prefetches (into L1) the cache lines of the `len` bytes that start [`PREFETCH_BYTES`] past
 /// `p`. A hint only: the address is never dereferenced and may lie past the weights.
 #[inline(always)]
-pub(super) fn prefetch_ahead(p: *const i8, len: usize) {
+pub(in crate::arch::x86_64) fn prefetch_ahead(p: *const i8, len: usize) {
     let ahead = p.wrapping_add(PREFETCH_BYTES);
     let mut off = 0;
     while off < len {

@@ -87,7 +87,7 @@ pub(super) struct Q6K;
 /// Decodes the packed 6-bit scales and mins: `(scales, mins)` as 8 bytes each (ggml's kmask
 /// arithmetic, equal to the scalar `k4_scales_mins`).
 #[inline(always)]
-fn k4_scales_mins(s: &[u8; 12]) -> (u64, u64) {
+pub(in crate::arch::x86_64) fn k4_scales_mins(s: &[u8; 12]) -> (u64, u64) {
     const KMASK1: u32 = 0x3f3f_3f3f;
     const KMASK2: u32 = 0x0f0f_0f0f;
     const KMASK3: u32 = 0x0303_0303;
@@ -238,7 +238,7 @@ impl KFormat for Q5K {
 /// # Safety
 /// The CPU must support AVX and F16C.
 #[inline(always)]
-unsafe fn k4_term(d: half::f16, dmin: half::f16, xd: f32, sums: __m128i) -> f32 {
+pub(in crate::arch::x86_64) unsafe fn k4_term(d: half::f16, dmin: half::f16, xd: f32, sums: __m128i) -> f32 {
     // SAFETY: AVX/F16C (caller contract); register-only.
     unsafe {
         let bits = u32::from(d.to_bits()) | (u32::from(dmin.to_bits()) << 16);
@@ -278,7 +278,7 @@ unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn isum_pair(a: __m256i, b: __m256i) -> __m128i {
+pub(in crate::arch::x86_64) unsafe fn isum_pair(a: __m256i, b: __m256i) -> __m128i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let h = _mm256_hadd_epi32(a, b); // [a01 a23 b01 b23 | a45 a67 b45 b67]
@@ -367,12 +367,23 @@ impl KFormat for Q6K {
     }
     #[inline(always)]
     unsafe fn term(w: &BlockQ6K, x: &BlockQ8K, sums: __m128i) -> f32 {
-        // SAFETY: AVX/F16C (caller contract); register-only.
-        unsafe {
-            let wd = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(w.d.to_bits())));
-            let d = _mm_mul_ss(wd, _mm_set_ss(x.d));
-            _mm_cvtss_f32(_mm_mul_ss(d, _mm_cvtepi32_ps(sums)))
-        }
+        // SAFETY: AVX/F16C (caller contract).
+        unsafe { q6_term(w.d, x.d, sums) }
+    }
+}
+
+/// The Q6_K term `(d_w · d_x) · isum` as the scalar reference evaluates it (`sums` =
+/// `[isum, …]`).
+///
+/// # Safety
+/// The CPU must support AVX and F16C.
+#[inline(always)]
+pub(in crate::arch::x86_64) unsafe fn q6_term(d: half::f16, xd: f32, sums: __m128i) -> f32 {
+    // SAFETY: AVX/F16C (caller contract); register-only.
+    unsafe {
+        let wd = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(d.to_bits())));
+        let d = _mm_mul_ss(wd, _mm_set_ss(xd));
+        _mm_cvtss_f32(_mm_mul_ss(d, _mm_cvtepi32_ps(sums)))
     }
 }
 

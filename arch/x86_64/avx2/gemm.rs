@@ -51,7 +51,7 @@ use core::marker::PhantomData;
 use half::f16;
 
 /// A register tile kernel: `out[r][c] = dot(w[r][..nb], x[c][..nb])`.
-trait Tile {
+pub(in crate::arch::x86_64) trait Tile {
     /// Weight block.
     type W;
     /// Activation block.
@@ -243,7 +243,7 @@ unsafe fn col_tile<T: Tile, const R: usize, const C: usize>(
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
+pub(in crate::arch::x86_64) unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
     w: &[T::W],
     x: &[T::X],
     bpr: usize,

@@ -22,17 +22,17 @@
 use crate::cpu::Tier;
 use crate::kernels::Kernels;
 
-mod activation;
-mod attention;
-mod common;
+pub(in crate::arch::x86_64) mod activation;
+pub(in crate::arch::x86_64) mod attention;
+pub(in crate::arch::x86_64) mod common;
 mod decode_q32;
-mod dot_float;
-mod dot_k;
-mod dot_q32;
-mod gemm;
-mod norm;
-mod quantize;
-mod rope;
+pub(in crate::arch::x86_64) mod dot_float;
+pub(in crate::arch::x86_64) mod dot_k;
+pub(in crate::arch::x86_64) mod dot_q32;
+pub(in crate::arch::x86_64) mod gemm;
+pub(in crate::arch::x86_64) mod norm;
+pub(in crate::arch::x86_64) mod quantize;
+pub(in crate::arch::x86_64) mod rope;
 
 /// The AVX2 kernel table.
 ///
