@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- --model M.gguf [--threads 1,2] [--prompt 512] \
-//!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5]
+//!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--tier NAME]
 //! ```
+//!
+//! `--tier` picks a kernel tier by name (`scalar`, `avx2`, `avx512`, …; it must run on this
+//! CPU) instead of the best one detected.
 //!
 //! The model is memory-mapped. For each thread count N of `--threads` (a list): the read
 //! bandwidth on N threads (summing the mapped model file itself — at most `--bw-mib` MiB of it
@@ -37,10 +40,11 @@ struct Args {
     ctx: Option<usize>,
     bw_mib: usize,
     bw_runs: usize,
+    tier: Option<phi3_kernels::cpu::Tier>,
 }
 
 const USAGE: &str = "usage: bench --model M.gguf [--threads 1,2] [--prompt 512] [--gen 128] \
-                     [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5]";
+                     [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--tier NAME]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -52,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
         ctx: None,
         bw_mib: 4096,
         bw_runs: 5,
+        tier: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -75,6 +80,12 @@ fn parse_args() -> Result<Args, String> {
             "--ctx" => a.ctx = Some(num(value()?)?),
             "--bw-mib" => a.bw_mib = num(value()?)?,
             "--bw-runs" => a.bw_runs = num(value()?)?,
+            "--tier" => {
+                let name = value()?;
+                let tier = phi3_kernels::cpu::Tier::from_name(&name)
+                    .ok_or(format!("--tier: unknown tier {name:?}"))?;
+                a.tier = Some(tier);
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -187,7 +198,11 @@ fn run(args: &Args) -> Result<(), String> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let kernels = Kernels::detect();
+    let kernels = match args.tier {
+        None => Kernels::detect(),
+        Some(t) => Kernels::for_tier(t, &phi3_kernels::cpu::CpuFeatures::detect())
+            .ok_or(format!("--tier {t}: not available on this CPU / build"))?,
+    };
     let weight_bytes = decode_weight_bytes(&model);
     eprintln!(
         "bench: {name}: {:.2} GiB file, n_embd {} n_layer {} heads {}/{} ff {} vocab {}, \

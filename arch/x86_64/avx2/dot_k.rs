@@ -40,7 +40,7 @@ use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
 /// A K weight format paired with Q8_K activations.
-pub(super) trait KFormat {
+pub(in crate::arch::x86_64) trait KFormat {
     /// Weight super-block.
     type W;
     /// The super-block unpacked into registers.
@@ -110,7 +110,7 @@ pub(in crate::arch::x86_64) fn k4_scales_mins(s: &[u8; 12]) -> (u64, u64) {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn k4_scale_regs(s: &[u8; 12]) -> (__m256i, __m256i) {
+pub(in crate::arch::x86_64) unsafe fn k4_scale_regs(s: &[u8; 12]) -> (__m256i, __m256i) {
     let (sc, mn) = k4_scales_mins(s);
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
@@ -238,7 +238,12 @@ impl KFormat for Q5K {
 /// # Safety
 /// The CPU must support AVX and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn k4_term(d: half::f16, dmin: half::f16, xd: f32, sums: __m128i) -> f32 {
+pub(in crate::arch::x86_64) unsafe fn k4_term(
+    d: half::f16,
+    dmin: half::f16,
+    xd: f32,
+    sums: __m128i,
+) -> f32 {
     // SAFETY: AVX/F16C (caller contract); register-only.
     unsafe {
         let bits = u32::from(d.to_bits()) | (u32::from(dmin.to_bits()) << 16);
@@ -394,7 +399,7 @@ pub(in crate::arch::x86_64) unsafe fn q6_term(d: half::f16, xd: f32, sums: __m12
 /// Every `w[r]` and `x[c]` must point to `nb` readable super-blocks; the CPU must support AVX2,
 /// FMA and F16C.
 #[inline(always)]
-pub(super) unsafe fn tile<F: KFormat, const R: usize, const C: usize>(
+pub(in crate::arch::x86_64) unsafe fn tile<F: KFormat, const R: usize, const C: usize>(
     w: [*const F::W; R],
     x: [*const BlockQ8K; C],
     nb: usize,

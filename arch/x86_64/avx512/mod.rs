@@ -21,6 +21,9 @@ use crate::arch::x86_64::avx2;
 use crate::cpu::Tier;
 use crate::kernels::Kernels;
 
+mod dot_k;
+mod dot_q32;
+mod gemm;
 
 /// The AVX-512 kernel table.
 ///
@@ -33,22 +36,22 @@ pub(crate) unsafe fn kernels() -> Kernels {
         quantize_q8_0: avx2::quantize::quantize_q8_0,
         quantize_q8_1: avx2::quantize::quantize_q8_1,
         quantize_q8_k: avx2::quantize::quantize_q8_k,
-        dot_q4_0_q8_0: avx2::dot_q32::dot_q4_0_q8_0,
-        dot_q4_1_q8_1: avx2::dot_q32::dot_q4_1_q8_1,
-        dot_q5_0_q8_0: avx2::dot_q32::dot_q5_0_q8_0,
-        dot_q8_0_q8_0: avx2::dot_q32::dot_q8_0_q8_0,
-        dot_q4_k_q8_k: avx2::dot_k::dot_q4_k_q8_k,
-        dot_q5_k_q8_k: avx2::dot_k::dot_q5_k_q8_k,
-        dot_q6_k_q8_k: avx2::dot_k::dot_q6_k_q8_k,
+        dot_q4_0_q8_0: dot_q32::dot_q4_0_q8_0,
+        dot_q4_1_q8_1: dot_q32::dot_q4_1_q8_1,
+        dot_q5_0_q8_0: dot_q32::dot_q5_0_q8_0,
+        dot_q8_0_q8_0: dot_q32::dot_q8_0_q8_0,
+        dot_q4_k_q8_k: dot_k::dot_q4_k_q8_k,
+        dot_q5_k_q8_k: dot_k::dot_q5_k_q8_k,
+        dot_q6_k_q8_k: dot_k::dot_q6_k_q8_k,
         dot_f16_f32: avx2::dot_float::dot_f16_f32,
         dot_f32_f32: avx2::dot_float::dot_f32_f32,
-        gemm_q4_0_q8_0: avx2::gemm::gemm_q4_0_q8_0,
-        gemm_q4_1_q8_1: avx2::gemm::gemm_q4_1_q8_1,
-        gemm_q5_0_q8_0: avx2::gemm::gemm_q5_0_q8_0,
-        gemm_q8_0_q8_0: avx2::gemm::gemm_q8_0_q8_0,
-        gemm_q4_k_q8_k: avx2::gemm::gemm_q4_k_q8_k,
-        gemm_q5_k_q8_k: avx2::gemm::gemm_q5_k_q8_k,
-        gemm_q6_k_q8_k: avx2::gemm::gemm_q6_k_q8_k,
+        gemm_q4_0_q8_0: gemm::gemm_q4_0_q8_0,
+        gemm_q4_1_q8_1: gemm::gemm_q4_1_q8_1,
+        gemm_q5_0_q8_0: gemm::gemm_q5_0_q8_0,
+        gemm_q8_0_q8_0: gemm::gemm_q8_0_q8_0,
+        gemm_q4_k_q8_k: gemm::gemm_q4_k_q8_k,
+        gemm_q5_k_q8_k: gemm::gemm_q5_k_q8_k,
+        gemm_q6_k_q8_k: gemm::gemm_q6_k_q8_k,
         gemm_f16_f32: avx2::gemm::gemm_f16_f32,
         gemm_f32_f32: avx2::gemm::gemm_f32_f32,
         rms_norm: avx2::norm::rms_norm,

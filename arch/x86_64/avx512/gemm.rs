@@ -1,0 +1,90 @@
+//! AVX-512 multi-column products ("gemm"): `out[c · out_stride + r] = dot(w_r, x_c)` for every
+//! weight row `r` and activation column `c` (see [`crate::kernels::gemm`] for the contract).
+//!
+//! # Math and bit-exactness
+//!
+//! The AVX2 tier's panel driver (`avx2::gemm::gemm`: row panels, column tiles, leftover rows
+//! and columns, overlapping-column order, nothing panics) runs this tier's register tiles:
+//! [`super::dot_q32`]'s 16-block `vpdpbusd` tiles and [`super::dot_k`]'s 512-bit K-format
+//! integer parts. Every output is computed by the same per-`(row, column)` code as this tier's
+//! row dot product (the `1 × 1` tile *is* the dot), so each value is bit-identical to it, and
+//! for the integer formats to the scalar reference.
+//!
+//! # Tiling
+//!
+//! With 32 vector registers: the 32-element formats use `2 × 2` tiles (an activation matrix
+//! with its offset term is 3 registers, a weight matrix 2, and each `(row, column)` pair holds
+//! up to 4 partial-sum vectors) and `2 × 1` tiles for one column (decode: each activation
+//! block serves two rows); the K formats use the AVX2 tier's `1 × 4` (a super-block unpacks to
+//! 8 vectors plus the mins and serves 4 columns) and `1 × 1` for decode.
+//!
+//! # Tails and lengths
+//!
+//! The driver's: as the scalar reference.
+
+use super::dot_k::{Q4K, Q5K, Q6K};
+use super::dot_q32::{Q32x16, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
+use crate::arch::x86_64::avx2::dot_k::KFormat;
+use crate::arch::x86_64::avx2::gemm::{gemm, Tile};
+use crate::quant::*;
+use core::marker::PhantomData;
+
+/// Tiles of a 32-element format pair.
+struct Q32<P>(PhantomData<P>);
+/// Tiles of a K format.
+struct K<F>(PhantomData<F>);
+
+impl<P: Q32x16> Tile for Q32<P> {
+    type W = P::W;
+    type X = P::X;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const P::W; R],
+        x: [*const P::X; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { super::dot_q32::tile::<P, R, C>(w, x, nb) }
+    }
+}
+
+impl<F: KFormat> Tile for K<F> {
+    type W = F::W;
+    type X = BlockQ8K;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const F::W; R],
+        x: [*const BlockQ8K; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { crate::arch::x86_64::avx2::dot_k::tile::<F, R, C>(w, x, nb) }
+    }
+}
+
+macro_rules! avx512_gemm {
+    ($($name:ident, $inner:ident: $tile:ty, $w:ty, $x:ty, RD = $rd:literal, R = $r:literal, C = $c:literal;)+) => {$(
+        #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+        fn $inner(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], stride: usize) {
+            // SAFETY: the features are enabled in this function (a superset of the driver's
+            // AVX2 + FMA + F16C; the tiles need the AVX-512 ones).
+            unsafe { gemm::<$tile, $rd, $r, $c>(w, x, bpr, out, stride) }
+        }
+
+        #[doc = concat!("AVX-512 [`crate::kernels::gemm::", stringify!($name), "`] (module docs).")]
+        pub(crate) fn $name(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], stride: usize) {
+            // SAFETY: reachable only through `avx512::kernels()` (CPU features checked).
+            unsafe { $inner(w, x, bpr, out, stride) }
+        }
+    )+};
+}
+
+avx512_gemm! {
+    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx512: Q32<Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 2, R = 2, C = 2;
+    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx512: Q32<Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 2, R = 2, C = 2;
+    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx512: Q32<Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 2, R = 2, C = 2;
+    gemm_q8_0_q8_0, gemm_q8_0_q8_0_avx512: Q32<Q8_0Q8_0>, BlockQ8_0, BlockQ8_0, RD = 2, R = 2, C = 2;
+    gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx512: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx512: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_q6_k_q8_k, gemm_q6_k_q8_k_avx512: K<Q6K>, BlockQ6K, BlockQ8K, RD = 1, R = 1, C = 4;
+}
