@@ -24,6 +24,7 @@ use crate::kernels::Kernels;
 mod dot_k;
 mod dot_q32;
 mod gemm;
+mod quantize;
 
 /// The AVX-512 kernel table.
 ///
@@ -33,9 +34,9 @@ mod gemm;
 pub(crate) unsafe fn kernels() -> Kernels {
     Kernels {
         tier: Tier::Avx512,
-        quantize_q8_0: avx2::quantize::quantize_q8_0,
-        quantize_q8_1: avx2::quantize::quantize_q8_1,
-        quantize_q8_k: avx2::quantize::quantize_q8_k,
+        quantize_q8_0: quantize::quantize_q8_0,
+        quantize_q8_1: quantize::quantize_q8_1,
+        quantize_q8_k: quantize::quantize_q8_k,
         dot_q4_0_q8_0: dot_q32::dot_q4_0_q8_0,
         dot_q4_1_q8_1: dot_q32::dot_q4_1_q8_1,
         dot_q5_0_q8_0: dot_q32::dot_q5_0_q8_0,
