@@ -238,7 +238,12 @@ impl KFormat for Q5K {
 /// # Safety
 /// The CPU must support AVX and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn k4_term(d: half::f16, dmin: half::f16, xd: f32, sums: __m128i) -> f32 {
+pub(in crate::arch::x86_64) unsafe fn k4_term(
+    d: half::f16,
+    dmin: half::f16,
+    xd: f32,
+    sums: __m128i,
+) -> f32 {
     // SAFETY: AVX/F16C (caller contract); register-only.
     unsafe {
         let bits = u32::from(d.to_bits()) | (u32::from(dmin.to_bits()) << 16);

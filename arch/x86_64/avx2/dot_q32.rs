@@ -306,7 +306,11 @@ impl Q32Pair for Q8_0Q8_0 {
 /// # Safety
 /// `p` must point to `n` readable blocks; the CPU must support AVX and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn f16_lanes<B>(p: *const B, n: usize, f: impl Fn(&B) -> u16) -> __m256 {
+pub(in crate::arch::x86_64) unsafe fn f16_lanes<B>(
+    p: *const B,
+    n: usize,
+    f: impl Fn(&B) -> u16,
+) -> __m256 {
     // SAFETY: only blocks `k < n` are read (caller contract); F16C available.
     unsafe {
         let g = |k: usize| if k < n { f(&*p.add(k)) as u64 } else { 0 };

@@ -243,7 +243,12 @@ unsafe fn col_tile<T: Tile, const R: usize, const C: usize>(
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn gemm<T: Tile, const RD: usize, const R: usize, const C: usize>(
+pub(in crate::arch::x86_64) unsafe fn gemm<
+    T: Tile,
+    const RD: usize,
+    const R: usize,
+    const C: usize,
+>(
     w: &[T::W],
     x: &[T::X],
     bpr: usize,
