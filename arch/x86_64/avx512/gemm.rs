@@ -5,8 +5,8 @@
 //!
 //! The AVX2 tier's panel driver (`avx2::gemm::gemm`: row panels, column tiles, leftover rows
 //! and columns, overlapping-column order, nothing panics) runs this tier's register tiles:
-//! [`super::dot_q32`]'s 16-block `vpdpbusd` tiles and [`super::dot_k`]'s 512-bit K-format
-//! integer parts. Every output is computed by the same per-`(row, column)` code as this tier's
+//! [`super::dot_q32`]'s 16-block `vpdpbusd` tiles, [`super::dot_k`]'s 512-bit K-format
+//! integer parts and [`super::dot_float`]'s 16-lane float tiles. Every output is computed by the same per-`(row, column)` code as this tier's
 //! row dot product (the `1 × 1` tile *is* the dot), so each value is bit-identical to it, and
 //! for the integer formats to the scalar reference.
 //!
@@ -16,23 +16,42 @@
 //! with its offset term is 3 registers, a weight matrix 2, and each `(row, column)` pair holds
 //! up to 4 partial-sum vectors) and `2 × 1` tiles for one column (decode: each activation
 //! block serves two rows); the K formats use the AVX2 tier's `1 × 4` (a super-block unpacks to
-//! 8 vectors plus the mins and serves 4 columns) and `1 × 1` for decode.
+//! 8 vectors plus the mins and serves 4 columns) and `1 × 1` for decode; the float formats
+//! `1 × 2` (as AVX2).
 //!
 //! # Tails and lengths
 //!
 //! The driver's: as the scalar reference.
 
+use super::dot_float::FloatW;
 use super::dot_k::{Q4K, Q5K, Q6K};
 use super::dot_q32::{Q32x16, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
 use crate::arch::x86_64::avx2::dot_k::KFormat;
 use crate::arch::x86_64::avx2::gemm::{gemm, Tile};
 use crate::quant::*;
 use core::marker::PhantomData;
+use half::f16;
 
 /// Tiles of a 32-element format pair.
 struct Q32<P>(PhantomData<P>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);
+/// Tiles of a float format.
+struct Float<W>(PhantomData<W>);
+
+impl<W: FloatW> Tile for Float<W> {
+    type W = W;
+    type X = f32;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const W; R],
+        x: [*const f32; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { super::dot_float::tile::<W, R, C>(w, x, nb) }
+    }
+}
 
 impl<P: Q32x16> Tile for Q32<P> {
     type W = P::W;
@@ -87,4 +106,6 @@ avx512_gemm! {
     gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx512: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx512: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_q6_k_q8_k, gemm_q6_k_q8_k_avx512: K<Q6K>, BlockQ6K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_f16_f32, gemm_f16_f32_avx512: Float<f16>, f16, f32, RD = 1, R = 1, C = 2;
+    gemm_f32_f32, gemm_f32_f32_avx512: Float<f32>, f32, f32, RD = 1, R = 1, C = 2;
 }

@@ -17,14 +17,18 @@
 // slices whose lengths the safe wrappers checked once at the boundary.
 #![allow(clippy::indexing_slicing)]
 
-use crate::arch::x86_64::avx2;
 use crate::cpu::Tier;
 use crate::kernels::Kernels;
 
+mod activation;
+mod attention;
+mod dot_float;
 mod dot_k;
 mod dot_q32;
 mod gemm;
+mod norm;
 mod quantize;
+mod rope;
 
 /// The AVX-512 kernel table.
 ///
@@ -44,8 +48,8 @@ pub(crate) unsafe fn kernels() -> Kernels {
         dot_q4_k_q8_k: dot_k::dot_q4_k_q8_k,
         dot_q5_k_q8_k: dot_k::dot_q5_k_q8_k,
         dot_q6_k_q8_k: dot_k::dot_q6_k_q8_k,
-        dot_f16_f32: avx2::dot_float::dot_f16_f32,
-        dot_f32_f32: avx2::dot_float::dot_f32_f32,
+        dot_f16_f32: dot_float::dot_f16_f32,
+        dot_f32_f32: dot_float::dot_f32_f32,
         gemm_q4_0_q8_0: gemm::gemm_q4_0_q8_0,
         gemm_q4_1_q8_1: gemm::gemm_q4_1_q8_1,
         gemm_q5_0_q8_0: gemm::gemm_q5_0_q8_0,
@@ -53,14 +57,14 @@ pub(crate) unsafe fn kernels() -> Kernels {
         gemm_q4_k_q8_k: gemm::gemm_q4_k_q8_k,
         gemm_q5_k_q8_k: gemm::gemm_q5_k_q8_k,
         gemm_q6_k_q8_k: gemm::gemm_q6_k_q8_k,
-        gemm_f16_f32: avx2::gemm::gemm_f16_f32,
-        gemm_f32_f32: avx2::gemm::gemm_f32_f32,
-        rms_norm: avx2::norm::rms_norm,
-        rope_neox: avx2::rope::rope_neox,
-        rope_norm: avx2::rope::rope_norm,
-        swiglu: avx2::activation::swiglu,
-        softmax: avx2::activation::softmax,
-        attn_scores_f16: avx2::attention::attn_scores_f16,
-        attn_values_f16: avx2::attention::attn_values_f16,
+        gemm_f16_f32: gemm::gemm_f16_f32,
+        gemm_f32_f32: gemm::gemm_f32_f32,
+        rms_norm: norm::rms_norm,
+        rope_neox: rope::rope_neox,
+        rope_norm: rope::rope_norm,
+        swiglu: activation::swiglu,
+        softmax: activation::softmax,
+        attn_scores_f16: attention::attn_scores_f16,
+        attn_values_f16: attention::attn_values_f16,
     }
 }
