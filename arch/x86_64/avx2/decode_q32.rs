@@ -57,7 +57,9 @@ pub(super) const MAX_GROUPS: usize = 80;
 /// A maddubs weight format on the decode path.
 /// Its unpacked weight block ([`Q32Pair::unpack_w`]) is the 32 unsigned quants, element `j`
 /// in byte `j`.
-pub(super) trait DecodePair: Q32Pair<Wu = __m256i> {
+pub(in crate::arch::x86_64) trait DecodePair:
+    Q32Pair<Wu = __m256i>
+{
     /// The offset `c` subtracted from each stored quant (0 when the format has a min term).
     const OFFSET: i8;
     /// Whether the unsigned quants are at most 15, so that a sum of 16 products
@@ -298,7 +300,7 @@ unsafe fn block_sums_narrow(m: [__m256i; 8]) -> __m256i {
 /// `w` must point to `rows · bpr` readable blocks and `x` to `bpr`; `out` must hold `rows`
 /// values; the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(super) unsafe fn decode<P: DecodePair>(
+pub(in crate::arch::x86_64) unsafe fn decode<P: DecodePair>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -336,7 +338,7 @@ const PANEL_ROWS: usize = 32;
 /// `(cols − 1) · stride + rows` values (columns that do not fit are the caller's to skip: pass
 /// only the columns that fit); the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(super) unsafe fn gemm<P: DecodePair, const C: usize>(
+pub(in crate::arch::x86_64) unsafe fn gemm<P: DecodePair, const C: usize>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,

@@ -44,7 +44,7 @@ use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0, BlockQ8_1};
 use core::arch::x86_64::*;
 
 /// One pairing of a 32-element weight format with its activation format.
-pub(super) trait Q32Pair {
+pub(in crate::arch::x86_64) trait Q32Pair {
     /// Weight block.
     type W;
     /// Activation block.
@@ -110,13 +110,13 @@ unsafe fn load_qs(qs: &[i8; 32]) -> __m256i {
 }
 
 /// Q4_0 · Q8_0.
-pub(super) struct Q4_0Q8_0;
+pub(in crate::arch::x86_64) struct Q4_0Q8_0;
 /// Q4_1 · Q8_1.
-pub(super) struct Q4_1Q8_1;
+pub(in crate::arch::x86_64) struct Q4_1Q8_1;
 /// Q5_0 · Q8_0.
-pub(super) struct Q5_0Q8_0;
+pub(in crate::arch::x86_64) struct Q5_0Q8_0;
 /// Q8_0 · Q8_0.
-pub(super) struct Q8_0Q8_0;
+pub(in crate::arch::x86_64) struct Q8_0Q8_0;
 
 impl Q32Pair for Q4_0Q8_0 {
     type W = BlockQ4_0;

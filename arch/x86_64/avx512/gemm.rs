@@ -26,7 +26,9 @@
 use super::dot_float::FloatW;
 use super::dot_k::{Q4K, Q5K, Q6K};
 use super::dot_q32::{Q32x16, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
+use crate::arch::x86_64::avx2::decode_q32::{self, DecodePair};
 use crate::arch::x86_64::avx2::dot_k::KFormat;
+use crate::arch::x86_64::avx2::dot_q32 as avx2_q32;
 use crate::arch::x86_64::avx2::gemm::{gemm, Tile};
 use crate::quant::*;
 use core::marker::PhantomData;
@@ -34,6 +36,10 @@ use half::f16;
 
 /// Tiles of a 32-element format pair.
 struct Q32<P>(PhantomData<P>);
+/// Tiles of a maddubs 32-element format pair `P` (this tier's 16-block VNNI tiles) with the
+/// AVX2 tier's per-column-table paths `D` for one column (decode) and for the 32-row panels
+/// (module docs: measured faster on the AVX-512 machine than the VNNI tiles).
+struct Q32D<P, D>(PhantomData<(P, D)>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);
 /// Tiles of a float format.
@@ -64,6 +70,44 @@ impl<P: Q32x16> Tile for Q32<P> {
     ) -> [[f32; C]; R] {
         // SAFETY: forwarded caller contract (this tier's callers run with its features).
         unsafe { super::dot_q32::tile::<P, R, C>(w, x, nb) }
+    }
+}
+
+impl<P: Q32x16, D: DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> {
+    type W = P::W;
+    type X = P::X;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const P::W; R],
+        x: [*const P::X; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { super::dot_q32::tile::<P, R, C>(w, x, nb) }
+    }
+    #[inline(always)]
+    unsafe fn decode(
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        out: &mut [f32],
+    ) -> bool {
+        // SAFETY: forwarded caller contract (AVX2 + FMA + F16C are part of this tier).
+        unsafe { decode_q32::decode::<D>(w, x, bpr, rows, out) }
+    }
+    #[inline(always)]
+    unsafe fn gemm_fast(
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> bool {
+        // SAFETY: forwarded caller contract (AVX2 + FMA + F16C are part of this tier).
+        unsafe { decode_q32::gemm::<D, 4>(w, x, bpr, rows, cols, out, stride) }
     }
 }
 
@@ -99,9 +143,9 @@ macro_rules! avx512_gemm {
 }
 
 avx512_gemm! {
-    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx512: Q32<Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 2, R = 2, C = 2;
-    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx512: Q32<Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 2, R = 2, C = 2;
-    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx512: Q32<Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 2, R = 2, C = 2;
+    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx512: Q32D<Q4_0Q8_0, avx2_q32::Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 2, R = 2, C = 2;
+    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx512: Q32D<Q4_1Q8_1, avx2_q32::Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 2, R = 2, C = 2;
+    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx512: Q32D<Q5_0Q8_0, avx2_q32::Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 2, R = 2, C = 2;
     gemm_q8_0_q8_0, gemm_q8_0_q8_0_avx512: Q32<Q8_0Q8_0>, BlockQ8_0, BlockQ8_0, RD = 2, R = 2, C = 2;
     gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx512: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx512: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;
