@@ -6,18 +6,31 @@
 //! The AVX2 tier's panel driver (`avx2::gemm::gemm`: row panels, column tiles, leftover rows
 //! and columns, overlapping-column order, nothing panics) runs this tier's register tiles:
 //! [`super::dot_q32`]'s 16-block `vpdpbusd` tiles, [`super::dot_k`]'s 512-bit K-format
-//! integer parts and [`super::dot_float`]'s 16-lane float tiles. Every output is computed by the same per-`(row, column)` code as this tier's
-//! row dot product (the `1 × 1` tile *is* the dot), so each value is bit-identical to it, and
-//! for the integer formats to the scalar reference.
+//! integer parts and [`super::dot_float`]'s 16-lane float tiles. Every output is computed by
+//! the same per-`(row, column)` code as this tier's row dot product (the `1 × 1` tile *is* the
+//! dot) or by the AVX2 tier's per-column-table paths, all bit-exact with the scalar reference
+//! for the integer formats, so any tiling gives the same bits.
+//!
+//! # Which kernel runs where (measured on the AVX-512 machine, `docs/avx512.md`)
+//!
+//! - Q4_0 / Q4_1 / Q5_0, rows of at most 20480 elements: one column (decode) and the 32-row
+//!   panels of several columns run the AVX2 tier's per-column-table kernels
+//!   (`avx2::decode_q32`), compiled here with this tier's features. Against this tier's VNNI
+//!   tiles they streamed Q4_0 at 10.7 vs 7.5 GB/s on one thread and prefilled at 28.9 vs
+//!   18.3 tok/s; a VNNI decode with a tile-height prefetch distance tied on one thread and lost
+//!   on 4 and 16 (decode 57 vs 42 and 145 vs 108 tok/s).
+//! - Longer rows, Q8_0, and the leftovers: the VNNI tiles (1.92× AVX2's tiles on 24576-element
+//!   Q4_0 rows, streamed).
+//! - K formats: this tier's integer parts in the AVX2 tile loop (one-thread streaming Q4_K 0.98
+//!   and Q6_K 1.06 of the bandwidth vs 0.87 / 0.92 for AVX2; 16-column products +31 % / +27 %).
 //!
 //! # Tiling
 //!
-//! With 32 vector registers: the 32-element formats use `2 × 2` tiles (an activation matrix
-//! with its offset term is 3 registers, a weight matrix 2, and each `(row, column)` pair holds
-//! up to 4 partial-sum vectors) and `2 × 1` tiles for one column (decode: each activation
-//! block serves two rows); the K formats use the AVX2 tier's `1 × 4` (a super-block unpacks to
-//! 8 vectors plus the mins and serves 4 columns) and `1 × 1` for decode; the float formats
-//! `1 × 2` (as AVX2).
+//! With 32 vector registers: the 32-element formats' VNNI tiles are `2 × 2` (an activation
+//! matrix with its offset term is 3 registers, a weight matrix 2, and each `(row, column)` pair
+//! holds up to 4 partial-sum vectors) and `2 × 1` for one column (each activation block serves
+//! two rows); the K formats use the AVX2 tier's `1 × 4` (a super-block unpacks to 8 vectors plus
+//! the mins and serves 4 columns) and `1 × 1` for decode; the float formats `1 × 2` (as AVX2).
 //!
 //! # Tails and lengths
 //!
