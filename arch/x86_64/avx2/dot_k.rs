@@ -37,7 +37,10 @@
 //!   the `bsums`.
 //!
 //! One `i32x8` accumulator per super-block and the mins vector are reduced together (`hadd`)
-//! into `(isum, summs)`. A weight super-block is unpacked once (nibbles split, high bits
+//! into `(isum, summs)`. The one-column (decode) tile, [`tile_pairs`], takes super-blocks in
+//! pairs: one `hadd` tree reduces both super-blocks' four vectors and both float terms are
+//! formed in one vector (the same per-super-block values, added in order): +2 % (Q4_K) and
+//! +6 % (Q6_K) in cache, +6 % / +2 % streamed (`kernel_bw`, best of 5–8 alternating runs). A weight super-block is unpacked once (nibbles split, high bits
 //! merged, scales decoded) and serves the tile's `C` columns; each `(row, column)` keeps its
 //! own scalar `sumf`, in super-block order.
 //!
@@ -288,6 +291,20 @@ pub(in crate::arch::x86_64) unsafe fn k4_term(
 /// The CPU must support AVX2.
 #[inline(always)]
 unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
+    // SAFETY: AVX2 (caller contract).
+    unsafe {
+        let (acc, ms) = k4_vecs(u, x);
+        isum_pair(acc, ms)
+    }
+}
+
+/// The unreduced integer parts of an unpacked Q4_K / Q5_K super-block against `x`:
+/// `(acc, ms)` with `Σ acc = isum` and `Σ ms = summs`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn k4_vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
     // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes) and `x.bsums`
     // (32 bytes).
     unsafe {
@@ -307,8 +324,7 @@ unsafe fn k4_isums(u: &K4Unpacked, x: &BlockQ8K) -> __m128i {
             _mm256_madd_epi16(q1, u.sc[1]),
         );
         let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());
-        let ms = _mm256_madd_epi16(bs, u.mins);
-        isum_pair(acc, ms)
+        (acc, _mm256_madd_epi16(bs, u.mins))
     }
 }
 
@@ -385,21 +401,9 @@ impl KFormat for Q6K {
     }
     #[inline(always)]
     unsafe fn isums(u: &Q6Unpacked, x: &BlockQ8K) -> __m128i {
-        // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes) and
-        // `x.bsums` (32 bytes).
+        // SAFETY: AVX2 (caller contract).
         unsafe {
-            let xp = x.qs.as_ptr();
-            let mut acc = _mm256_setzero_si256();
-            for (i, &qi) in u.q.iter().enumerate() {
-                let xv = _mm256_loadu_si256(xp.add(32 * i).cast());
-                acc = _mm256_add_epi32(
-                    acc,
-                    _mm256_madd_epi16(_mm256_maddubs_epi16(qi, xv), u.sc[i]),
-                );
-            }
-            // The −32 offset: 32 · Σ_j sc_j · bsums_j (bsums_j = Σ of x over sub-block j).
-            let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());
-            let off = _mm256_madd_epi16(bs, u.scales16);
+            let (acc, off) = q6_vecs(u, x);
             let s = isum_pair(acc, off); // [Σ sc·q·x, Σ sc·bsums, ..]
             _mm_sub_epi32(s, _mm_slli_epi32::<5>(_mm_shuffle_epi32::<0b01>(s)))
         }
@@ -408,6 +412,33 @@ impl KFormat for Q6K {
     unsafe fn term(w: &BlockQ6K, x: &BlockQ8K, sums: __m128i) -> f32 {
         // SAFETY: AVX/F16C (caller contract).
         unsafe { q6_term(w.d, x.d, sums) }
+    }
+}
+
+/// The unreduced integer parts of an unpacked Q6_K super-block against `x`: `(acc, off)` with
+/// `Σ acc = Σ_j sc_j · Σ q·x` and `Σ off = Σ_j sc_j · bsums_j` (the `−32` offset is
+/// `isum = Σ acc − 32 · Σ off`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn q6_vecs(u: &Q6Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
+    // SAFETY: AVX2 (caller contract); loads stay inside `x.qs` (8 × 32 bytes) and `x.bsums`
+    // (32 bytes).
+    unsafe {
+        let xp = x.qs.as_ptr();
+        let mut acc = _mm256_setzero_si256();
+        for (i, &qi) in u.q.iter().enumerate() {
+            let xv = _mm256_loadu_si256(xp.add(32 * i).cast());
+            acc = _mm256_add_epi32(
+                acc,
+                _mm256_madd_epi16(_mm256_maddubs_epi16(qi, xv), u.sc[i]),
+            );
+        }
+        // The −32 offset: 32 · Σ_j sc_j · bsums_j (bsums_j = Σ of x over sub-block j).
+        let bs = _mm256_loadu_si256(x.bsums.as_ptr().cast());
+        let off = _mm256_madd_epi16(bs, u.scales16);
+        (acc, off)
     }
 }
 
@@ -509,4 +540,186 @@ pub(crate) fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q6_k_q8_k_avx2(w, x) }
+}
+
+/// The one-column (decode) path of this tier: super-blocks in pairs, whose four integer
+/// vectors are reduced by one shared `hadd` tree and whose two float terms are formed in one
+/// vector. Same operations per super-block as [`KFormat::isums`] / [`KFormat::term`], so the
+/// same bits; only the horizontal reduction and the term's conversions are shared.
+pub(super) trait KPairs: KFormat {
+    /// The super-block's unreduced integer vectors `(a, b)`: [`KFormat::isums`] is
+    /// [`isum_pair`]`(a, b)` (then, for Q6_K, `a − 32·b`).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    unsafe fn vecs(u: &Self::Wu, x: &BlockQ8K) -> (__m256i, __m256i);
+    /// The terms of two consecutive super-blocks from `s = [Σa_0, Σb_0, Σa_1, Σb_1]`, each
+    /// exactly [`KFormat::term`]'s value.
+    ///
+    /// # Safety
+    /// The CPU must support AVX and F16C.
+    unsafe fn terms2(w: [&Self::W; 2], x: [&BlockQ8K; 2], s: __m128i) -> (f32, f32);
+}
+
+/// `[Σa_0, Σb_0, Σa_1, Σb_1]` of four `i32x8` vectors (exact integer sums).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn reduce4(a0: __m256i, b0: __m256i, a1: __m256i, b1: __m256i) -> __m128i {
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, b0), _mm256_hadd_epi32(a1, b1));
+        _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h))
+    }
+}
+
+/// `[f32(d_0), f32(m_0), f32(d_1), f32(m_1)]` from four f16 scales (exact `vcvtph2ps`).
+///
+/// # Safety
+/// The CPU must support F16C.
+#[inline(always)]
+unsafe fn f16x4(h: [half::f16; 4]) -> __m128 {
+    let bits = h
+        .iter()
+        .rev()
+        .fold(0u64, |acc, v| (acc << 16) | u64::from(v.to_bits()));
+    // SAFETY: F16C (caller contract); register-only.
+    unsafe { _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64)) }
+}
+
+/// Two Q4_K / Q5_K terms `d·isum − dmin·summs` (as [`k4_term`], lanes 0–1 and 2–3).
+///
+/// # Safety
+/// The CPU must support AVX and F16C.
+#[inline(always)]
+unsafe fn k4_terms2(
+    d: [half::f16; 2],
+    dmin: [half::f16; 2],
+    xd: [f32; 2],
+    s: __m128i,
+) -> (f32, f32) {
+    // SAFETY: AVX/F16C (caller contract); register-only.
+    unsafe {
+        let wd = f16x4([d[0], dmin[0], d[1], dmin[1]]);
+        let dd = _mm_mul_ps(wd, _mm_setr_ps(xd[0], xd[0], xd[1], xd[1])); // [d, dmin, d', dmin']
+        let t = _mm_mul_ps(dd, _mm_cvtepi32_ps(s));
+        let diff = _mm_sub_ps(t, _mm_movehdup_ps(t)); // lanes 0 and 2
+        (
+            _mm_cvtss_f32(diff),
+            _mm_cvtss_f32(_mm_movehl_ps(diff, diff)),
+        )
+    }
+}
+
+impl KPairs for Q4K {
+    #[inline(always)]
+    unsafe fn vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { k4_vecs(u, x) }
+    }
+    #[inline(always)]
+    unsafe fn terms2(w: [&BlockQ4K; 2], x: [&BlockQ8K; 2], s: __m128i) -> (f32, f32) {
+        // SAFETY: AVX/F16C (caller contract).
+        unsafe {
+            k4_terms2(
+                [w[0].d, w[1].d],
+                [w[0].dmin, w[1].dmin],
+                [x[0].d, x[1].d],
+                s,
+            )
+        }
+    }
+}
+
+impl KPairs for Q5K {
+    #[inline(always)]
+    unsafe fn vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { k4_vecs(u, x) }
+    }
+    #[inline(always)]
+    unsafe fn terms2(w: [&BlockQ5K; 2], x: [&BlockQ8K; 2], s: __m128i) -> (f32, f32) {
+        // SAFETY: AVX/F16C (caller contract).
+        unsafe {
+            k4_terms2(
+                [w[0].d, w[1].d],
+                [w[0].dmin, w[1].dmin],
+                [x[0].d, x[1].d],
+                s,
+            )
+        }
+    }
+}
+
+impl KPairs for Q6K {
+    #[inline(always)]
+    unsafe fn vecs(u: &Q6Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { q6_vecs(u, x) }
+    }
+    #[inline(always)]
+    unsafe fn terms2(w: [&BlockQ6K; 2], x: [&BlockQ8K; 2], s: __m128i) -> (f32, f32) {
+        // SAFETY: AVX/F16C (caller contract); register-only.
+        unsafe {
+            // isum = Σa − 32·Σb in lanes 0 and 2 (as in `isums`).
+            let isum = _mm_sub_epi32(
+                s,
+                _mm_slli_epi32::<5>(_mm_shuffle_epi32::<0b11_11_01_01>(s)),
+            );
+            let zero = half::f16::ZERO;
+            let wd = f16x4([w[0].d, zero, w[1].d, zero]);
+            let d = _mm_mul_ps(wd, _mm_setr_ps(x[0].d, 0.0, x[1].d, 0.0));
+            let t = _mm_mul_ps(d, _mm_cvtepi32_ps(isum));
+            (_mm_cvtss_f32(t), _mm_cvtss_f32(_mm_movehl_ps(t, t)))
+        }
+    }
+}
+
+/// The `R × 1` decode tile with super-blocks in pairs ([`KPairs`]); bit-identical to
+/// [`tile`]`::<F, R, 1>` (the same per-super-block integer sums and float terms, added to each
+/// row's `sumf` in super-block order).
+///
+/// # Safety
+/// Every `w[r]` and `x` must point to `nb` readable super-blocks; the CPU must support AVX2,
+/// FMA and F16C.
+#[inline(always)]
+pub(super) unsafe fn tile_pairs<F: KPairs, const R: usize>(
+    w: [*const F::W; R],
+    x: *const BlockQ8K,
+    nb: usize,
+) -> [f32; R] {
+    let mut sumf = [0.0f32; R];
+    let mut b = 0;
+    while b + 2 <= nb {
+        // SAFETY: `b + 1 < nb`, and the caller guarantees `nb` readable super-blocks.
+        let xs = unsafe { [&*x.add(b), &*x.add(b + 1)] };
+        for (wr, s) in w.iter().zip(sumf.iter_mut()) {
+            // SAFETY: as above.
+            let ws = unsafe { [&*wr.add(b), &*wr.add(b + 1)] };
+            prefetch_ahead(wr.wrapping_add(b).cast(), 2 * core::mem::size_of::<F::W>());
+            // SAFETY: AVX2 / F16C (caller contract).
+            let (t0, t1) = unsafe {
+                let (a0, b0) = F::vecs(&F::unpack(ws[0]), xs[0]);
+                let (a1, b1) = F::vecs(&F::unpack(ws[1]), xs[1]);
+                F::terms2(ws, xs, reduce4(a0, b0, a1, b1))
+            };
+            *s += t0;
+            *s += t1;
+        }
+        b += 2;
+    }
+    if b < nb {
+        // SAFETY: `b < nb`.
+        let xb = unsafe { &*x.add(b) };
+        for (wr, s) in w.iter().zip(sumf.iter_mut()) {
+            // SAFETY: `b < nb`; AVX2 / F16C (caller contract).
+            unsafe {
+                let wb = &*wr.add(b);
+                let sums = F::isums(&F::unpack(wb), xb);
+                *s += F::term(wb, xb, sums);
+            }
+        }
+    }
+    sumf
 }

@@ -44,7 +44,7 @@
 
 use super::decode_q32::DecodePair;
 use super::dot_float::FloatW;
-use super::dot_k::{KFormat, Q4K, Q5K, Q6K};
+use super::dot_k::{KPairs, Q4K, Q5K, Q6K};
 use super::dot_q32::{Q32Pair, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
 use crate::quant::*;
 use core::marker::PhantomData;
@@ -166,7 +166,7 @@ impl<P: DecodePair> Tile for Q32D<P> {
     }
 }
 
-impl<F: KFormat> Tile for K<F> {
+impl<F: KPairs> Tile for K<F> {
     type W = F::W;
     type X = BlockQ8K;
     #[inline(always)]
@@ -175,6 +175,16 @@ impl<F: KFormat> Tile for K<F> {
         x: [*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; C]; R] {
+        if C == 1 {
+            // One column (decode): super-blocks in pairs, one shared reduction per pair.
+            // SAFETY: forwarded caller contract; `C == 1`, so `x[0]` exists.
+            let v = unsafe { super::dot_k::tile_pairs::<F, R>(w, x[0], nb) };
+            let mut out = [[0.0f32; C]; R];
+            for (o, &s) in out.iter_mut().zip(v.iter()) {
+                o[0] = s;
+            }
+            return out;
+        }
         // SAFETY: forwarded caller contract.
         unsafe { super::dot_k::tile::<F, R, C>(w, x, nb) }
     }
