@@ -393,15 +393,27 @@ macro_rules! decode_test {
 }
 
 // Multi-column products with enough rows and columns to cross tiers' row panels and column
-// tiles (AVX2: panels of 32 rows, tiles of 4 columns) and rows past their per-column tables.
+// tiles (AVX2: panels of 32 or 64 rows, row quads, tiles of 4 columns) and rows past their
+// per-column tables.
 macro_rules! gemm_large_test {
     ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $max_blocks:expr) => {
+        gemm_large_test!(
+            $name,
+            $dot,
+            $gemm,
+            $wgen,
+            $xgen,
+            1usize..=$max_blocks,
+            1usize..=70
+        );
+    };
+    ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $blocks:expr, $rows:expr) => {
         proptest! {
             #[test]
             fn $name(
                 seed: u64,
-                bpr in 1usize..=$max_blocks,
-                rows in 1usize..=40,
+                bpr in $blocks,
+                rows in $rows,
                 cols in 1usize..=6,
                 extra_stride in 0usize..2,
             ) {
@@ -449,6 +461,25 @@ gemm_large_test!(
     q4_1,
     act_q8_1,
     40
+);
+// Rows around the AVX2 per-column tables' bound (640 blocks), several columns and row quads.
+gemm_large_test!(
+    gemm_long_q4_0_q8_0_bit_exact,
+    dot_q4_0_q8_0,
+    gemm_q4_0_q8_0,
+    q4_0,
+    act_q8_0,
+    636usize..=644,
+    1usize..=9
+);
+gemm_large_test!(
+    gemm_long_q4_1_q8_1_bit_exact,
+    dot_q4_1_q8_1,
+    gemm_q4_1_q8_1,
+    q4_1,
+    act_q8_1,
+    636usize..=644,
+    1usize..=9
 );
 gemm_large_test!(
     gemm_large_q5_0_q8_0_bit_exact,

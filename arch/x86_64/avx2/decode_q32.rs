@@ -66,16 +66,61 @@ pub(in crate::arch::x86_64) trait DecodePair:
     /// (`≤ 16 · 15 · 128 = 30720`) fits an `i16` and the block sums can use the cheaper
     /// all-`i16` transposition ([`block_sums_narrow`]).
     const NARROW: bool;
+
+    /// The row-quad multi-column path of [`super::quad_q32`] where the format has one: the
+    /// whole quads of rows of [`gemm`]'s arguments; returns the rows done (a multiple of 4;
+    /// 0 for formats without it).
+    ///
+    /// # Safety
+    /// As [`gemm`], with `stride >= rows` and `out` long enough.
+    #[inline(always)]
+    unsafe fn quads(
+        _w: *const Self::W,
+        _x: *const Self::X,
+        _bpr: usize,
+        _rows: usize,
+        _cols: usize,
+        _out: &mut [f32],
+        _stride: usize,
+    ) -> usize {
+        0
+    }
 }
 
 impl DecodePair for super::dot_q32::Q4_0Q8_0 {
     const OFFSET: i8 = 8;
     const NARROW: bool = true;
+    #[inline(always)]
+    unsafe fn quads(
+        w: *const Self::W,
+        x: *const Self::X,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::quad_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+    }
 }
 
 impl DecodePair for super::dot_q32::Q4_1Q8_1 {
     const OFFSET: i8 = 0;
     const NARROW: bool = true;
+    #[inline(always)]
+    unsafe fn quads(
+        w: *const Self::W,
+        x: *const Self::X,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::quad_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+    }
 }
 
 impl DecodePair for super::dot_q32::Q5_0Q8_0 {
@@ -89,7 +134,7 @@ impl DecodePair for super::dot_q32::Q5_0Q8_0 {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
+pub(super) unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let ones = _mm256_set1_epi16(1);

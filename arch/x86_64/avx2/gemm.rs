@@ -161,8 +161,21 @@ impl<P: DecodePair> Tile for Q32D<P> {
         out: &mut [f32],
         stride: usize,
     ) -> bool {
-        // SAFETY: forwarded caller contract.
-        unsafe { super::decode_q32::gemm::<P, 4>(w, x, bpr, rows, cols, out, stride) }
+        // SAFETY: forwarded caller contract (`stride >= rows`, `out` long enough: the driver
+        // checked both); the remaining rows start `done` rows further in `w` and `out`.
+        unsafe {
+            let done = P::quads(w, x, bpr, rows, cols, out, stride);
+            done == rows
+                || super::decode_q32::gemm::<P, 4>(
+                    w.add(done * bpr),
+                    x,
+                    bpr,
+                    rows - done,
+                    cols,
+                    out.get_unchecked_mut(done..),
+                    stride,
+                )
+        }
     }
 }
 
