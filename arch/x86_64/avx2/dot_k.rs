@@ -559,6 +559,27 @@ pub(super) trait KPairs: KFormat {
     /// # Safety
     /// The CPU must support AVX and F16C.
     unsafe fn terms2(w: [&Self::W; 2], x: [&BlockQ8K; 2], s: __m128i) -> (f32, f32);
+
+    /// The row-quad multi-column path of [`super::quad_k`] where the format has one: the
+    /// whole quads of rows of the gemm's arguments; returns the rows done (a multiple of 4;
+    /// 0 for formats without it).
+    ///
+    /// # Safety
+    /// `w` must point to `rows · bpr` readable super-blocks and `x` to `cols · bpr`; `out`
+    /// must hold `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must
+    /// support AVX2, FMA and F16C.
+    #[inline(always)]
+    unsafe fn quads(
+        _w: *const Self::W,
+        _x: *const BlockQ8K,
+        _bpr: usize,
+        _rows: usize,
+        _cols: usize,
+        _out: &mut [f32],
+        _stride: usize,
+    ) -> usize {
+        0
+    }
 }
 
 /// `[Σa_0, Σb_0, Σa_1, Σb_1]` of four `i32x8` vectors (exact integer sums).
@@ -613,6 +634,19 @@ unsafe fn k4_terms2(
 }
 
 impl KPairs for Q4K {
+    #[inline(always)]
+    unsafe fn quads(
+        w: *const BlockQ4K,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::quad_k::gemm_q4_k(w, x, bpr, rows, cols, out, stride) }
+    }
     #[inline(always)]
     unsafe fn vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
         // SAFETY: AVX2 (caller contract).

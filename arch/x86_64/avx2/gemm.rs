@@ -85,7 +85,8 @@ pub(in crate::arch::x86_64) trait Tile {
     }
 
     /// A dedicated multi-column path for `cols` whole, fitting columns with
-    /// `stride >= rows`, or `false` (nothing written) when the format has none or declines.
+    /// `stride >= rows`: computes the first `n` rows of every column and returns `n` (0 when
+    /// the format has none or declines; the driver's general path does the rest).
     ///
     /// # Safety
     /// `w` must point to `rows · bpr` readable blocks, `x` to `cols · bpr`; `out` must hold
@@ -99,8 +100,8 @@ pub(in crate::arch::x86_64) trait Tile {
         _cols: usize,
         _out: &mut [f32],
         _stride: usize,
-    ) -> bool {
-        false
+    ) -> usize {
+        0
     }
 }
 
@@ -160,13 +161,13 @@ impl<P: DecodePair> Tile for Q32D<P> {
         cols: usize,
         out: &mut [f32],
         stride: usize,
-    ) -> bool {
+    ) -> usize {
         // SAFETY: forwarded caller contract (`stride >= rows`, `out` long enough: the driver
         // checked both); the remaining rows start `done` rows further in `w` and `out`.
         unsafe {
             let done = P::quads(w, x, bpr, rows, cols, out, stride);
-            done == rows
-                || super::decode_q32::gemm::<P, 4>(
+            if done < rows
+                && super::decode_q32::gemm::<P, 4>(
                     w.add(done * bpr),
                     x,
                     bpr,
@@ -175,6 +176,10 @@ impl<P: DecodePair> Tile for Q32D<P> {
                     out.get_unchecked_mut(done..),
                     stride,
                 )
+            {
+                return rows;
+            }
+            done
         }
     }
 }
@@ -200,6 +205,19 @@ impl<F: KPairs> Tile for K<F> {
         }
         // SAFETY: forwarded caller contract.
         unsafe { super::dot_k::tile::<F, R, C>(w, x, nb) }
+    }
+    #[inline(always)]
+    unsafe fn gemm_fast(
+        w: *const F::W,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract.
+        unsafe { F::quads(w, x, bpr, rows, cols, out, stride) }
     }
 }
 
@@ -331,14 +349,12 @@ pub(in crate::arch::x86_64) unsafe fn gemm<
         Some(room) => (room / stride).saturating_add(1).min(cols),
     };
     // SAFETY: `cols_fit` whole columns whose outputs fit `out`; `stride >= rows`.
-    if unsafe { T::gemm_fast(wp, xp, bpr, rows, cols_fit, out, stride) } {
-        return;
-    }
+    let done = unsafe { T::gemm_fast(wp, xp, bpr, rows, cols_fit, out, stride) };
     // Row panels: within a panel, each column tile (a few KiB of activations, in L1) passes
     // over the panel's rows (their weights in L2), instead of every row streaming all the
     // columns from L2.
     let panel = PANEL_ROWS.div_ceil(R) * R;
-    let mut p0 = 0;
+    let mut p0 = done;
     while p0 < rows {
         let p1 = (p0 + panel).min(rows);
         let mut c0 = 0;

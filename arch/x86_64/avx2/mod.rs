@@ -31,6 +31,7 @@ pub(in crate::arch::x86_64) mod dot_k;
 pub(in crate::arch::x86_64) mod dot_q32;
 pub(in crate::arch::x86_64) mod gemm;
 pub(in crate::arch::x86_64) mod norm;
+pub(in crate::arch::x86_64) mod quad_k;
 pub(in crate::arch::x86_64) mod quad_q32;
 pub(in crate::arch::x86_64) mod quantize;
 pub(in crate::arch::x86_64) mod rope;

@@ -200,11 +200,12 @@ unsafe fn unpack4<P: QuadPair>(w: &[*const P::W; 4], b: usize) -> [__m256i; 4] {
 unsafe fn block_products(wv: &[__m256i; 4], xq: *const i8) -> __m256i {
     // SAFETY: bytes `0..32` of `xq` are readable (caller contract); AVX2 available.
     unsafe {
-        let x = |j: usize| _mm256_set1_epi64x(xq.add(8 * j).cast::<i64>().read_unaligned());
-        let m0 = _mm256_maddubs_epi16(wv[0], x(0));
-        let m1 = _mm256_maddubs_epi16(wv[1], x(1));
-        let m2 = _mm256_maddubs_epi16(wv[2], x(2));
-        let m3 = _mm256_maddubs_epi16(wv[3], x(3));
+        // (The closure only reads memory: closures do not inherit the target features.)
+        let x = |j: usize| xq.add(8 * j).cast::<i64>().read_unaligned();
+        let m0 = _mm256_maddubs_epi16(wv[0], _mm256_set1_epi64x(x(0)));
+        let m1 = _mm256_maddubs_epi16(wv[1], _mm256_set1_epi64x(x(1)));
+        let m2 = _mm256_maddubs_epi16(wv[2], _mm256_set1_epi64x(x(2)));
+        let m3 = _mm256_maddubs_epi16(wv[3], _mm256_set1_epi64x(x(3)));
         _mm256_add_epi16(_mm256_add_epi16(m0, m1), _mm256_add_epi16(m2, m3))
     }
 }

@@ -118,9 +118,13 @@ impl<P: Q32x16, D: DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> {
         cols: usize,
         out: &mut [f32],
         stride: usize,
-    ) -> bool {
+    ) -> usize {
         // SAFETY: forwarded caller contract (AVX2 + FMA + F16C are part of this tier).
-        unsafe { decode_q32::gemm::<D, 4>(w, x, bpr, rows, cols, out, stride) }
+        if unsafe { decode_q32::gemm::<D, 4>(w, x, bpr, rows, cols, out, stride) } {
+            rows
+        } else {
+            0
+        }
     }
 }
 

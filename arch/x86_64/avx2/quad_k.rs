@@ -1,0 +1,264 @@
+//! AVX2 multi-column products (prefill) of Q4_K in row quads: four weight rows share every
+//! 256-bit `maddubs`, each activation 8-byte slice is broadcast to the four rows, the
+//! sub-block scales are applied per row with one `madd`, and the super-block's float term is
+//! formed for the four rows in one vector. Bit-exact with [`crate::kernels::dot`] (the same
+//! exact `isum` and `summs` per super-block, the same float operations per `(row, column)`,
+//! in the same order).
+//!
+//! # Math
+//!
+//! Per super-block and `(row, column)`, as the scalar reference:
+//! `isum = Σ_j sc_j · Σ_l q·x`, `summs = Σ_j m_j · (bsums_2j + bsums_2j+1)` (exact `i32`), then
+//! `sumf = sumf + (d_w·d_x · isum − dmin_w·d_x · summs)`, each operation a separately rounded
+//! `f32` lane operation.
+//!
+//! # Layout
+//!
+//! `qs` byte group `g` (32 bytes) of a row holds sub-block `2g` in its low nibbles and `2g + 1`
+//! in its high nibbles. Per group, the four rows' 16-byte halves are loaded as
+//! `A = [r0 | r1]`, `B = [r2 | r3]` (128-bit halves) and `unpacklo/hi_epi64(A, B)` give the
+//! 8-byte chunks `t = 0..4` of the group in row order `[r0, r2 | r1, r3]`; a mask (and a 16-bit
+//! shift for the high nibbles) gives the quants of elements `8t..8t+8` of both sub-blocks for
+//! the four rows. The activation slice `x[32j + 8t ..][..8]` of sub-block `j` is broadcast to
+//! the four chunks (`vpbroadcastq` from memory), so `maddubs` gives four `i16` pair sums per
+//! row; the four `t` add up in `i16` (sums of 8 products, `≤ 8 · 15 · 128 = 15360`), and one
+//! `madd` with the sub-block's scale in each row's four lanes widens and scales them. The
+//! eight sub-blocks add up in `i32` (`|isum| < 2^26`), two lanes per row:
+//! `[r0, r0, r2, r2 | r1, r1, r3, r3]`.
+//!
+//! Mins: `madd(bsums, [m0, m0, …, m7, m7])` per row (exact for any stored `bsums`), folded by two
+//! `hadd`s and a cross-lane add into the same two-lanes-per-row layout. One `hadd` of the two
+//! gives `[isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]`; the
+//! weight scales are gathered in the same order (`[d r0, d r2, dmin r0, dmin r2 | …]`), so
+//! `(scales · d_x) · f32(sums)` and one lane swap and subtraction give the four rows' terms in
+//! lanes `0, 1, 4, 5`, added to the `(row, column)` accumulators in super-block order.
+//!
+//! # Tiling
+//!
+//! Row panels of [`PANEL_ROWS`] (their weights stay in L2); per panel, column tiles of
+//! [`COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
+//! scales) once per column tile. Rows that do not make a whole quad are the caller's.
+//!
+//! # Tails
+//!
+//! None: whole super-blocks only (the callers pass whole rows and columns).
+
+use super::common::prefetch_ahead;
+use super::dot_k::k4_scales_mins;
+use crate::quant::{BlockQ4K, BlockQ8K};
+use core::arch::x86_64::*;
+
+/// Four `u64`s as the chunks `[v0, v2 | v1, v3]` of a vector (the row order of the module
+/// docs).
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+unsafe fn chunks4(v: [u64; 4]) -> __m256i {
+    // SAFETY: AVX (caller contract); register-only.
+    unsafe { _mm256_set_epi64x(v[3] as i64, v[1] as i64, v[2] as i64, v[0] as i64) }
+}
+
+/// The per-super-block data of a row quad shared by the column tile.
+struct Prepared {
+    /// Per sub-block `j`: `i16` lanes `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
+    sc: [__m256i; 8],
+    /// Per row: `i16` `[m0, m0, m1, m1, …, m7, m7]`.
+    mins: [__m256i; 4],
+    /// `[d r0, d r2, dmin r0, dmin r2 | d r1, d r3, dmin r1, dmin r3]`.
+    dw: __m256,
+}
+
+/// Decodes the scales, mins and super-block scales of super-block `sb` of the four rows.
+///
+/// # Safety
+/// Super-block `sb` of every row must be readable; the CPU must support AVX2 and F16C.
+#[inline(always)]
+unsafe fn prepare(w: &[*const BlockQ4K; 4], sb: usize) -> Prepared {
+    // SAFETY: super-block `sb` of each row is readable (caller contract); AVX2/F16C.
+    unsafe {
+        let blk = |r: usize| &*w[r].add(sb);
+        let sm: [(u64, u64); 4] = core::array::from_fn(|r| k4_scales_mins(&blk(r).scales));
+        let scv = chunks4(core::array::from_fn(|r| sm[r].0));
+        // (Loops, not closures: closures would not inherit the target features.)
+        let mut sc = [_mm256_setzero_si256(); 8];
+        for (j, scj) in sc.iter_mut().enumerate() {
+            let a = (0x8000 | j) as u16 as i16;
+            let b = (0x8000 | (8 + j)) as u16 as i16;
+            let mask = _mm256_setr_epi16(a, a, a, a, b, b, b, b, a, a, a, a, b, b, b, b);
+            *scj = _mm256_shuffle_epi8(scv, mask);
+        }
+        let mut mins = [_mm256_setzero_si256(); 4];
+        for (r, mr) in mins.iter_mut().enumerate() {
+            let m = _mm_cvtsi64_si128(sm[r].1 as i64);
+            *mr = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
+        }
+        let d = |r: usize| u64::from(blk(r).d.to_bits());
+        let dm = |r: usize| u64::from(blk(r).dmin.to_bits());
+        let lo = d(0) | (d(2) << 16) | (dm(0) << 32) | (dm(2) << 48);
+        let hi = d(1) | (d(3) << 16) | (dm(1) << 32) | (dm(3) << 48);
+        let dw = _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64));
+        Prepared { sc, mins, dw }
+    }
+}
+
+/// `Σ_t maddubs(q_t, broadcast(x[8t..8t+8]))`: per row, four `i16` sums of 8 products.
+///
+/// # Safety
+/// `xq` must point to 32 readable bytes; the CPU must support AVX2.
+#[inline(always)]
+unsafe fn products(q: &[__m256i; 4], xq: *const i8) -> __m256i {
+    // SAFETY: bytes `0..32` of `xq` are readable (caller contract); AVX2 available.
+    unsafe {
+        let x = |t: usize| xq.add(8 * t).cast::<i64>().read_unaligned();
+        let m0 = _mm256_maddubs_epi16(q[0], _mm256_set1_epi64x(x(0)));
+        let m1 = _mm256_maddubs_epi16(q[1], _mm256_set1_epi64x(x(1)));
+        let m2 = _mm256_maddubs_epi16(q[2], _mm256_set1_epi64x(x(2)));
+        let m3 = _mm256_maddubs_epi16(q[3], _mm256_set1_epi64x(x(3)));
+        _mm256_add_epi16(_mm256_add_epi16(m0, m1), _mm256_add_epi16(m2, m3))
+    }
+}
+
+/// The four rows `w` against the `C` columns `x`: `out[c][r] = dot(w_r, x_c)`.
+///
+/// # Safety
+/// Every row and column must point to `nb` readable super-blocks; the CPU must support AVX2,
+/// FMA and F16C.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+unsafe fn quad<const C: usize>(
+    w: &[*const BlockQ4K; 4],
+    x: &[*const BlockQ8K; C],
+    nb: usize,
+) -> [[f32; 4]; C] {
+    // SAFETY: super-blocks `sb < nb` only (caller contract); AVX2/FMA/F16C available.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); C];
+        let m4 = _mm256_set1_epi8(0x0F);
+        for sb in 0..nb {
+            for r in 0..4 {
+                prefetch_ahead(w[r].add(sb).cast(), core::mem::size_of::<BlockQ4K>());
+            }
+            let p = prepare(w, sb);
+            let mut isum = [_mm256_setzero_si256(); C];
+            for g in 0..4 {
+                let half = |r: usize, h: usize| (*w[r].add(sb)).qs.as_ptr().add(32 * g + 16 * h);
+                let mut v = [_mm256_setzero_si256(); 4];
+                for h in 0..2 {
+                    let a = _mm256_loadu2_m128i(half(1, h).cast(), half(0, h).cast());
+                    let b = _mm256_loadu2_m128i(half(3, h).cast(), half(2, h).cast());
+                    v[2 * h] = _mm256_unpacklo_epi64(a, b);
+                    v[2 * h + 1] = _mm256_unpackhi_epi64(a, b);
+                }
+                let mut lo = [_mm256_setzero_si256(); 4];
+                for t in 0..4 {
+                    lo[t] = _mm256_and_si256(v[t], m4);
+                }
+                for c in 0..C {
+                    let xq = (*x[c].add(sb)).qs.as_ptr().add(64 * g);
+                    let s = products(&lo, xq);
+                    isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(s, p.sc[2 * g]));
+                }
+                let mut hi = [_mm256_setzero_si256(); 4];
+                for t in 0..4 {
+                    hi[t] = _mm256_and_si256(_mm256_srli_epi16::<4>(v[t]), m4);
+                }
+                for c in 0..C {
+                    let xq = (*x[c].add(sb)).qs.as_ptr().add(64 * g + 32);
+                    let s = products(&hi, xq);
+                    isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(s, p.sc[2 * g + 1]));
+                }
+            }
+            for c in 0..C {
+                let xb = &*x[c].add(sb);
+                let bs = _mm256_loadu_si256(xb.bsums.as_ptr().cast());
+                let mut a = [_mm256_setzero_si256(); 4];
+                for r in 0..4 {
+                    a[r] = _mm256_madd_epi16(p.mins[r], bs);
+                }
+                let h02 = _mm256_hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
+                let h13 = _mm256_hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
+                let ms = _mm256_add_epi32(
+                    _mm256_permute2x128_si256::<0x20>(h02, h13),
+                    _mm256_permute2x128_si256::<0x31>(h02, h13),
+                );
+                // [isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]
+                let sums = _mm256_hadd_epi32(isum[c], ms);
+                let dd = _mm256_mul_ps(p.dw, _mm256_set1_ps(xb.d));
+                let prod = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums));
+                let swapped = _mm256_permute_ps::<0b01_00_11_10>(prod);
+                acc[c] = _mm256_add_ps(acc[c], _mm256_sub_ps(prod, swapped));
+            }
+        }
+        let mut out = [[0.0f32; 4]; C];
+        for c in 0..C {
+            let mut lanes = [0.0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), acc[c]);
+            out[c] = [lanes[0], lanes[4], lanes[1], lanes[5]];
+        }
+        out
+    }
+}
+
+/// Rows per panel: the panel's weights stay in L2 while every column tile passes over them.
+const PANEL_ROWS: usize = 64;
+
+/// The columns per tile.
+const COLS: usize = 4;
+
+/// Multi-column product of the whole quads of rows: `out[c · stride + r] = dot(w_r, x_c)` for
+/// rows `r < 4 · (rows / 4)` and `cols` columns. Returns the number of rows done.
+///
+/// # Safety
+/// `w` must point to `rows · bpr` readable super-blocks and `x` to `cols · bpr`; `out` must
+/// hold `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must support AVX2,
+/// FMA and F16C.
+#[inline(always)]
+pub(super) unsafe fn gemm_q4_k(
+    w: *const BlockQ4K,
+    x: *const BlockQ8K,
+    bpr: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    stride: usize,
+) -> usize {
+    let quads = rows / 4;
+    // SAFETY: rows `< 4 · quads <= rows`, columns `< cols` (caller contract); every output
+    // index `c · stride + r < (cols − 1) · stride + rows <= out.len()`.
+    unsafe {
+        let mut q0 = 0;
+        while q0 < quads {
+            let q1 = (q0 + PANEL_ROWS / 4).min(quads);
+            let mut c0 = 0;
+            while c0 < cols {
+                let n = (cols - c0).min(COLS);
+                for q in q0..q1 {
+                    let ws: [*const BlockQ4K; 4] =
+                        core::array::from_fn(|r| w.add((4 * q + r) * bpr));
+                    macro_rules! run {
+                        ($n:literal) => {{
+                            let xn: [*const BlockQ8K; $n] =
+                                core::array::from_fn(|c| x.add((c0 + c) * bpr));
+                            let v = quad::<$n>(&ws, &xn, bpr);
+                            for (c, vc) in v.iter().enumerate() {
+                                for (r, &vr) in vc.iter().enumerate() {
+                                    *out.get_unchecked_mut((c0 + c) * stride + 4 * q + r) = vr;
+                                }
+                            }
+                        }};
+                    }
+                    match n {
+                        1 => run!(1),
+                        2 => run!(2),
+                        3 => run!(3),
+                        _ => run!(4),
+                    }
+                }
+                c0 += n;
+            }
+            q0 = q1;
+        }
+    }
+    4 * quads
+}
