@@ -688,6 +688,19 @@ impl KPairs for Q5K {
 
 impl KPairs for Q6K {
     #[inline(always)]
+    unsafe fn quads(
+        w: *const BlockQ6K,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::quad_k::gemm_q6_k(w, x, bpr, rows, cols, out, stride) }
+    }
+    #[inline(always)]
     unsafe fn vecs(u: &Q6Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
         // SAFETY: AVX2 (caller contract).
         unsafe { q6_vecs(u, x) }

@@ -45,7 +45,7 @@
 
 use super::common::prefetch_ahead;
 use super::dot_k::k4_scales_mins;
-use crate::quant::{BlockQ4K, BlockQ8K};
+use crate::quant::{BlockQ4K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
 /// Four `u64`s as the chunks `[v0, v2 | v1, v3]` of a vector (the row order of the module
@@ -203,8 +203,11 @@ unsafe fn quad<const C: usize>(
 /// Rows per panel: the panel's weights stay in L2 while every column tile passes over them.
 const PANEL_ROWS: usize = 64;
 
-/// The columns per tile.
-const COLS: usize = 4;
+/// The columns per tile (Q4_K).
+const COLS: usize = 8;
+
+/// The columns per tile (Q6_K, whose unpacking costs more per super-block).
+const COLS6: usize = 8;
 
 /// Multi-column product of the whole quads of rows: `out[c · stride + r] = dot(w_r, x_c)` for
 /// rows `r < 4 · (rows / 4)` and `cols` columns. Returns the number of rows done.
@@ -252,7 +255,257 @@ pub(super) unsafe fn gemm_q4_k(
                         1 => run!(1),
                         2 => run!(2),
                         3 => run!(3),
-                        _ => run!(4),
+                        4 => run!(4),
+                        5 => run!(5),
+                        6 => run!(6),
+                        7 => run!(7),
+                        _ => run!(8),
+                    }
+                }
+                c0 += n;
+            }
+            q0 = q1;
+        }
+    }
+    4 * quads
+}
+
+/// The chunks `[r0, r2 | r1, r3]` (8 bytes each) of the 32 bytes at `p(r)` of the four rows:
+/// chunk `t` of each row (bytes `8t..8t+8`) in vector `t`.
+///
+/// # Safety
+/// Every `p[r]` must point to 32 readable bytes; the CPU must support AVX2.
+#[inline(always)]
+unsafe fn interleave4(p: [*const u8; 4]) -> [__m256i; 4] {
+    // SAFETY: 32 readable bytes behind each pointer (caller contract); AVX2 available.
+    unsafe {
+        let mut v = [_mm256_setzero_si256(); 4];
+        for h in 0..2 {
+            let a = _mm256_loadu2_m128i(p[1].add(16 * h).cast(), p[0].add(16 * h).cast());
+            let b = _mm256_loadu2_m128i(p[3].add(16 * h).cast(), p[2].add(16 * h).cast());
+            v[2 * h] = _mm256_unpacklo_epi64(a, b);
+            v[2 * h + 1] = _mm256_unpackhi_epi64(a, b);
+        }
+        v
+    }
+}
+
+/// The per-super-block data of a Q6_K row quad shared by the column tile.
+struct Prepared6 {
+    /// Per 16-element sub-block `j`: signed `i16` lanes
+    /// `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
+    sc: [__m256i; 16],
+    /// Per row: the 16 scales as `i16`, in order (for the `−32 · Σ sc_j · bsums_j` term).
+    sc16: [__m256i; 4],
+    /// `[d r0, d r2, d r0, d r2 | d r1, d r3, d r1, d r3]`.
+    dw: __m256,
+}
+
+/// Decodes the scales and super-block scales of Q6_K super-block `sb` of the four rows.
+///
+/// # Safety
+/// Super-block `sb` of every row must be readable; the CPU must support AVX2 and F16C.
+#[inline(always)]
+unsafe fn prepare6(w: &[*const BlockQ6K; 4], sb: usize) -> Prepared6 {
+    // SAFETY: super-block `sb` of each row is readable (caller contract); AVX2/F16C.
+    unsafe {
+        let blk = |r: usize| &*w[r].add(sb);
+        let half = |r: usize, i: usize| {
+            u64::from_le_bytes(core::array::from_fn(|k| blk(r).scales[8 * i + k] as u8))
+        };
+        let scv = [
+            chunks4(core::array::from_fn(|r| half(r, 0))),
+            chunks4(core::array::from_fn(|r| half(r, 1))),
+        ];
+        let mut sc = [_mm256_setzero_si256(); 16];
+        for (j, scj) in sc.iter_mut().enumerate() {
+            // Byte `j % 8` of the row's chunk into the high byte of each `i16` lane (the low
+            // byte zeroed), then an arithmetic shift: the sign-extended scale.
+            let a = (((j % 8) << 8) | 0x80) as u16 as i16;
+            let b = (((8 + j % 8) << 8) | 0x80) as u16 as i16;
+            let mask = _mm256_setr_epi16(a, a, a, a, b, b, b, b, a, a, a, a, b, b, b, b);
+            *scj = _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scv[j / 8], mask));
+        }
+        let mut sc16 = [_mm256_setzero_si256(); 4];
+        for (r, s16) in sc16.iter_mut().enumerate() {
+            *s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk(r).scales.as_ptr().cast()));
+        }
+        let d = |r: usize| u64::from(blk(r).d.to_bits());
+        let lo = d(0) | (d(2) << 16) | (d(0) << 32) | (d(2) << 48);
+        let hi = d(1) | (d(3) << 16) | (d(1) << 32) | (d(3) << 48);
+        let dw = _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64));
+        Prepared6 { sc, sc16, dw }
+    }
+}
+
+/// The two high bits of each quant of run `k` of nibble half `n`, at bits 4..6:
+/// `((qh >> (2k + 4n)) & 3) << 4`, by one 16-bit shift that moves bits within each byte.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn high2(h: __m256i, k: usize, n: usize) -> __m256i {
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let m = _mm256_set1_epi8(0x30);
+        match 2 * k + 4 * n {
+            0 => _mm256_and_si256(_mm256_slli_epi16::<4>(h), m),
+            2 => _mm256_and_si256(_mm256_slli_epi16::<2>(h), m),
+            4 => _mm256_and_si256(h, m),
+            _ => _mm256_and_si256(_mm256_srli_epi16::<2>(h), m),
+        }
+    }
+}
+
+/// Q6_K: the four rows `w` against the `C` columns `x`: `out[c][r] = dot(w_r, x_c)`
+/// (module docs of [`gemm_q6_k`]).
+///
+/// # Safety
+/// Every row and column must point to `nb` readable super-blocks; the CPU must support AVX2,
+/// FMA and F16C.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+unsafe fn quad6<const C: usize>(
+    w: &[*const BlockQ6K; 4],
+    x: &[*const BlockQ8K; C],
+    nb: usize,
+) -> [[f32; 4]; C] {
+    // SAFETY: super-blocks `sb < nb` only (caller contract); AVX2/FMA/F16C available.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); C];
+        let m4 = _mm256_set1_epi8(0x0F);
+        for sb in 0..nb {
+            for r in 0..4 {
+                prefetch_ahead(w[r].add(sb).cast(), core::mem::size_of::<BlockQ6K>());
+            }
+            let p = prepare6(w, sb);
+            let mut isum = [_mm256_setzero_si256(); C];
+            for h in 0..2 {
+                let qh = interleave4(core::array::from_fn(|r| {
+                    (*w[r].add(sb)).qh.as_ptr().add(32 * h)
+                }));
+                for k in 0..2 {
+                    let ql = interleave4(core::array::from_fn(|r| {
+                        (*w[r].add(sb)).ql.as_ptr().add(64 * h + 32 * k)
+                    }));
+                    for n in 0..2 {
+                        let mut q = [_mm256_setzero_si256(); 4];
+                        for t in 0..4 {
+                            let lo = if n == 0 {
+                                ql[t]
+                            } else {
+                                _mm256_srli_epi16::<4>(ql[t])
+                            };
+                            q[t] = _mm256_or_si256(_mm256_and_si256(lo, m4), high2(qh[t], k, n));
+                        }
+                        let base = 128 * h + 32 * k + 64 * n;
+                        let j = base / 16;
+                        for c in 0..C {
+                            let xq = (*x[c].add(sb)).qs.as_ptr().add(base);
+                            let xv = |t: usize| xq.add(8 * t).cast::<i64>().read_unaligned();
+                            // Sums of 4 products per lane: ≤ 4 · 63 · 128 = 32256 < 2^15.
+                            let s0 = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(q[0], _mm256_set1_epi64x(xv(0))),
+                                _mm256_maddubs_epi16(q[1], _mm256_set1_epi64x(xv(1))),
+                            );
+                            let s1 = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(q[2], _mm256_set1_epi64x(xv(2))),
+                                _mm256_maddubs_epi16(q[3], _mm256_set1_epi64x(xv(3))),
+                            );
+                            isum[c] = _mm256_add_epi32(
+                                isum[c],
+                                _mm256_add_epi32(
+                                    _mm256_madd_epi16(s0, p.sc[j]),
+                                    _mm256_madd_epi16(s1, p.sc[j + 1]),
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            for c in 0..C {
+                let xb = &*x[c].add(sb);
+                let bs = _mm256_loadu_si256(xb.bsums.as_ptr().cast());
+                let mut a = [_mm256_setzero_si256(); 4];
+                for r in 0..4 {
+                    a[r] = _mm256_madd_epi16(p.sc16[r], bs);
+                }
+                let h02 = _mm256_hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
+                let h13 = _mm256_hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
+                let off = _mm256_add_epi32(
+                    _mm256_permute2x128_si256::<0x20>(h02, h13),
+                    _mm256_permute2x128_si256::<0x31>(h02, h13),
+                );
+                // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per row.
+                let parts = _mm256_sub_epi32(isum[c], _mm256_slli_epi32::<5>(off));
+                // [isum r0, isum r2, (same) | isum r1, isum r3, (same)]
+                let sums = _mm256_hadd_epi32(parts, parts);
+                let dd = _mm256_mul_ps(p.dw, _mm256_set1_ps(xb.d));
+                acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums)));
+            }
+        }
+        let mut out = [[0.0f32; 4]; C];
+        for c in 0..C {
+            let mut lanes = [0.0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), acc[c]);
+            out[c] = [lanes[0], lanes[4], lanes[1], lanes[5]];
+        }
+        out
+    }
+}
+
+/// Q6_K in row quads, as [`gemm_q4_k`]. Per 32-element run of 8-byte chunks `t`, the quants
+/// are `low4 | high2 << 4` built from the interleaved `ql` and `qh` bytes; chunks `0, 1` and
+/// `2, 3` belong to two 16-element sub-blocks, so their `maddubs` pairs are scaled by two
+/// `madd`s with the signed sub-block scales. The `−32` offset goes through the activation
+/// `bsums` (`−32 · Σ_j sc_j · bsums_j`, as the single-row kernel), and the term is
+/// `(d_w · d_x) · f32(isum)` per lane, added in super-block order.
+///
+/// # Safety
+/// As [`gemm_q4_k`].
+#[inline(always)]
+pub(super) unsafe fn gemm_q6_k(
+    w: *const BlockQ6K,
+    x: *const BlockQ8K,
+    bpr: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    stride: usize,
+) -> usize {
+    let quads = rows / 4;
+    // SAFETY: as `gemm_q4_k`.
+    unsafe {
+        let mut q0 = 0;
+        while q0 < quads {
+            let q1 = (q0 + PANEL_ROWS / 4).min(quads);
+            let mut c0 = 0;
+            while c0 < cols {
+                let n = (cols - c0).min(COLS6);
+                for q in q0..q1 {
+                    let ws: [*const BlockQ6K; 4] =
+                        core::array::from_fn(|r| w.add((4 * q + r) * bpr));
+                    macro_rules! run {
+                        ($n:literal) => {{
+                            let xn: [*const BlockQ8K; $n] =
+                                core::array::from_fn(|c| x.add((c0 + c) * bpr));
+                            let v = quad6::<$n>(&ws, &xn, bpr);
+                            for (c, vc) in v.iter().enumerate() {
+                                for (r, &vr) in vc.iter().enumerate() {
+                                    *out.get_unchecked_mut((c0 + c) * stride + 4 * q + r) = vr;
+                                }
+                            }
+                        }};
+                    }
+                    match n {
+                        1 => run!(1),
+                        2 => run!(2),
+                        3 => run!(3),
+                        4 => run!(4),
+                        5 => run!(5),
+                        6 => run!(6),
+                        7 => run!(7),
+                        _ => run!(8),
                     }
                 }
                 c0 += n;
