@@ -1,7 +1,9 @@
 //! AVX2 products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables: the
 //! decode path (one activation column: the matvec that bounds token generation, streaming
-//! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]). Bit-exact
-//! with [`crate::kernels::dot`] (same integer sums, same float operations in the same order).
+//! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]; on the AVX2
+//! tier only for Q5_0 and the rows that do not make a whole quad of [`super::quad_q32`]).
+//! Bit-exact with [`crate::kernels::dot`] (same integer sums, same float operations in the same
+//! order).
 //!
 //! Measured on Zen 3 (`examples/kernel_bw`, one thread, the previous general tile and this
 //! path run back to back on a quiet machine): Q4_0 decode from DRAM 0.50 → 0.90 of the read

@@ -39,6 +39,11 @@
 //! [`COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
 //! scales) once per column tile. Rows that do not make a whole quad are the caller's.
 //!
+//! Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6 runs
+//! alternating with the previous one-row tiles of [`super::dot_k`]): Q4_K 19.6 → 34.1
+//! GB/s·column with 4-column tiles, 39.3 with 8 (16: no faster); Q6_K 30.5 → 36.0 with 4,
+//! 39.5 with 8.
+//!
 //! # Tails
 //!
 //! None: whole super-blocks only (the callers pass whole rows and columns).
