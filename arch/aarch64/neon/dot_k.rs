@@ -45,6 +45,15 @@ pub(super) trait KFormat {
     /// # Safety
     /// The CPU must have the instructions of `D` (and NEON).
     unsafe fn term<D: IntDot>(u: &Unpacked, w: &Self::W, x: &BlockQ8K) -> f32;
+    /// Elements per sub-block (one scale each): 32 for Q4_K / Q5_K, 16 for Q6_K.
+    const SUB: usize;
+    /// The reference's float term from the super-block's exact `isum` (`Σ_j sc_j · Σ q·x`,
+    /// with the values of [`Unpacked::q`]); the mins term, where the format has one, is taken
+    /// here from the activation `bsums`, as in [`KFormat::term`].
+    ///
+    /// # Safety
+    /// The CPU must have NEON.
+    unsafe fn term_from_isum(isum: i32, u: &Unpacked, w: &Self::W, x: &BlockQ8K) -> f32;
 }
 
 /// An unpacked weight super-block: 256 signed values and 16 sub-scales (Q4_K/Q5_K: 8 scales in
@@ -221,6 +230,15 @@ impl KFormat for Q4K {
         let dmin = w.dmin.to_f32() * x.d;
         d * isum as f32 - dmin * summs as f32
     }
+    const SUB: usize = 32;
+    #[inline(always)]
+    unsafe fn term_from_isum(isum: i32, u: &Unpacked, w: &BlockQ4K, x: &BlockQ8K) -> f32 {
+        // SAFETY: forwarded contract (NEON).
+        let summs = unsafe { summs_k4(u, x) };
+        let d = w.d.to_f32() * x.d;
+        let dmin = w.dmin.to_f32() * x.d;
+        d * isum as f32 - dmin * summs as f32
+    }
 }
 
 /// Q5_K · Q8_K.
@@ -241,6 +259,15 @@ impl KFormat for Q5K {
     unsafe fn term<D: IntDot>(u: &Unpacked, w: &BlockQ5K, x: &BlockQ8K) -> f32 {
         // SAFETY: forwarded contract.
         let (isum, summs) = unsafe { (isum_k4::<D>(u, x), summs_k4(u, x)) };
+        let d = w.d.to_f32() * x.d;
+        let dmin = w.dmin.to_f32() * x.d;
+        d * isum as f32 - dmin * summs as f32
+    }
+    const SUB: usize = 32;
+    #[inline(always)]
+    unsafe fn term_from_isum(isum: i32, u: &Unpacked, w: &BlockQ5K, x: &BlockQ8K) -> f32 {
+        // SAFETY: forwarded contract (NEON).
+        let summs = unsafe { summs_k4(u, x) };
         let d = w.d.to_f32() * x.d;
         let dmin = w.dmin.to_f32() * x.d;
         d * isum as f32 - dmin * summs as f32
@@ -307,6 +334,11 @@ impl KFormat for Q6K {
             acc = vmlaq_s32(acc, hsum4(s[12], s[13], s[14], s[15]), u.scales[3]);
             vaddvq_s32(acc)
         };
+        (w.d.to_f32() * x.d) * isum as f32
+    }
+    const SUB: usize = 16;
+    #[inline(always)]
+    unsafe fn term_from_isum(isum: i32, _u: &Unpacked, w: &BlockQ6K, x: &BlockQ8K) -> f32 {
         (w.d.to_f32() * x.d) * isum as f32
     }
 }

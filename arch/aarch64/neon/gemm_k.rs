@@ -13,10 +13,20 @@
 //! 1 row × 4 columns: each weight super-block is unpacked once ([`KFormat::unpack`]: 16 byte
 //! vectors + widened scales, the expensive part for 4/5/6-bit formats) and its integer sums are
 //! taken against the four columns' Q8_K blocks with the tier's [`IntDot`] (`sdot` for the
-//! dotprod and i8mm tiers, `smull` for baseline). The four running sums are scalars, each
+//! dotprod tier, `smull` for baseline). The four running sums are scalars, each
 //! updated with the exact scalar expression, so the result equals the dot product bit for bit.
-//! (The i8mm tier uses this `sdot` kernel too: the K formats' per-row sub-block scales make a
-//! 2 × 2 `smmla` tile need per-sub-block scale vectors; not done yet.)
+//!
+//! The i8mm tier ([`gemm_k_mmla`]) runs 2 rows × 4 columns: the two rows' unpacked values are
+//! interleaved 8 bytes at a time (`zip1/zip2` of 64-bit lanes), so are each column pair's
+//! activations, and one `smmla` per 8 elements gives the 2 × 2 block of sums
+//! `[r0·c0, r0·c1, r1·c0, r1·c1]` (exact `i32`). Per sub-block (32 elements for Q4_K / Q5_K,
+//! 16 for Q6_K) the block of sums is multiplied by `[sc_j(r0), sc_j(r0), sc_j(r1), sc_j(r1)]`
+//! and accumulated, which is the exact `isum` of each `(row, column)`; the float term is then
+//! the scalar expression of [`KFormat::term_from_isum`], added to a scalar per output in
+//! super-block order: bit-identical to the row dot product. Against the `sdot` tile this
+//! halves the multiply instructions per output (32 multiply-adds per `smmla`, 16 per `sdot`)
+//! and drops the per-column horizontal sums; only its correctness is checked here (qemu: no
+//! i8mm hardware was available to time it).
 //!
 //! # Tails
 //!
@@ -28,6 +38,7 @@ use super::dot_k::*;
 use super::gemm::columns_that_fit;
 use super::simd::*;
 use crate::quant::BlockQ8K;
+use core::arch::aarch64::*;
 
 /// The gemm of a K format with integer strategy `D` (module docs).
 ///
@@ -78,7 +89,139 @@ pub(super) unsafe fn gemm_k<F: KFormat, D: IntDot>(
     }
 }
 
-/// Defines, per format, a module with the table entries `neon` and `dotprod`.
+/// The 2 × 4 columns tile's sub-block scale vectors of rows `u0`, `u1`:
+/// `[sc_j(r0), sc_j(r0), sc_j(r1), sc_j(r1)]` for the 16 scale lanes of [`Unpacked::scales`]
+/// (Q4_K / Q5_K use the first 8).
+///
+/// # Safety
+/// The CPU must have NEON.
+#[inline(always)]
+unsafe fn pair_scales(u0: &Unpacked, u1: &Unpacked) -> [int32x4_t; 16] {
+    // SAFETY: register-only NEON operations.
+    unsafe {
+        let mut out = [vdupq_n_s32(0); 16];
+        for (v, o) in out.chunks_exact_mut(4).enumerate() {
+            let (a, b) = (u0.scales[v], u1.scales[v]);
+            let t0 = vzip1q_s32(a, b); // [a0 b0 a1 b1]
+            let t1 = vzip2q_s32(a, b); // [a2 b2 a3 b3]
+            o[0] = vzip1q_s32(t0, t0); // [a0 a0 b0 b0]
+            o[1] = vzip2q_s32(t0, t0);
+            o[2] = vzip1q_s32(t1, t1);
+            o[3] = vzip2q_s32(t1, t1);
+        }
+        out
+    }
+}
+
+/// `[p lo 8 bytes, q lo 8 bytes]` and `[p hi 8 bytes, q hi 8 bytes]`.
+///
+/// # Safety
+/// The CPU must have NEON.
+#[inline(always)]
+unsafe fn zip64(p: int8x16_t, q: int8x16_t) -> (int8x16_t, int8x16_t) {
+    // SAFETY: register-only NEON operations.
+    unsafe {
+        let (a, b) = (vreinterpretq_s64_s8(p), vreinterpretq_s64_s8(q));
+        (
+            vreinterpretq_s8_s64(vzip1q_s64(a, b)),
+            vreinterpretq_s8_s64(vzip2q_s64(a, b)),
+        )
+    }
+}
+
+/// The i8mm gemm of a K format: 2 rows × 4 columns tiles of `smmla` (module docs).
+///
+/// # Safety
+/// The CPU must have NEON and i8mm.
+#[inline(always)]
+pub(super) unsafe fn gemm_k_mmla<F: KFormat>(
+    w: &[F::W],
+    x: &[BlockQ8K],
+    bpr: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    if bpr == 0 {
+        return;
+    }
+    let (rows, cols) = (w.len() / bpr, x.len() / bpr);
+    debug_assert!(cols == 0 || out_stride >= rows, "gemm: out_stride < rows");
+    debug_assert!(
+        cols == 0 || out.len() >= (cols - 1) * out_stride + rows,
+        "gemm: out too short"
+    );
+    let cols = columns_that_fit(cols, rows, out.len(), out_stride);
+    let per_sub = F::SUB / 16;
+    for c0 in (0..cols).step_by(4) {
+        let nc = (cols - c0).min(4);
+        // Missing columns of a last partial tile repeat the last one (their sums are dropped).
+        let xs: [&[BlockQ8K]; 4] = core::array::from_fn(|k| {
+            let c = c0 + k.min(nc - 1);
+            x.get(c * bpr..(c + 1) * bpr).unwrap_or(&[])
+        });
+        for r0 in (0..rows).step_by(2) {
+            let nr = (rows - r0).min(2);
+            // A missing second row repeats the first (its sums are dropped).
+            let wr: [&[F::W]; 2] = core::array::from_fn(|k| {
+                let r = r0 + k.min(nr - 1);
+                w.get(r * bpr..(r + 1) * bpr).unwrap_or(&[])
+            });
+            let mut sumf = [[0.0f32; 4]; 2];
+            for b in 0..bpr {
+                let (Some(w0), Some(w1)) = (wr[0].get(b), wr[1].get(b)) else {
+                    break;
+                };
+                // SAFETY: NEON + i8mm (caller contract); register operations and loads of
+                // the 16-byte quant vectors inside each column's block `b`.
+                unsafe {
+                    let u = [F::unpack(w0), F::unpack(w1)];
+                    let mut rows8 = [(vdupq_n_s8(0), vdupq_n_s8(0)); 16];
+                    for (k, r8) in rows8.iter_mut().enumerate() {
+                        *r8 = zip64(u[0].q[k], u[1].q[k]);
+                    }
+                    let sc = pair_scales(&u[0], &u[1]);
+                    for pair in 0..2 {
+                        let (Some(xa), Some(xb)) = (xs[2 * pair].get(b), xs[2 * pair + 1].get(b))
+                        else {
+                            continue;
+                        };
+                        let mut isum = vdupq_n_s32(0);
+                        for (j, scj) in sc.iter().take(16 / per_sub).enumerate() {
+                            let mut s = vdupq_n_s32(0);
+                            for (k, r8) in rows8.iter().enumerate().skip(per_sub * j).take(per_sub)
+                            {
+                                let (xl, xh) = zip64(
+                                    vld1q_s8(xa.qs.as_ptr().add(16 * k)),
+                                    vld1q_s8(xb.qs.as_ptr().add(16 * k)),
+                                );
+                                s = smmla(s, r8.0, xl);
+                                s = smmla(s, r8.1, xh);
+                            }
+                            isum = vmlaq_s32(isum, s, *scj);
+                        }
+                        let mut lanes = [0i32; 4];
+                        vst1q_s32(lanes.as_mut_ptr(), isum);
+                        for (r, (ur, wrb)) in u.iter().zip([w0, w1]).enumerate() {
+                            for (cc, xc) in [xa, xb].into_iter().enumerate() {
+                                let t = F::term_from_isum(lanes[2 * r + cc], ur, wrb, xc);
+                                sumf[r][2 * pair + cc] += t;
+                            }
+                        }
+                    }
+                }
+            }
+            for (r, row) in sumf.iter().enumerate().take(nr) {
+                for (k, &s) in row.iter().enumerate().take(nc) {
+                    if let Some(o) = out.get_mut((c0 + k) * out_stride + r0 + r) {
+                        *o = s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Defines, per format, a module with the table entries `neon`, `dotprod` and `i8mm`.
 macro_rules! gemm_k_entries {
     ($($name:ident: $fmt:ty, $w:ty;)+) => {$(
         pub(super) mod $name {
@@ -91,11 +234,24 @@ macro_rules! gemm_k_entries {
                 unsafe { neon_body(w, x, bpr, out, s) }
             }
 
-            /// NEON + dotprod entry (also used by the i8mm tier).
+            /// NEON + dotprod entry.
             pub(in super::super) fn dotprod(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: reachable only through `kernels(NeonDotprod | NeonI8mm)`, whose
                 // caller checked NEON and dotprod.
                 unsafe { dotprod_body(w, x, bpr, out, s) }
+            }
+
+            /// NEON + dotprod + i8mm entry.
+            pub(in super::super) fn i8mm(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: reachable only through `kernels(NeonI8mm)`, whose caller checked
+                // NEON, dotprod and i8mm.
+                unsafe { i8mm_body(w, x, bpr, out, s) }
+            }
+
+            #[target_feature(enable = "neon,dotprod,i8mm")]
+            unsafe fn i8mm_body(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
+                // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.
+                unsafe { gemm_k_mmla::<$fmt>(w, x, bpr, out, s) }
             }
 
             #[target_feature(enable = "neon")]

@@ -94,6 +94,9 @@ pub(crate) unsafe fn kernels(tier: Tier) -> Kernels {
         k.gemm_q4_1_q8_1 = gemm::q4_1_q8_1::i8mm;
         k.gemm_q5_0_q8_0 = gemm::q5_0_q8_0::i8mm;
         k.gemm_q8_0_q8_0 = gemm::q8_0_q8_0::i8mm;
+        k.gemm_q4_k_q8_k = gemm_k::q4_k_q8_k::i8mm;
+        k.gemm_q5_k_q8_k = gemm_k::q5_k_q8_k::i8mm;
+        k.gemm_q6_k_q8_k = gemm_k::q6_k_q8_k::i8mm;
     }
     k
 }
