@@ -393,7 +393,7 @@ macro_rules! decode_test {
 }
 
 // Multi-column products with enough rows and columns to cross tiers' row panels and column
-// tiles (AVX2: panels of 32 or 64 rows, row quads, tiles of 4 columns) and rows past their
+// tiles (AVX2: panels of 32 rows or 192 KiB, row quads, tiles of 4 or 8 columns) and rows past their
 // per-column tables.
 macro_rules! gemm_large_test {
     ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $max_blocks:expr) => {
@@ -470,7 +470,7 @@ gemm_large_test!(
     q4_0,
     act_q8_0,
     636usize..=644,
-    1usize..=9
+    1usize..=40
 );
 gemm_large_test!(
     gemm_long_q4_1_q8_1_bit_exact,
@@ -479,7 +479,7 @@ gemm_large_test!(
     q4_1,
     act_q8_1,
     636usize..=644,
-    1usize..=9
+    1usize..=40
 );
 gemm_large_test!(
     gemm_large_q5_0_q8_0_bit_exact,
@@ -496,6 +496,25 @@ gemm_large_test!(
     q4_k,
     act_q8_k,
     6
+);
+// K-format rows long enough that an AVX2 row panel (192 KiB) holds only a few quads.
+gemm_large_test!(
+    gemm_long_q4_k_q8_k_bit_exact,
+    dot_q4_k_q8_k,
+    gemm_q4_k_q8_k,
+    q4_k,
+    act_q8_k,
+    60usize..=72,
+    1usize..=40
+);
+gemm_large_test!(
+    gemm_long_q6_k_q8_k_bit_exact,
+    dot_q6_k_q8_k,
+    gemm_q6_k_q8_k,
+    q6_k,
+    act_q8_k,
+    60usize..=72,
+    1usize..=40
 );
 gemm_large_test!(
     gemm_large_q6_k_q8_k_bit_exact,

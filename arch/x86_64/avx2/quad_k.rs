@@ -35,7 +35,7 @@
 //!
 //! # Tiling
 //!
-//! Row panels of [`PANEL_ROWS`] (their weights stay in L2); per panel, column tiles of
+//! Row panels of [`super::quad_q32::PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
 //! [`COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
 //! scales) once per column tile. Rows that do not make a whole quad are the caller's.
 //!
@@ -50,6 +50,7 @@
 
 use super::common::prefetch_ahead;
 use super::dot_k::k4_scales_mins;
+use super::quad_q32::panel_quads;
 use crate::quant::{BlockQ4K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
@@ -205,9 +206,6 @@ unsafe fn quad<const C: usize>(
     }
 }
 
-/// Rows per panel: the panel's weights stay in L2 while every column tile passes over them.
-const PANEL_ROWS: usize = 64;
-
 /// The columns per tile (Q4_K).
 const COLS: usize = 8;
 
@@ -237,7 +235,7 @@ pub(super) unsafe fn gemm_q4_k(
     unsafe {
         let mut q0 = 0;
         while q0 < quads {
-            let q1 = (q0 + PANEL_ROWS / 4).min(quads);
+            let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<BlockQ4K>())).min(quads);
             let mut c0 = 0;
             while c0 < cols {
                 let n = (cols - c0).min(COLS);
@@ -483,7 +481,7 @@ pub(super) unsafe fn gemm_q6_k(
     unsafe {
         let mut q0 = 0;
         while q0 < quads {
-            let q1 = (q0 + PANEL_ROWS / 4).min(quads);
+            let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<BlockQ6K>())).min(quads);
             let mut c0 = 0;
             while c0 < cols {
                 let n = (cols - c0).min(COLS6);

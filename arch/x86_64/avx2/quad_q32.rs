@@ -392,8 +392,15 @@ unsafe fn quad<P: QuadPair, const C: usize, const CAP: usize>(
     }
 }
 
-/// Rows per panel: the panel's weights stay in L2 while every column tile passes over them.
-const PANEL_ROWS: usize = 64;
+/// Weight bytes per row panel: the panel stays in L2 (512 KiB on Zen 3) while every column
+/// tile passes over it.
+pub(super) const PANEL_BYTES: usize = 192 * 1024;
+
+/// Row quads per panel for rows of `row_bytes` bytes: as many as fit [`PANEL_BYTES`], at
+/// least one.
+pub(super) fn panel_quads(row_bytes: usize) -> usize {
+    (PANEL_BYTES / (4 * row_bytes).max(1)).max(1)
+}
 
 /// The columns per tile.
 pub(super) const COLS: usize = 4;
@@ -426,7 +433,7 @@ pub(super) unsafe fn gemm<P: QuadPair>(
     unsafe {
         let mut q0 = 0;
         while q0 < quads {
-            let q1 = (q0 + PANEL_ROWS / 4).min(quads);
+            let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<P::W>())).min(quads);
             let mut c0 = 0;
             while c0 < cols {
                 let n = (cols - c0).min(COLS);
