@@ -83,22 +83,24 @@ impl QuadPair for Q4_1Q8_1 {
 
 /// Per-column data of up to `CAP` columns, per block pair (module docs): 16-byte entries
 /// `[v_b, v_b, v_{b+1}, v_{b+1}]`, zero past the row.
+///
+/// One array serves both per-format extras: no format has both an offset and a min term
+/// (checked at compile time in [`gemm`]), so it holds the offset corrections (`i32` bits) or
+/// `s_x` (`f32` bits). For 4 columns the table is 2 · 4 · 320 · 16 bytes = 40 KiB of stack.
 pub(super) struct PairTable<const CAP: usize> {
-    /// `c · Σ x` of each block (`i32`).
-    corr: [[[i32; 4]; MAX_PAIRS]; CAP],
     /// `d_x` of each block.
     dx: [[[f32; 4]; MAX_PAIRS]; CAP],
-    /// `s_x` of each block (formats with a min term only).
-    sx: [[[f32; 4]; MAX_PAIRS]; CAP],
+    /// `c · Σ x` of each block (`i32`, formats with an offset) or `s_x` (`f32`, formats with a
+    /// min term).
+    aux: [[[u32; 4]; MAX_PAIRS]; CAP],
 }
 
 impl<const CAP: usize> PairTable<CAP> {
     /// An all-zero table.
     pub(super) fn new() -> Self {
         PairTable {
-            corr: [[[0; 4]; MAX_PAIRS]; CAP],
             dx: [[[0.0; 4]; MAX_PAIRS]; CAP],
-            sx: [[[0.0; 4]; MAX_PAIRS]; CAP],
+            aux: [[[0; 4]; MAX_PAIRS]; CAP],
         }
     }
 
@@ -130,7 +132,7 @@ impl<const CAP: usize> PairTable<CAP> {
                             *mk = _mm256_maddubs_epi16(offset, v);
                         }
                         let v = block_sums(m);
-                        let e = self.corr[c].as_mut_ptr().add(p).cast::<__m128i>();
+                        let e = self.aux[c].as_mut_ptr().add(p).cast::<__m128i>();
                         let (lo, hi) = (_mm256_unpacklo_epi32(v, v), _mm256_unpackhi_epi32(v, v));
                         _mm_storeu_si128(e, _mm256_castsi256_si128(lo));
                         _mm_storeu_si128(e.add(1), _mm256_castsi256_si128(hi));
@@ -143,7 +145,7 @@ impl<const CAP: usize> PairTable<CAP> {
                     );
                     if P::HAS_MIN {
                         store_pairs_ps(
-                            self.sx[c].as_mut_ptr().add(p),
+                            self.aux[c].as_mut_ptr().add(p).cast(),
                             f16_lanes(xg, n, |xb| P::x_scales(xb).1),
                         );
                     }
@@ -256,23 +258,29 @@ unsafe fn pair_scales<P: QuadPair, const FULL: bool>(
     }
 }
 
-/// Loads a 16-byte table entry into both halves.
+/// Loads a 16-byte table entry (four 4-byte lanes) into both halves, as `f32`.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn entry_ps(e: &[f32; 4]) -> __m256 {
-    // SAFETY: `e` is 16 readable bytes; AVX available.
-    unsafe { _mm256_broadcast_ps(&*e.as_ptr().cast::<__m128>()) }
+unsafe fn entry_ps<T>(e: &[T; 4]) -> __m256 {
+    const { assert!(core::mem::size_of::<T>() == 4) };
+    // SAFETY: `e` is 16 readable bytes (4-byte elements); an unaligned load; AVX2 available.
+    unsafe {
+        _mm256_castsi256_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128(
+            e.as_ptr().cast(),
+        )))
+    }
 }
 
-/// As [`entry_ps`], for `i32` entries.
+/// As [`entry_ps`], as `i32`.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn entry_epi32(e: &[i32; 4]) -> __m256i {
-    // SAFETY: `e` is 16 readable bytes; AVX2 available.
+unsafe fn entry_epi32<T>(e: &[T; 4]) -> __m256i {
+    const { assert!(core::mem::size_of::<T>() == 4) };
+    // SAFETY: `e` is 16 readable bytes (4-byte elements); an unaligned load; AVX2 available.
     unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(e.as_ptr().cast())) }
 }
 
@@ -323,10 +331,10 @@ unsafe fn pair<P: QuadPair, const C: usize, const CAP: usize, const FULL: bool>(
             };
             let mut sums = _mm256_madd_epi16(_mm256_hadd_epi16(s0[c], s1), ones);
             if P::OFFSET != 0 {
-                sums = _mm256_sub_epi32(sums, entry_epi32(&t.corr[c][p]));
+                sums = _mm256_sub_epi32(sums, entry_epi32(&t.aux[c][p]));
             }
             let sx = if P::HAS_MIN {
-                entry_ps(&t.sx[c][p])
+                entry_ps(&t.aux[c][p])
             } else {
                 _mm256_setzero_ps()
             };
@@ -423,6 +431,12 @@ pub(super) unsafe fn gemm<P: QuadPair>(
     out: &mut [f32],
     stride: usize,
 ) -> usize {
+    const {
+        assert!(
+            !(P::HAS_MIN && P::OFFSET != 0),
+            "one extra per format (PairTable)"
+        )
+    };
     if bpr == 0 || bpr.div_ceil(2) > MAX_PAIRS {
         return 0;
     }
