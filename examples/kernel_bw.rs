@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example kernel_bw -- [--runs 5] [--mib 1024] [--tiers scalar,avx2]
-//!     [--types q4_0,q4_k,q6_k] [--shape 32064x3072] [--stream-mib 512] [--batch 1]
+//!     [--types q4_0,q4_k,q5_k,q6_k] [--shape 32064x3072] [--stream-mib 512] [--batch 1]
 //! ```
 //!
 //! In one run it measures
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use phi3_kernels::kernels::{matmul, quantize_into, Matrix, WeightData};
 use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k, quantize_q6_k};
-use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ6K};
+use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ5K, BlockQ6K};
 use phi3_kernels::{CpuFeatures, Kernels, Tier};
 
 struct Args {
@@ -42,7 +42,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: kernel_bw [--runs 5] [--mib 1024] [--tiers scalar,avx2] \
-                     [--types q4_0,q4_k,q6_k] [--shape ROWSxCOLS] [--stream-mib 512] [--batch 1]";
+                     [--types q4_0,q4_k,q5_k,q6_k] [--shape ROWSxCOLS] [--stream-mib 512] [--batch 1]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -93,8 +93,10 @@ fn parse_args() -> Result<Args, String> {
         return Err("--runs, --mib and the shape must be positive; cols a multiple of 256".into());
     }
     for t in &a.types {
-        if t != "q4_0" && t != "q4_k" && t != "q6_k" {
-            return Err(format!("--types: unknown type {t:?} (q4_0, q4_k, q6_k)"));
+        if !["q4_0", "q4_k", "q5_k", "q6_k"].contains(&t.as_str()) {
+            return Err(format!(
+                "--types: unknown type {t:?} (q4_0, q4_k, q5_k, q6_k)"
+            ));
         }
     }
     Ok(a)
@@ -140,6 +142,7 @@ impl Rng {
 enum Copies {
     Q4_0(Vec<Vec<BlockQ4_0>>),
     Q4K(Vec<Vec<BlockQ4K>>),
+    Q5K(Vec<Vec<BlockQ5K>>),
     Q6K(Vec<Vec<BlockQ6K>>),
 }
 
@@ -175,6 +178,25 @@ impl Copies {
                 let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
                 Copies::Q4K(vec![one; n])
             }
+            "q5_k" => {
+                // No Q5_K quantizer in the crate: random quants and scales (the speed does not
+                // depend on the values), small finite super-block scales.
+                let bpr = cols / 256;
+                let mut q = vec![BlockQ5K::zeroed(); distinct * bpr];
+                let mut bits = Rng(0x5151_5151);
+                for b in &mut q {
+                    for byte in bytemuck::bytes_of_mut(b) {
+                        *byte = (bits.next_f32().to_bits() >> 8) as u8;
+                    }
+                    b.d = half::f16::from_f32(0.01);
+                    b.dmin = half::f16::from_f32(0.001);
+                }
+                let one: Vec<BlockQ5K> = (0..rows)
+                    .flat_map(|r| q[(r % distinct) * bpr..][..bpr].iter().copied())
+                    .collect();
+                let n = min_bytes.div_ceil(std::mem::size_of_val(&one[..])).max(1);
+                Copies::Q5K(vec![one; n])
+            }
             _ => {
                 let bpr = cols / 256;
                 let mut q = vec![BlockQ6K::zeroed(); distinct * bpr];
@@ -192,6 +214,7 @@ impl Copies {
         match self {
             Copies::Q4_0(v) => v.len(),
             Copies::Q4K(v) => v.len(),
+            Copies::Q5K(v) => v.len(),
             Copies::Q6K(v) => v.len(),
         }
     }
@@ -200,6 +223,7 @@ impl Copies {
         match self {
             Copies::Q4_0(v) => WeightData::Q4_0(&v[i]),
             Copies::Q4K(v) => WeightData::Q4K(&v[i]),
+            Copies::Q5K(v) => WeightData::Q5K(&v[i]),
             Copies::Q6K(v) => WeightData::Q6K(&v[i]),
         }
     }
@@ -208,6 +232,7 @@ impl Copies {
         match self {
             Copies::Q4_0(v) => std::mem::size_of_val(&v[0][..]),
             Copies::Q4K(v) => std::mem::size_of_val(&v[0][..]),
+            Copies::Q5K(v) => std::mem::size_of_val(&v[0][..]),
             Copies::Q6K(v) => std::mem::size_of_val(&v[0][..]),
         }
     }

@@ -497,6 +497,14 @@ gemm_large_test!(
     act_q8_k,
     6
 );
+gemm_large_test!(
+    gemm_large_q5_k_q8_k_bit_exact,
+    dot_q5_k_q8_k,
+    gemm_q5_k_q8_k,
+    q5_k,
+    act_q8_k,
+    6
+);
 // K-format rows long enough that an AVX2 row panel (192 KiB) holds only a few quads.
 gemm_large_test!(
     gemm_long_q4_k_q8_k_bit_exact,

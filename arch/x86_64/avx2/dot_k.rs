@@ -645,7 +645,7 @@ impl KPairs for Q4K {
         stride: usize,
     ) -> usize {
         // SAFETY: forwarded caller contract.
-        unsafe { super::quad_k::gemm_q4_k(w, x, bpr, rows, cols, out, stride) }
+        unsafe { super::quad_k::gemm_k4(w, x, bpr, rows, cols, out, stride) }
     }
     #[inline(always)]
     unsafe fn vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
@@ -667,6 +667,19 @@ impl KPairs for Q4K {
 }
 
 impl KPairs for Q5K {
+    #[inline(always)]
+    unsafe fn quads(
+        w: *const BlockQ5K,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::quad_k::gemm_k4(w, x, bpr, rows, cols, out, stride) }
+    }
     #[inline(always)]
     unsafe fn vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
         // SAFETY: AVX2 (caller contract).

@@ -14,7 +14,7 @@
 //! `w` holds `rows = w.len() / bpr` rows and `x` holds `cols = x.len() / bpr` columns of `bpr`
 //! blocks.
 //!
-//! - Several columns (prefill) of Q4_0, Q4_1 (rows up to 20480 elements), Q4_K and Q6_K run
+//! - Several columns (prefill) of Q4_0, Q4_1 (rows up to 20480 elements), Q4_K, Q5_K and Q6_K run
 //!   in row quads ([`super::quad_q32`], [`super::quad_k`]): four rows share every `maddubs`
 //!   (8-byte chunks of the four rows in one vector, the activation slice broadcast), in
 //!   panels of 64 rows, each column tile passing over the panel's quads. The rows left over

@@ -10,7 +10,7 @@
 //! scheme, tails and tolerance): `quantize` (Q8_0 / Q8_1 / Q8_K, bit-exact), `dot_q32` (Q4_0,
 //! Q4_1, Q5_0, Q8_0 integer dots, bit-exact), `decode_q32` (the one-column decode path and the
 //! row-panel gemm of Q4_0 / Q4_1 / Q5_0, with per-column tables, bit-exact), `quad_q32` and
-//! `quad_k` (the prefill products of Q4_0 / Q4_1 and Q4_K / Q6_K in row quads: four rows per
+//! `quad_k` (the prefill products of Q4_0 / Q4_1 and Q4_K / Q5_K / Q6_K in row quads: four rows per
 //! `maddubs`, bit-exact), `dot_k` (Q4_K, Q5_K, Q6_K, bit-exact),
 //! `dot_float` (f16 / f32 dots), `gemm` (register-tiled multi-column products, bit-identical to
 //! the dots), `norm`, `rope` (bit-exact), `activation` (SwiGLU, softmax, the vector `exp`) and

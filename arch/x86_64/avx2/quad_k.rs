@@ -1,4 +1,4 @@
-//! AVX2 multi-column products (prefill) of Q4_K in row quads: four weight rows share every
+//! AVX2 multi-column products (prefill) of Q4_K, Q5_K and Q6_K in row quads: four weight rows share every
 //! 256-bit `maddubs`, each activation 8-byte slice is broadcast to the four rows, the
 //! sub-block scales are applied per row with one `madd`, and the super-block's float term is
 //! formed for the four rows in one vector. Bit-exact with [`crate::kernels::dot`] (the same
@@ -39,10 +39,15 @@
 //! [`COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
 //! scales) once per column tile. Rows that do not make a whole quad are the caller's.
 //!
+//! Q5_K is Q4_K with a fifth bit per quant: its `qh` bytes (byte `l` for element `l` of every
+//! sub-block) are interleaved like the nibbles, and bit `j` of each byte is moved to bit 4 and
+//! or-ed into sub-block `j`'s quants (values ≤ 31: sums of 8 products ≤ 31744, still `i16`).
+//! Q6_K: [`gemm_q6_k`].
+//!
 //! Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6 runs
 //! alternating with the previous one-row tiles of [`super::dot_k`]): Q4_K 19.6 → 34.1
 //! GB/s·column with 4-column tiles, 39.3 with 8 (16: no faster); Q6_K 30.5 → 36.0 with 4,
-//! 39.5 with 8.
+//! 39.5 with 8; Q5_K (median of 8 alternating rounds) 20.4 → 42.5.
 //!
 //! # Tails
 //!
@@ -51,8 +56,9 @@
 use super::common::prefetch_ahead;
 use super::dot_k::k4_scales_mins;
 use super::quad_q32::panel_quads;
-use crate::quant::{BlockQ4K, BlockQ6K, BlockQ8K};
+use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
+use half::f16;
 
 /// Four `u64`s as the chunks `[v0, v2 | v1, v3]` of a vector (the row order of the module
 /// docs).
@@ -63,6 +69,94 @@ use core::arch::x86_64::*;
 unsafe fn chunks4(v: [u64; 4]) -> __m256i {
     // SAFETY: AVX (caller contract); register-only.
     unsafe { _mm256_set_epi64x(v[3] as i64, v[1] as i64, v[2] as i64, v[0] as i64) }
+}
+
+/// Q4_K and Q5_K super-blocks (Q5_K: Q4_K's nibbles and scales plus a fifth bit per quant).
+pub(super) trait K4Block {
+    /// Whether [`K4Block::qh`] is `Some` (Q5_K).
+    const FIFTH: bool;
+    /// Super-block scale of the sub-block scales.
+    fn d(&self) -> f16;
+    /// Super-block scale of the sub-block mins.
+    fn dmin(&self) -> f16;
+    /// Packed 6-bit scales and mins.
+    fn scales(&self) -> &[u8; 12];
+    /// Nibbles.
+    fn qs(&self) -> &[u8; 128];
+    /// Fifth bits (Q5_K): bit `2g` / `2g + 1` of byte `l` for element `l` of sub-blocks `2g` /
+    /// `2g + 1`.
+    fn qh(&self) -> Option<&[u8; 32]>;
+}
+
+impl K4Block for BlockQ4K {
+    const FIFTH: bool = false;
+    #[inline(always)]
+    fn d(&self) -> f16 {
+        self.d
+    }
+    #[inline(always)]
+    fn dmin(&self) -> f16 {
+        self.dmin
+    }
+    #[inline(always)]
+    fn scales(&self) -> &[u8; 12] {
+        &self.scales
+    }
+    #[inline(always)]
+    fn qs(&self) -> &[u8; 128] {
+        &self.qs
+    }
+    #[inline(always)]
+    fn qh(&self) -> Option<&[u8; 32]> {
+        None
+    }
+}
+
+impl K4Block for BlockQ5K {
+    const FIFTH: bool = true;
+    #[inline(always)]
+    fn d(&self) -> f16 {
+        self.d
+    }
+    #[inline(always)]
+    fn dmin(&self) -> f16 {
+        self.dmin
+    }
+    #[inline(always)]
+    fn scales(&self) -> &[u8; 12] {
+        &self.scales
+    }
+    #[inline(always)]
+    fn qs(&self) -> &[u8; 128] {
+        &self.qs
+    }
+    #[inline(always)]
+    fn qh(&self) -> Option<&[u8; 32]> {
+        Some(&self.qh)
+    }
+}
+
+/// Bit `s` of every byte of `h`, moved to bit 4 (16-bit shifts of the masked bit never cross
+/// into the other byte of a word).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn bit_to_4(h: __m256i, s: usize) -> __m256i {
+    // SAFETY: AVX2 (caller contract); register-only.
+    unsafe {
+        let m = _mm256_and_si256(h, _mm256_set1_epi8((1u8 << (s & 7)) as i8));
+        match s {
+            0 => _mm256_slli_epi16::<4>(m),
+            1 => _mm256_slli_epi16::<3>(m),
+            2 => _mm256_slli_epi16::<2>(m),
+            3 => _mm256_slli_epi16::<1>(m),
+            4 => m,
+            5 => _mm256_srli_epi16::<1>(m),
+            6 => _mm256_srli_epi16::<2>(m),
+            _ => _mm256_srli_epi16::<3>(m),
+        }
+    }
 }
 
 /// The per-super-block data of a row quad shared by the column tile.
@@ -80,11 +174,11 @@ struct Prepared {
 /// # Safety
 /// Super-block `sb` of every row must be readable; the CPU must support AVX2 and F16C.
 #[inline(always)]
-unsafe fn prepare(w: &[*const BlockQ4K; 4], sb: usize) -> Prepared {
+unsafe fn prepare<B: K4Block>(w: &[*const B; 4], sb: usize) -> Prepared {
     // SAFETY: super-block `sb` of each row is readable (caller contract); AVX2/F16C.
     unsafe {
         let blk = |r: usize| &*w[r].add(sb);
-        let sm: [(u64, u64); 4] = core::array::from_fn(|r| k4_scales_mins(&blk(r).scales));
+        let sm: [(u64, u64); 4] = core::array::from_fn(|r| k4_scales_mins(blk(r).scales()));
         let scv = chunks4(core::array::from_fn(|r| sm[r].0));
         // (Loops, not closures: closures would not inherit the target features.)
         let mut sc = [_mm256_setzero_si256(); 8];
@@ -99,8 +193,8 @@ unsafe fn prepare(w: &[*const BlockQ4K; 4], sb: usize) -> Prepared {
             let m = _mm_cvtsi64_si128(sm[r].1 as i64);
             *mr = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
         }
-        let d = |r: usize| u64::from(blk(r).d.to_bits());
-        let dm = |r: usize| u64::from(blk(r).dmin.to_bits());
+        let d = |r: usize| u64::from(blk(r).d().to_bits());
+        let dm = |r: usize| u64::from(blk(r).dmin().to_bits());
         let lo = d(0) | (d(2) << 16) | (dm(0) << 32) | (dm(2) << 48);
         let hi = d(1) | (d(3) << 16) | (dm(1) << 32) | (dm(3) << 48);
         let dw = _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64));
@@ -132,8 +226,8 @@ unsafe fn products(q: &[__m256i; 4], xq: *const i8) -> __m256i {
 /// FMA and F16C.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-unsafe fn quad<const C: usize>(
-    w: &[*const BlockQ4K; 4],
+unsafe fn quad<B: K4Block, const C: usize>(
+    w: &[*const B; 4],
     x: &[*const BlockQ8K; C],
     nb: usize,
 ) -> [[f32; 4]; C] {
@@ -143,12 +237,23 @@ unsafe fn quad<const C: usize>(
         let m4 = _mm256_set1_epi8(0x0F);
         for sb in 0..nb {
             for r in 0..4 {
-                prefetch_ahead(w[r].add(sb).cast(), core::mem::size_of::<BlockQ4K>());
+                prefetch_ahead(w[r].add(sb).cast(), core::mem::size_of::<B>());
             }
             let p = prepare(w, sb);
+            // The fifth bits, interleaved like the nibbles (`qh` byte `l` belongs to element `l`
+            // of every sub-block).
+            let qh = if B::FIFTH {
+                interleave4(core::array::from_fn(|r| {
+                    (*w[r].add(sb))
+                        .qh()
+                        .map_or(core::ptr::null(), |h| h.as_ptr())
+                }))
+            } else {
+                [_mm256_setzero_si256(); 4]
+            };
             let mut isum = [_mm256_setzero_si256(); C];
             for g in 0..4 {
-                let half = |r: usize, h: usize| (*w[r].add(sb)).qs.as_ptr().add(32 * g + 16 * h);
+                let half = |r: usize, h: usize| (*w[r].add(sb)).qs().as_ptr().add(32 * g + 16 * h);
                 let mut v = [_mm256_setzero_si256(); 4];
                 for h in 0..2 {
                     let a = _mm256_loadu2_m128i(half(1, h).cast(), half(0, h).cast());
@@ -159,6 +264,9 @@ unsafe fn quad<const C: usize>(
                 let mut lo = [_mm256_setzero_si256(); 4];
                 for t in 0..4 {
                     lo[t] = _mm256_and_si256(v[t], m4);
+                    if B::FIFTH {
+                        lo[t] = _mm256_or_si256(lo[t], bit_to_4(qh[t], 2 * g));
+                    }
                 }
                 for c in 0..C {
                     let xq = (*x[c].add(sb)).qs.as_ptr().add(64 * g);
@@ -168,6 +276,9 @@ unsafe fn quad<const C: usize>(
                 let mut hi = [_mm256_setzero_si256(); 4];
                 for t in 0..4 {
                     hi[t] = _mm256_and_si256(_mm256_srli_epi16::<4>(v[t]), m4);
+                    if B::FIFTH {
+                        hi[t] = _mm256_or_si256(hi[t], bit_to_4(qh[t], 2 * g + 1));
+                    }
                 }
                 for c in 0..C {
                     let xq = (*x[c].add(sb)).qs.as_ptr().add(64 * g + 32);
@@ -220,8 +331,8 @@ const COLS6: usize = 8;
 /// hold `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must support AVX2,
 /// FMA and F16C.
 #[inline(always)]
-pub(super) unsafe fn gemm_q4_k(
-    w: *const BlockQ4K,
+pub(super) unsafe fn gemm_k4<B: K4Block>(
+    w: *const B,
     x: *const BlockQ8K,
     bpr: usize,
     rows: usize,
@@ -235,18 +346,17 @@ pub(super) unsafe fn gemm_q4_k(
     unsafe {
         let mut q0 = 0;
         while q0 < quads {
-            let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<BlockQ4K>())).min(quads);
+            let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<B>())).min(quads);
             let mut c0 = 0;
             while c0 < cols {
                 let n = (cols - c0).min(COLS);
                 for q in q0..q1 {
-                    let ws: [*const BlockQ4K; 4] =
-                        core::array::from_fn(|r| w.add((4 * q + r) * bpr));
+                    let ws: [*const B; 4] = core::array::from_fn(|r| w.add((4 * q + r) * bpr));
                     macro_rules! run {
                         ($n:literal) => {{
                             let xn: [*const BlockQ8K; $n] =
                                 core::array::from_fn(|c| x.add((c0 + c) * bpr));
-                            let v = quad::<$n>(&ws, &xn, bpr);
+                            let v = quad::<B, $n>(&ws, &xn, bpr);
                             for (c, vc) in v.iter().enumerate() {
                                 for (r, &vr) in vc.iter().enumerate() {
                                     *out.get_unchecked_mut((c0 + c) * stride + 4 * q + r) = vr;
@@ -457,7 +567,7 @@ unsafe fn quad6<const C: usize>(
     }
 }
 
-/// Q6_K in row quads, as [`gemm_q4_k`]. Per 32-element run of 8-byte chunks `t`, the quants
+/// Q6_K in row quads, as [`gemm_k4`]. Per 32-element run of 8-byte chunks `t`, the quants
 /// are `low4 | high2 << 4` built from the interleaved `ql` and `qh` bytes; chunks `0, 1` and
 /// `2, 3` belong to two 16-element sub-blocks, so their `maddubs` pairs are scaled by two
 /// `madd`s with the signed sub-block scales. The `−32` offset goes through the activation
@@ -465,7 +575,7 @@ unsafe fn quad6<const C: usize>(
 /// `(d_w · d_x) · f32(isum)` per lane, added in super-block order.
 ///
 /// # Safety
-/// As [`gemm_q4_k`].
+/// As [`gemm_k4`].
 #[inline(always)]
 pub(super) unsafe fn gemm_q6_k(
     w: *const BlockQ6K,
@@ -477,7 +587,7 @@ pub(super) unsafe fn gemm_q6_k(
     stride: usize,
 ) -> usize {
     let quads = rows / 4;
-    // SAFETY: as `gemm_q4_k`.
+    // SAFETY: as `gemm_k4`.
     unsafe {
         let mut q0 = 0;
         while q0 < quads {
