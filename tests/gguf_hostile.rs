@@ -47,8 +47,10 @@ fn bases() -> &'static [Base; 2] {
     })
 }
 
-/// Views a tensor as `B`; must succeed exactly when `B` is the tensor's type (the input buffer
-/// is 8-byte aligned).
+/// Views a tensor as `B`; must succeed exactly when `B` is the tensor's type, unless its bytes
+/// are not aligned for `B` in memory. The input buffer is 8-byte aligned, but a hostile
+/// `general.alignment` (any power of two, 1 and 2 included) lets a tensor's data start at an
+/// odd or 2-aligned offset: then `MisalignedData` is the right answer.
 fn view_as<B: GgmlBlock>(t: &Tensor<'_>) {
     match t.view::<B>() {
         Ok(v) => {
@@ -56,6 +58,15 @@ fn view_as<B: GgmlBlock>(t: &Tensor<'_>) {
             assert_eq!(v.len() * B::ELEMS, t.n_elements());
         }
         Err(GgufError::TensorTypeMismatch { .. }) => assert_ne!(B::TYPE, t.ty()),
+        Err(GgufError::MisalignedData { align, .. }) => {
+            assert_eq!(B::TYPE, t.ty());
+            assert_eq!(align, core::mem::align_of::<B>());
+            assert_ne!(
+                t.data().as_ptr() as usize % align,
+                0,
+                "aligned data reported misaligned"
+            );
+        }
         Err(e) => panic!("unexpected view error {e}"),
     }
 }
@@ -143,6 +154,37 @@ fn check(bytes: &[u8]) -> Result<(), GgufError> {
     let g = Gguf::parse(buf.bytes())?;
     exercise(&g);
     Ok(())
+}
+
+/// `general.alignment = 1` lets a tensor's data start at any offset: with keys of 1 to 4
+/// bytes the f32 tensor lands at every residue mod 4 of the (8-byte aligned) buffer. Every
+/// file parses, and the f32 view is either a view or, where the bytes are not 4-byte aligned
+/// in memory, `MisalignedData` (this case reached `hostile_fields` only now and then, through
+/// a hostile `general.alignment` and a shifted header, and failed its view check).
+#[test]
+fn unaligned_data_gives_misaligned_views() {
+    let mut misaligned = 0;
+    for key_len in 1..=4 {
+        let mut b = Builder::new()
+            .kv("general.alignment", V::U32(1))
+            .kv(&"k".repeat(key_len), V::U8(1))
+            .tensor("t", GgmlType::F32, &[4]);
+        b.align = 1;
+        let bytes = b.build();
+        check(&bytes).expect("parses");
+        let buf = Aligned::new(&bytes);
+        let g = Gguf::parse(buf.bytes()).expect("parses");
+        for t in g.tensors() {
+            if t.view::<f32>().is_err() {
+                misaligned += 1;
+                assert_ne!(t.data().as_ptr() as usize % 4, 0);
+            }
+        }
+    }
+    assert_eq!(
+        misaligned, 3,
+        "three of the four key lengths misalign the data"
+    );
 }
 
 /// The extreme values written into length, count and offset fields.
