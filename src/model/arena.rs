@@ -6,7 +6,7 @@
 //!
 //! | buffer | type | elements |
 //! |---|---|---|
-//! | `k_cache`, `v_cache` | f16 | `n_layer · C · kv_dim` each (layer, position, kv head, dim) |
+//! | `k_cache`, `v_cache` | f16 | `n_layer · C · kv_dim` each (layer, kv head, position, dim) |
 //! | `tokens` | u32 | `C` (the sequence so far: LongRoPE recomputation replays it) |
 //! | `x` (residual) | f32 | `B · n_embd` |
 //! | `xn` (normed input / projection output) | f32 | `B · n_embd` |
