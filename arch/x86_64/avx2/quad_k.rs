@@ -53,7 +53,7 @@
 //!
 //! None: whole super-blocks only (the callers pass whole rows and columns).
 
-use super::common::prefetch_ahead;
+use super::common::{hadd_epi32, prefetch_ahead};
 use super::dot_k::k4_scales_mins;
 use super::quad_q32::panel_quads;
 use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
@@ -293,14 +293,14 @@ unsafe fn quad<B: K4Block, const C: usize>(
                 for r in 0..4 {
                     a[r] = _mm256_madd_epi16(p.mins[r], bs);
                 }
-                let h02 = _mm256_hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
-                let h13 = _mm256_hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
+                let h02 = hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
+                let h13 = hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
                 let ms = _mm256_add_epi32(
                     _mm256_permute2x128_si256::<0x20>(h02, h13),
                     _mm256_permute2x128_si256::<0x31>(h02, h13),
                 );
                 // [isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]
-                let sums = _mm256_hadd_epi32(isum[c], ms);
+                let sums = hadd_epi32(isum[c], ms);
                 let dd = _mm256_mul_ps(p.dw, _mm256_set1_ps(xb.d));
                 let prod = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums));
                 let swapped = _mm256_permute_ps::<0b01_00_11_10>(prod);
@@ -543,8 +543,8 @@ unsafe fn quad6<const C: usize>(
                 for r in 0..4 {
                     a[r] = _mm256_madd_epi16(p.sc16[r], bs);
                 }
-                let h02 = _mm256_hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
-                let h13 = _mm256_hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
+                let h02 = hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
+                let h13 = hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
                 let off = _mm256_add_epi32(
                     _mm256_permute2x128_si256::<0x20>(h02, h13),
                     _mm256_permute2x128_si256::<0x31>(h02, h13),
@@ -552,7 +552,7 @@ unsafe fn quad6<const C: usize>(
                 // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per row.
                 let parts = _mm256_sub_epi32(isum[c], _mm256_slli_epi32::<5>(off));
                 // [isum r0, isum r2, (same) | isum r1, isum r3, (same)]
-                let sums = _mm256_hadd_epi32(parts, parts);
+                let sums = hadd_epi32(parts, parts);
                 let dd = _mm256_mul_ps(p.dw, _mm256_set1_ps(xb.d));
                 acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums)));
             }
