@@ -393,8 +393,8 @@ macro_rules! decode_test {
 }
 
 // Multi-column products with enough rows and columns to cross tiers' row panels and column
-// tiles (AVX2: panels of 32 rows or 192 KiB, row quads, tiles of 4 or 8 columns) and rows past their
-// per-column tables.
+// tiles (AVX2: panels of 32 rows or 192 KiB, row quads, tiles of 4, 8 or 16 columns) and rows past
+// their per-column tables.
 macro_rules! gemm_large_test {
     ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $max_blocks:expr) => {
         gemm_large_test!(
@@ -408,13 +408,25 @@ macro_rules! gemm_large_test {
         );
     };
     ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $blocks:expr, $rows:expr) => {
+        gemm_large_test!($name, $dot, $gemm, $wgen, $xgen, $blocks, $rows, 1usize..=6);
+    };
+    (
+        $name:ident,
+        $dot:ident,
+        $gemm:ident,
+        $wgen:expr,
+        $xgen:expr,
+        $blocks:expr,
+        $rows:expr,
+        $cols:expr
+    ) => {
         proptest! {
             #[test]
             fn $name(
                 seed: u64,
                 bpr in $blocks,
                 rows in $rows,
-                cols in 1usize..=6,
+                cols in $cols,
                 extra_stride in 0usize..2,
             ) {
                 let scalar = Kernels::scalar();
@@ -531,6 +543,59 @@ gemm_large_test!(
     q6_k,
     act_q8_k,
     6
+);
+
+// Many columns (prefill batches): whole and partial column tiles of every width (AVX2: 4 for
+// Q4_0 / Q4_1, 8 for Q4_K / Q5_K, 16 for Q6_K), on few short rows to keep emulated runs short.
+gemm_large_test!(
+    gemm_wide_q4_0_q8_0_bit_exact,
+    dot_q4_0_q8_0,
+    gemm_q4_0_q8_0,
+    q4_0,
+    act_q8_0,
+    1usize..=9,
+    1usize..=12,
+    1usize..=36
+);
+gemm_large_test!(
+    gemm_wide_q4_1_q8_1_bit_exact,
+    dot_q4_1_q8_1,
+    gemm_q4_1_q8_1,
+    q4_1,
+    act_q8_1,
+    1usize..=9,
+    1usize..=12,
+    1usize..=36
+);
+gemm_large_test!(
+    gemm_wide_q4_k_q8_k_bit_exact,
+    dot_q4_k_q8_k,
+    gemm_q4_k_q8_k,
+    q4_k,
+    act_q8_k,
+    1usize..=2,
+    1usize..=12,
+    1usize..=36
+);
+gemm_large_test!(
+    gemm_wide_q5_k_q8_k_bit_exact,
+    dot_q5_k_q8_k,
+    gemm_q5_k_q8_k,
+    q5_k,
+    act_q8_k,
+    1usize..=2,
+    1usize..=12,
+    1usize..=36
+);
+gemm_large_test!(
+    gemm_wide_q6_k_q8_k_bit_exact,
+    dot_q6_k_q8_k,
+    gemm_q6_k_q8_k,
+    q6_k,
+    act_q8_k,
+    1usize..=2,
+    1usize..=12,
+    1usize..=36
 );
 
 decode_test!(

@@ -36,7 +36,7 @@
 //! # Tiling
 //!
 //! Row panels of [`super::quad_q32::PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
-//! [`COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
+//! [`QuadK::COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
 //! scales) once per column tile. Rows that do not make a whole quad are the caller's.
 //!
 //! Q5_K is Q4_K with a fifth bit per quant: its `qh` bytes (byte `l` for element `l` of every
@@ -319,14 +319,14 @@ unsafe fn quad<B: K4Block, const C: usize>(
     }
 }
 
-/// The columns per tile: each weight super-block is unpacked once per tile (8 measured faster
-/// than 4 for Q4_K and Q6_K, 16 no faster).
-const COLS: usize = 8;
-
 /// A row-quad kernel: the four rows `w` against `C ≤ COLS` columns `x`.
 trait QuadK {
     /// Weight super-block.
     type W;
+    /// The columns per tile (at most 16): each weight super-block is unpacked once per tile.
+    const COLS: usize;
+    /// Checked at compile time: the driver's arms go up to 16 columns.
+    const FITS: () = assert!(Self::COLS >= 1 && Self::COLS <= 16);
     /// `out[c][r] = dot(w_r, x_c)`.
     ///
     /// # Safety
@@ -344,6 +344,9 @@ struct K4<B>(core::marker::PhantomData<B>);
 
 impl<B: K4Block> QuadK for K4<B> {
     type W = B;
+    /// 8 measured faster than 4 (Q4_K 34.1 → 39.3 GB/s·column in cache); 16 no faster
+    /// (Q4_K: 0.88, median of 4 alternating rounds).
+    const COLS: usize = 8;
     #[inline(always)]
     unsafe fn quad<const C: usize>(
         w: &[*const B; 4],
@@ -360,6 +363,10 @@ struct K6;
 
 impl QuadK for K6 {
     type W = BlockQ6K;
+    /// Q6_K's unpack (nibbles and two high bits per quant) costs more per super-block than
+    /// Q4_K's, so wider tiles pay: 8 measured faster than 4 (36.0 → 39.5 GB/s·column in
+    /// cache), 16 ×1.24 over 8 (median of 6 alternating rounds).
+    const COLS: usize = 16;
     #[inline(always)]
     unsafe fn quad<const C: usize>(
         w: &[*const BlockQ6K; 4],
@@ -373,7 +380,7 @@ impl QuadK for K6 {
 
 /// Multi-column product of the whole quads of rows: `out[c · stride + r] = dot(w_r, x_c)` for
 /// rows `r < 4 · (rows / 4)` and `cols` columns, in row panels of
-/// [`super::quad_q32::PANEL_BYTES`] and column tiles of [`COLS`]. Returns the number of rows
+/// [`super::quad_q32::PANEL_BYTES`] and column tiles of [`QuadK::COLS`]. Returns the number of rows
 /// done.
 ///
 /// # Safety
@@ -390,6 +397,7 @@ unsafe fn gemm_quads<Q: QuadK>(
     out: &mut [f32],
     stride: usize,
 ) -> usize {
+    let () = Q::FITS;
     let quads = rows / 4;
     // SAFETY: rows `< 4 · quads <= rows`, columns `< cols` (caller contract); every output
     // index `c · stride + r < (cols − 1) · stride + rows <= out.len()`.
@@ -399,7 +407,7 @@ unsafe fn gemm_quads<Q: QuadK>(
             let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<Q::W>())).min(quads);
             let mut c0 = 0;
             while c0 < cols {
-                let n = (cols - c0).min(COLS);
+                let n = (cols - c0).min(Q::COLS);
                 for q in q0..q1 {
                     let ws: [*const Q::W; 4] = core::array::from_fn(|r| w.add((4 * q + r) * bpr));
                     macro_rules! run {
@@ -422,6 +430,16 @@ unsafe fn gemm_quads<Q: QuadK>(
                         5 => run!(5),
                         6 => run!(6),
                         7 => run!(7),
+                        // (Arms past 8 exist only for kernels with wider tiles; `n` is at
+                        // most `Q::COLS <= 16`.)
+                        9 if Q::COLS > 8 => run!(9),
+                        10 if Q::COLS > 8 => run!(10),
+                        11 if Q::COLS > 8 => run!(11),
+                        12 if Q::COLS > 8 => run!(12),
+                        13 if Q::COLS > 8 => run!(13),
+                        14 if Q::COLS > 8 => run!(14),
+                        15 if Q::COLS > 8 => run!(15),
+                        16 if Q::COLS > 8 => run!(16),
                         _ => run!(8),
                     }
                 }
