@@ -598,6 +598,46 @@ gemm_large_test!(
     1usize..=36
 );
 
+/// `act_q8_k` with every `bsums` entry replaced by an arbitrary `i16` (inconsistent with the
+/// quants, extremes included): the Q4_K / Q5_K reference applies the mins through the stored
+/// `bsums` in exact `i32`, and so must every tier's multi-column path. (Not Q6_K: its reference
+/// never reads `bsums`, while the SIMD tiers apply its `−32` offset through them, so Q6_K agrees
+/// only for consistent `bsums` — what the quantizer writes and `dot.rs` documents as trusted.)
+fn act_q8_k_any_bsums(r: &mut Rng, blocks: usize) -> Vec<BlockQ8K> {
+    let mut q = act_q8_k(r, blocks);
+    for b in &mut q {
+        for s in &mut b.bsums {
+            *s = match r.below(4) {
+                0 => i16::MIN,
+                1 => i16::MAX,
+                _ => r.next() as i16,
+            };
+        }
+    }
+    q
+}
+
+gemm_large_test!(
+    gemm_any_bsums_q4_k_q8_k_bit_exact,
+    dot_q4_k_q8_k,
+    gemm_q4_k_q8_k,
+    q4_k,
+    act_q8_k_any_bsums,
+    1usize..=3,
+    1usize..=12,
+    1usize..=20
+);
+gemm_large_test!(
+    gemm_any_bsums_q5_k_q8_k_bit_exact,
+    dot_q5_k_q8_k,
+    gemm_q5_k_q8_k,
+    q5_k,
+    act_q8_k_any_bsums,
+    1usize..=3,
+    1usize..=12,
+    1usize..=20
+);
+
 decode_test!(
     decode_q4_0_q8_0_bit_exact,
     dot_q4_0_q8_0,
