@@ -511,7 +511,9 @@ struct Prepared6 {
     /// Per 16-element sub-block `j`: signed `i16` lanes
     /// `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
     sc: [__m256i; 16],
-    /// Per row: the 16 scales as `i16`, in order (for the `−32 · Σ sc_j · bsums_j` term).
+    /// Rows `(r0, r1)` then `(r2, r3)`, sub-blocks `0..8` then `8..16`: the scales as `i16`,
+    /// `[sc_j for 8 j of the first row | the same 8 j of the second row]` (for the
+    /// `−32 · Σ sc_j · bsums_j` term).
     sc16: [__m256i; 4],
     /// `[d r0, d r2, d r0, d r2 | d r1, d r3, d r1, d r3]`.
     dw: __m256,
@@ -542,10 +544,14 @@ unsafe fn prepare6(w: &[*const BlockQ6K; 4], sb: usize) -> Prepared6 {
             let mask = _mm256_setr_epi16(a, a, a, a, b, b, b, b, a, a, a, a, b, b, b, b);
             *scj = _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scv[j / 8], mask));
         }
-        let mut sc16 = [_mm256_setzero_si256(); 4];
-        for (r, s16) in sc16.iter_mut().enumerate() {
-            *s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk(r).scales.as_ptr().cast()));
-        }
+        let raw: [__m128i; 4] =
+            core::array::from_fn(|r| _mm_loadu_si128(blk(r).scales.as_ptr().cast()));
+        let sc16 = [
+            _mm256_cvtepi8_epi16(_mm_unpacklo_epi64(raw[0], raw[1])),
+            _mm256_cvtepi8_epi16(_mm_unpackhi_epi64(raw[0], raw[1])),
+            _mm256_cvtepi8_epi16(_mm_unpacklo_epi64(raw[2], raw[3])),
+            _mm256_cvtepi8_epi16(_mm_unpackhi_epi64(raw[2], raw[3])),
+        ];
         let d = |r: usize| u64::from(blk(r).d.to_bits());
         let lo = d(0) | (d(2) << 16) | (d(0) << 32) | (d(2) << 48);
         let hi = d(1) | (d(3) << 16) | (d(1) << 32) | (d(3) << 48);
@@ -641,18 +647,23 @@ unsafe fn quad6<const C: usize>(
             }
             for c in 0..C {
                 let xb = &*x[c].add(sb);
-                let bs = _mm256_loadu_si256(xb.bsums.as_ptr().cast());
-                let mut a = [_mm256_setzero_si256(); 4];
-                for r in 0..4 {
-                    a[r] = _mm256_madd_epi16(p.sc16[r], bs);
-                }
-                let h02 = hadd_epi32(a[0], a[2]); // [r0 r0 r2 r2 | r0 r0 r2 r2]
-                let h13 = hadd_epi32(a[1], a[3]); // [r1 r1 r3 r3 | r1 r1 r3 r3]
-                let off = _mm256_add_epi32(
-                    _mm256_permute2x128_si256::<0x20>(h02, h13),
-                    _mm256_permute2x128_si256::<0x31>(h02, h13),
+                // `bsums[0..8]` and `bsums[8..16]`, each in both halves; two rows per `madd`
+                // (as the Q4_K mins): [r0 ×4 | r1 ×4], [r2 ×4 | r3 ×4], then one `hadd`.
+                let bs = xb.bsums.as_ptr().cast::<__m128i>();
+                let (b_lo, b_hi) = (
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bs)),
+                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bs.add(1))),
                 );
-                // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per row.
+                let a01 = _mm256_add_epi32(
+                    _mm256_madd_epi16(p.sc16[0], b_lo),
+                    _mm256_madd_epi16(p.sc16[1], b_hi),
+                );
+                let a23 = _mm256_add_epi32(
+                    _mm256_madd_epi16(p.sc16[2], b_lo),
+                    _mm256_madd_epi16(p.sc16[3], b_hi),
+                );
+                let off = hadd_epi32(a01, a23); // [r0 r0 r2 r2 | r1 r1 r3 r3]
+                                                // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per row.
                 let parts = _mm256_sub_epi32(isum[c], _mm256_slli_epi32::<5>(off));
                 // [isum r0, isum r2, (same) | isum r1, isum r3, (same)]
                 let sums = hadd_epi32(parts, parts);
