@@ -51,7 +51,8 @@
 //! Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6 runs
 //! alternating with the previous one-row tiles of [`super::dot_k`]): Q4_K 19.6 → 34.1
 //! GB/s·column with 4-column tiles, 39.3 with 8 (16: no faster); Q6_K 30.5 → 36.0 with 4,
-//! 39.5 with 8; Q5_K (median of 8 alternating rounds) 20.4 → 42.5.
+//! 39.5 with 8, then ×1.21–1.24 with 16 (median of 6 alternating rounds); Q5_K (median of 8
+//! alternating rounds) 20.4 → 42.5.
 //!
 //! # Tails
 //!
