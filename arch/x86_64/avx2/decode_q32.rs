@@ -1,7 +1,7 @@
 //! AVX2 products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables: the
 //! decode path (one activation column: the matvec that bounds token generation, streaming
 //! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]; on the AVX2
-//! tier only for Q5_0 and the rows that do not make a whole quad of [`super::quad_q32`]).
+//! tier only for Q5_0 and the rows that do not make a whole octet of [`super::octet_q32`]).
 //! Bit-exact with [`crate::kernels::dot`] (same integer sums, same float operations in the same
 //! order).
 //!
@@ -69,14 +69,14 @@ pub(in crate::arch::x86_64) trait DecodePair:
     /// all-`i16` transposition ([`block_sums_narrow`]).
     const NARROW: bool;
 
-    /// The row-quad multi-column path of [`super::quad_q32`] where the format has one: the
-    /// whole quads of rows of [`gemm`]'s arguments; returns the rows done (a multiple of 4;
+    /// The row-octet multi-column path of [`super::octet_q32`] where the format has one: the
+    /// whole octets of rows of [`gemm`]'s arguments; returns the rows done (a multiple of 8;
     /// 0 for formats without it).
     ///
     /// # Safety
     /// As [`gemm`], with `stride >= rows` and `out` long enough.
     #[inline(always)]
-    unsafe fn quads(
+    unsafe fn row_groups(
         _w: *const Self::W,
         _x: *const Self::X,
         _bpr: usize,
@@ -93,7 +93,7 @@ impl DecodePair for super::dot_q32::Q4_0Q8_0 {
     const OFFSET: i8 = 8;
     const NARROW: bool = true;
     #[inline(always)]
-    unsafe fn quads(
+    unsafe fn row_groups(
         w: *const Self::W,
         x: *const Self::X,
         bpr: usize,
@@ -103,7 +103,7 @@ impl DecodePair for super::dot_q32::Q4_0Q8_0 {
         stride: usize,
     ) -> usize {
         // SAFETY: forwarded caller contract.
-        unsafe { super::quad_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+        unsafe { super::octet_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
     }
 }
 
@@ -111,7 +111,7 @@ impl DecodePair for super::dot_q32::Q4_1Q8_1 {
     const OFFSET: i8 = 0;
     const NARROW: bool = true;
     #[inline(always)]
-    unsafe fn quads(
+    unsafe fn row_groups(
         w: *const Self::W,
         x: *const Self::X,
         bpr: usize,
@@ -121,7 +121,7 @@ impl DecodePair for super::dot_q32::Q4_1Q8_1 {
         stride: usize,
     ) -> usize {
         // SAFETY: forwarded caller contract.
-        unsafe { super::quad_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+        unsafe { super::octet_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
     }
 }
 

@@ -14,17 +14,18 @@
 //! `w` holds `rows = w.len() / bpr` rows and `x` holds `cols = x.len() / bpr` columns of `bpr`
 //! blocks.
 //!
-//! - Several columns (prefill) of Q4_0, Q4_1 (rows up to 20480 elements), Q4_K, Q5_K and Q6_K run
-//!   in row quads ([`super::quad_q32`], [`super::quad_k`]): four rows share every `maddubs`
-//!   (8-byte chunks of the four rows in one vector, the activation slice broadcast), in
-//!   panels of 64 rows, each column tile passing over the panel's quads. The rows left over
-//!   (`rows % 4`) take the paths below. Against the one-row tiles below, measured on Zen 3
-//!   (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6 alternating runs):
-//!   Q4_0 24.2 → 32.2 GB/s·column, Q4_K 19.6 → 39.3, Q6_K 30.5 → 39.5.
+//! - Several columns (prefill) of Q4_0 and Q4_1 run in row octets ([`super::octet_q32`]:
+//!   eight rows share every `maddubs`, 4-byte chunks of the eight rows in one vector, the
+//!   activation slice broadcast), Q4_K, Q5_K and Q6_K in row quads ([`super::quad_k`]: four
+//!   rows, 8-byte chunks), in row panels of 192 KiB, each column tile passing over the panel's
+//!   octets or quads. The rows left over take the paths below. Against the one-row tiles below,
+//!   measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6
+//!   alternating runs): Q4_0 24.2 → 32.2 GB/s·column with the first row quads (more since,
+//!   see the modules), Q4_K 19.6 → 39.3, Q6_K 30.5 → 39.5.
 //! - Q4_0, Q4_1 and Q5_0 (the maddubs formats) take [`super::decode_q32`]'s paths whenever a
 //!   row fits its per-column tables (up to 20480 elements): one column (decode) streams the
 //!   rows once against a table of the column's offset corrections and scales; several columns
-//!   (Q5_0, and the rows left over by the quads) run in panels of 32 rows, each 4-column tile
+//!   (Q5_0, and the rows left over by the octets) run in panels of 32 rows, each 4-column tile
 //!   (its table refilled per panel) passing over the panel's rows.
 //! - Everything else (and longer rows): row panels of 16 rows; per panel, column tiles of `C`
 //!   pass over the panel's `R`-row tiles (the tile's activations stay in L1, the panel's
@@ -172,7 +173,7 @@ impl<P: DecodePair> Tile for Q32D<P> {
         // SAFETY: forwarded caller contract (`stride >= rows`, `out` long enough: the driver
         // checked both); the remaining rows start `done` rows further in `w` and `out`.
         unsafe {
-            let done = P::quads(w, x, bpr, rows, cols, out, stride);
+            let done = P::row_groups(w, x, bpr, rows, cols, out, stride);
             if done < rows
                 && super::decode_q32::gemm::<P, 4>(
                     w.add(done * bpr),

@@ -9,9 +9,9 @@
 //! One file per operation (private modules; each opens with its math, layout, accumulator
 //! scheme, tails and tolerance): `quantize` (Q8_0 / Q8_1 / Q8_K, bit-exact), `dot_q32` (Q4_0,
 //! Q4_1, Q5_0, Q8_0 integer dots, bit-exact), `decode_q32` (the one-column decode path and the
-//! row-panel gemm of Q4_0 / Q4_1 / Q5_0, with per-column tables, bit-exact), `quad_q32` and
-//! `quad_k` (the prefill products of Q4_0 / Q4_1 and Q4_K / Q5_K / Q6_K in row quads: four rows per
-//! `maddubs`, bit-exact), `dot_k` (Q4_K, Q5_K, Q6_K, bit-exact),
+//! row-panel gemm of Q4_0 / Q4_1 / Q5_0, with per-column tables, bit-exact), `octet_q32` and
+//! `quad_k` (the prefill products of Q4_0 / Q4_1 in row octets and of Q4_K / Q5_K / Q6_K in row
+//! quads: eight or four rows per `maddubs`, bit-exact), `dot_k` (Q4_K, Q5_K, Q6_K, bit-exact),
 //! `dot_float` (f16 / f32 dots), `gemm` (register-tiled multi-column products, bit-identical to
 //! the dots), `norm`, `rope` (bit-exact), `activation` (SwiGLU, softmax, the vector `exp`) and
 //! `attention`; `common` holds the shared reductions.
@@ -32,8 +32,8 @@ pub(in crate::arch::x86_64) mod dot_k;
 pub(in crate::arch::x86_64) mod dot_q32;
 pub(in crate::arch::x86_64) mod gemm;
 pub(in crate::arch::x86_64) mod norm;
+pub(in crate::arch::x86_64) mod octet_q32;
 pub(in crate::arch::x86_64) mod quad_k;
-pub(in crate::arch::x86_64) mod quad_q32;
 pub(in crate::arch::x86_64) mod quantize;
 pub(in crate::arch::x86_64) mod rope;
 

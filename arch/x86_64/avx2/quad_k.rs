@@ -39,7 +39,7 @@
 //!
 //! # Tiling
 //!
-//! Row panels of [`super::quad_q32::PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
+//! Row panels of [`super::octet_q32::PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
 //! [`QuadK::COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
 //! scales) once per column tile. Rows that do not make a whole quad are the caller's.
 //!
@@ -60,7 +60,7 @@
 
 use super::common::{hadd_epi32, prefetch_ahead};
 use super::dot_k::k4_scales_mins;
-use super::quad_q32::panel_quads;
+use super::octet_q32::panel_groups;
 use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 use half::f16;
@@ -398,7 +398,7 @@ impl QuadK for K6 {
 
 /// Multi-column product of the whole quads of rows: `out[c · stride + r] = dot(w_r, x_c)` for
 /// rows `r < 4 · (rows / 4)` and `cols` columns, in row panels of
-/// [`super::quad_q32::PANEL_BYTES`] and column tiles of [`QuadK::COLS`]. Returns the number of rows
+/// [`super::octet_q32::PANEL_BYTES`] and column tiles of [`QuadK::COLS`]. Returns the number of rows
 /// done.
 ///
 /// # Safety
@@ -422,7 +422,7 @@ unsafe fn gemm_quads<Q: QuadK>(
     unsafe {
         let mut q0 = 0;
         while q0 < quads {
-            let q1 = (q0 + panel_quads(bpr * core::mem::size_of::<Q::W>())).min(quads);
+            let q1 = (q0 + panel_groups(4, bpr * core::mem::size_of::<Q::W>())).min(quads);
             let mut c0 = 0;
             while c0 < cols {
                 let n = (cols - c0).min(Q::COLS);

@@ -1,0 +1,445 @@
+//! AVX2 multi-column products (prefill) of the 4-bit formats Q4_0 and Q4_1 in row octets:
+//! eight weight rows share every 256-bit `maddubs`, one dword lane per row, each activation
+//! 4-byte slice is broadcast to the eight lanes straight from the activation block, and a
+//! block's eight row sums come out of one `madd` with ones — no horizontal reduction and no
+//! reordered copy of the activations. Bit-exact with [`crate::kernels::dot`] (the same exact
+//! integer block sums, the same float operations per block, in the same order per lane).
+//!
+//! # Math
+//!
+//! As [`super::decode_q32`]: per block `b`, `isum_b = Σ_j u_j·x_j − c·Σ_j x_j` (`u_j` the
+//! stored unsigned nibble, `c = 8` for Q4_0, `0` for Q4_1), and the float term
+//! `(d_w · d_x) · (isum_b as f32)` (`+ m_w · s_x` for Q4_1) is added to lane `b % 8` of the
+//! `(row, column)` accumulator, the 8 lanes folded at the end in the order of
+//! [`crate::kernels::dot::reduce_lanes`].
+//!
+//! # Layout
+//!
+//! For rows `r0..r7` and block `b`, the eight 16-byte nibble arrays are loaded in pairs
+//! `A_i = [r_i | r_{i+4}]` (128-bit halves) and transposed as 4 × 4 dword matrices per half
+//! (`unpacklo/hi_epi32`, then `unpacklo/hi_epi64`): `V_k` holds bytes `4k..4k+4` of row `i` in
+//! dword lane `i`. One mask (and one 16-bit shift for the high nibbles) gives the eight
+//! vectors `W_j` holding elements `4j..4j+4` of the eight rows (the Q4 layout: byte `i` holds
+//! element `i` in its low nibble and `i + 16` in its high one). The activation slice
+//! `x[4j..4j+4]` is broadcast to the eight lanes (`vpbroadcastd` from the block), so
+//! `maddubs(W_j, X_j)` gives, per row, two `i16` pair sums; the eight `j` add up in `i16`
+//! (sums of 16 products, `≤ 16 · 15 · 128 = 30720 < 2^15`), and a `madd` with ones leaves the
+//! eight rows' exact `Σ u·x` in their `i32` lanes. The activation data (offset corrections
+//! `c·Σx`, `d_x`, `s_x`) come from a per-column table, one 4-byte entry per block, broadcast.
+//!
+//! # Accumulators
+//!
+//! Per column, eight `f32x8` accumulators, one per reference lane `l = b % 8`: register lane
+//! `r` of accumulator `l` holds row `r`'s lane `l`, adding the terms of blocks `b ≡ l (mod 8)`
+//! in increasing `b`, exactly the scalar reference. The fold of the reference order
+//! (`((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`) runs on whole vectors and leaves row
+//! `r`'s result in lane `r`.
+//!
+//! # Tiling and windows
+//!
+//! Row panels of [`PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
+//! [`COLS`] pass over the panel's octets, each weight block unpacked once per tile. The table
+//! covers a window of [`WIN_BLOCKS`] blocks (32 KiB for 16 columns); longer rows run window by
+//! window, the accumulators of the panel's octets kept between windows on the stack (at most
+//! [`MAX_OCTETS`] octets per panel for such rows: 16 KiB).
+//!
+//! # Tails
+//!
+//! Blocks past the row are never visited: a lane with fewer blocks simply gets fewer terms,
+//! as in the reference. Rows that do not make a whole octet are the caller's
+//! ([`super::decode_q32::gemm`] runs them one by one).
+//!
+//! Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64 --types q4_0`,
+//! alternating runs pinned to one core, the machine shared and noisy): the row quads this
+//! replaced reached 24.2 → 32.2 GB/s·column over the one-row panel kernel with 8-byte chunks
+//! of one block and a `hadd` per block pair, then ×1.09 with the two blocks of a pair
+//! interleaved in each chunk (no `hadd`, but a reordered activation table); these octets
+//! with 16-column tiles measured ×1.08–1.09 over that at 3072 columns, ×1.13 at 8192 and ×1.14
+//! at 17920 (two windows; medians of 8, 6 and 4 rounds), and ×1.05–1.08 over the same octets
+//! with 8-column tiles.
+
+use super::common::prefetch_ahead;
+use super::decode_q32::{block_sums, DecodePair};
+use super::dot_q32::{add_terms, f16_lanes, Q4_0Q8_0, Q4_1Q8_1};
+use crate::quant::{BlockQ4_0, BlockQ4_1};
+use core::arch::x86_64::*;
+
+/// Blocks a table window holds (a multiple of 8).
+const WIN_BLOCKS: usize = 256;
+
+/// The columns per tile: each weight block is unpacked once per tile.
+const COLS: usize = 16;
+
+/// Weight bytes per row panel: the panel stays in L2 (512 KiB on Zen 3) while every column
+/// tile passes over it.
+pub(super) const PANEL_BYTES: usize = 192 * 1024;
+
+/// Rows groups of `group` rows per panel for rows of `row_bytes` bytes: as many as fit
+/// [`PANEL_BYTES`], at least one.
+pub(super) fn panel_groups(group: usize, row_bytes: usize) -> usize {
+    (PANEL_BYTES / (group * row_bytes).max(1)).max(1)
+}
+
+/// Most octets per panel for rows longer than one window (whose accumulators are kept between
+/// windows).
+const MAX_OCTETS: usize = 4;
+
+/// A maddubs format whose weight blocks hold 16 bytes of nibbles (Q4_0, Q4_1).
+pub(in crate::arch::x86_64) trait OctetPair: DecodePair {
+    /// The 16 nibble bytes of a weight block.
+    fn w_qs(w: &Self::W) -> &[u8; 16];
+}
+
+impl OctetPair for Q4_0Q8_0 {
+    #[inline(always)]
+    fn w_qs(w: &BlockQ4_0) -> &[u8; 16] {
+        &w.qs
+    }
+}
+
+impl OctetPair for Q4_1Q8_1 {
+    #[inline(always)]
+    fn w_qs(w: &BlockQ4_1) -> &[u8; 16] {
+        &w.qs
+    }
+}
+
+/// Per-column data of up to `CAP` columns for a window of [`WIN_BLOCKS`] blocks, one 4-byte
+/// entry per block, zero past the row.
+///
+/// One entry array serves both per-format extras: no format has both an offset and a min term
+/// (checked at compile time in [`gemm`]), so it holds the offset corrections (`i32` bits) or
+/// `s_x` (`f32` bits).
+struct BlockTable<const CAP: usize> {
+    /// `d_x` of each block.
+    dx: [[f32; TABLE_ROW]; CAP],
+    /// `c · Σ x` of each block (`i32`, formats with an offset) or `s_x` (`f32`, formats with a
+    /// min term).
+    aux: [[u32; TABLE_ROW]; CAP],
+}
+
+/// A table row: a window's entries plus one cache line of padding, so that the columns'
+/// entries of one block (read together) fall in different L1 sets rather than all in a few
+/// (rows of exactly 1 KiB measured 7 % slower with 16 columns).
+const TABLE_ROW: usize = WIN_BLOCKS + 16;
+
+impl<const CAP: usize> BlockTable<CAP> {
+    /// An all-zero table.
+    fn new() -> Self {
+        BlockTable {
+            dx: [[0.0; TABLE_ROW]; CAP],
+            aux: [[0; TABLE_ROW]; CAP],
+        }
+    }
+
+    /// Fills the entries of columns `0..x.len()` for blocks `b0..b1` (`b0` a multiple of 8,
+    /// `b1 − b0 <= WIN_BLOCKS`), 8 blocks at a time ([`super::decode_q32`]'s correction sums
+    /// and scale gathers).
+    ///
+    /// # Safety
+    /// Every `x[c]` must point to `b1` readable blocks; `x.len() <= CAP`; the CPU must support
+    /// AVX2 and F16C.
+    #[inline(always)]
+    unsafe fn fill<P: OctetPair>(&mut self, x: &[*const P::X], (b0, b1): (usize, usize)) {
+        // SAFETY: blocks `< b1` only; entries `e + 8 <= 8 · (b1 − b0).div_ceil(8) <=
+        // WIN_BLOCKS` (`WIN_BLOCKS` a multiple of 8); AVX2/F16C available.
+        unsafe {
+            let zero = _mm256_setzero_si256();
+            let offset = _mm256_set1_epi8(P::OFFSET);
+            for (c, &xc) in x.iter().enumerate() {
+                for e in (0..b1 - b0).step_by(8) {
+                    let n = (b1 - b0 - e).min(8);
+                    let xg = xc.add(b0 + e);
+                    if P::OFFSET != 0 {
+                        let mut m = [zero; 8];
+                        for (k, mk) in m.iter_mut().enumerate().take(n) {
+                            let v = _mm256_loadu_si256(P::x_quants(&*xg.add(k)).as_ptr().cast());
+                            *mk = _mm256_maddubs_epi16(offset, v);
+                        }
+                        let dst = self.aux[c].as_mut_ptr().add(e).cast::<__m256i>();
+                        _mm256_storeu_si256(dst, block_sums(m));
+                    }
+                    let d = f16_lanes(xg, n, |xb| P::x_scales(xb).0);
+                    _mm256_storeu_ps(self.dx[c].as_mut_ptr().add(e), d);
+                    if P::HAS_MIN {
+                        let s = f16_lanes(xg, n, |xb| P::x_scales(xb).1);
+                        _mm256_storeu_ps(self.aux[c].as_mut_ptr().add(e).cast(), s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The eight vectors `W_j` (elements `4j..4j+4` of rows `r0..r7`, row `i` in dword lane `i`)
+/// of block `b` of the eight rows (module docs).
+///
+/// # Safety
+/// Block `b` of every `w[r]` must be readable; the CPU must support AVX2.
+#[inline(always)]
+unsafe fn unpack8<P: OctetPair>(w: &[*const P::W; 8], b: usize) -> [__m256i; 8] {
+    // SAFETY: block `b` of each row is readable (caller contract); AVX2 available.
+    unsafe {
+        // (A loop, not closures: closures do not inherit the target features.)
+        let mut a = [_mm256_setzero_si256(); 4];
+        for (i, ai) in a.iter_mut().enumerate() {
+            let lo = _mm_loadu_si128(P::w_qs(&*w[i].add(b)).as_ptr().cast());
+            let hi = _mm_loadu_si128(P::w_qs(&*w[i + 4].add(b)).as_ptr().cast());
+            *ai = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
+        }
+        let [a0, a1, a2, a3] = a;
+        let (t0, t1) = (_mm256_unpacklo_epi32(a0, a1), _mm256_unpackhi_epi32(a0, a1));
+        let (t2, t3) = (_mm256_unpacklo_epi32(a2, a3), _mm256_unpackhi_epi32(a2, a3));
+        let v = [
+            _mm256_unpacklo_epi64(t0, t2),
+            _mm256_unpackhi_epi64(t0, t2),
+            _mm256_unpacklo_epi64(t1, t3),
+            _mm256_unpackhi_epi64(t1, t3),
+        ];
+        let m = _mm256_set1_epi8(0x0F);
+        let lo = |k: usize| _mm256_and_si256(v[k], m);
+        let hi = |k: usize| _mm256_and_si256(_mm256_srli_epi16::<4>(v[k]), m);
+        [lo(0), lo(1), lo(2), lo(3), hi(0), hi(1), hi(2), hi(3)]
+    }
+}
+
+/// `Σ_j maddubs(W_j, broadcast(x[4j..4j+4]))`, then `madd` with ones: the eight rows' exact
+/// `Σ u·x` in their `i32` lanes.
+///
+/// # Safety
+/// `xq` must point to 32 readable bytes; the CPU must support AVX2.
+#[inline(always)]
+unsafe fn block_products(wv: &[__m256i; 8], xq: *const i8) -> __m256i {
+    // SAFETY: bytes `0..32` of `xq` are readable (caller contract); AVX2 available.
+    unsafe {
+        let x = |j: usize| xq.add(4 * j).cast::<i32>().read_unaligned();
+        let m = |j: usize| _mm256_maddubs_epi16(wv[j], _mm256_set1_epi32(x(j)));
+        let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3));
+        let (m4, m5, m6, m7) = (m(4), m(5), m(6), m(7));
+        let s = _mm256_add_epi16(
+            _mm256_add_epi16(_mm256_add_epi16(m0, m1), _mm256_add_epi16(m2, m3)),
+            _mm256_add_epi16(_mm256_add_epi16(m4, m5), _mm256_add_epi16(m6, m7)),
+        );
+        _mm256_madd_epi16(s, _mm256_set1_epi16(1))
+    }
+}
+
+/// The f16 scales of block `b` of the eight rows through `f`, as `f32` in row order.
+///
+/// # Safety
+/// Block `b` of every row must be readable; the CPU must support AVX and F16C.
+#[inline(always)]
+unsafe fn block_scales<P: OctetPair>(
+    w: &[*const P::W; 8],
+    b: usize,
+    f: impl Fn(&P::W) -> u16 + Copy,
+) -> __m256 {
+    // SAFETY: forwarded caller contract; F16C available.
+    unsafe {
+        let g = |r: usize| u64::from(f(&*w[r].add(b)));
+        let lo = g(0) | (g(1) << 16) | (g(2) << 32) | (g(3) << 48);
+        let hi = g(4) | (g(5) << 16) | (g(6) << 32) | (g(7) << 48);
+        _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64))
+    }
+}
+
+/// The accumulators of one octet against `C` columns: `[column][reference lane]`.
+type OctetAcc<const C: usize> = [[__m256; 8]; C];
+
+/// Adds the terms of block `b` (table entry `e`, reference lane `l = b % 8`) of the eight
+/// rows `w` against the `C` columns `x` to `acc`.
+///
+/// # Safety
+/// Block `b` must be readable in every row and column; `e < WIN_BLOCKS`; the table filled
+/// for the columns; the CPU must support AVX2, FMA and F16C.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+unsafe fn block<P: OctetPair, const C: usize>(
+    acc: &mut OctetAcc<C>,
+    l: usize,
+    w: &[*const P::W; 8],
+    x: &[*const P::X; C],
+    (b, e): (usize, usize),
+    t: &BlockTable<COLS>,
+) {
+    // SAFETY: forwarded caller contract; `l < 8`, `e < WIN_BLOCKS`, `c < C <= COLS`.
+    unsafe {
+        let wv = unpack8::<P>(w, b);
+        let dw = block_scales::<P>(w, b, |wb| P::w_scales(wb).0);
+        let mw = if P::HAS_MIN {
+            block_scales::<P>(w, b, |wb| P::w_scales(wb).1)
+        } else {
+            _mm256_setzero_ps()
+        };
+        for c in 0..C {
+            let mut sums = block_products(&wv, P::x_quants(&*x[c].add(b)).as_ptr());
+            let aux = *t.aux.get_unchecked(c).get_unchecked(e);
+            if P::OFFSET != 0 {
+                sums = _mm256_sub_epi32(sums, _mm256_set1_epi32(aux as i32));
+            }
+            let sx = if P::HAS_MIN {
+                _mm256_set1_ps(f32::from_bits(aux))
+            } else {
+                _mm256_setzero_ps()
+            };
+            let dx = _mm256_set1_ps(*t.dx.get_unchecked(c).get_unchecked(e));
+            let a = acc.get_unchecked_mut(c).get_unchecked_mut(l);
+            *a = add_terms(P::HAS_MIN, *a, sums, (dw, mw), (dx, sx));
+        }
+    }
+}
+
+/// Adds the terms of blocks `b0..b1` (`b0` a multiple of 8, the window of table `t`) of the
+/// eight rows `w` against the `C` columns `x` to `acc`.
+///
+/// # Safety
+/// Every row and column must point to `b1` readable blocks, `b1 − b0 <= WIN_BLOCKS`; the CPU
+/// must support AVX2, FMA and F16C.
+#[inline(always)]
+unsafe fn octet<P: OctetPair, const C: usize>(
+    acc: &mut OctetAcc<C>,
+    w: &[*const P::W; 8],
+    x: &[*const P::X; C],
+    (b0, b1): (usize, usize),
+    t: &BlockTable<COLS>,
+) {
+    // SAFETY: blocks `b0 <= b < b1`, entries `b − b0 < WIN_BLOCKS` (caller contract).
+    unsafe {
+        let whole = b0 + (b1 - b0) / 8 * 8;
+        let mut b = b0;
+        while b < whole {
+            for &r in w {
+                prefetch_ahead(r.add(b).cast(), 2 * 64);
+            }
+            for l in 0..8 {
+                block::<P, C>(acc, l, w, x, (b + l, b + l - b0), t);
+            }
+            b += 8;
+        }
+        for b in whole..b1 {
+            block::<P, C>(acc, b % 8, w, x, (b, b - b0), t);
+        }
+    }
+}
+
+/// Folds an octet's accumulators in the reference order: row `r`'s result in lane `r`.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+unsafe fn fold(a: &[__m256; 8]) -> __m256 {
+    // SAFETY: AVX (caller contract); register-only.
+    unsafe {
+        let s04 = _mm256_add_ps(a[0], a[4]);
+        let s26 = _mm256_add_ps(a[2], a[6]);
+        let s15 = _mm256_add_ps(a[1], a[5]);
+        let s37 = _mm256_add_ps(a[3], a[7]);
+        _mm256_add_ps(_mm256_add_ps(s04, s26), _mm256_add_ps(s15, s37))
+    }
+}
+
+/// Multi-column product of the whole octets of rows: `out[c · stride + r] = dot(w_r, x_c)`
+/// for rows `r < 8 · (rows / 8)` and `cols` columns. Returns the number of rows done.
+///
+/// # Safety
+/// `w` must point to `rows · bpr` readable blocks and `x` to `cols · bpr`; `out` must hold
+/// `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must support AVX2, FMA
+/// and F16C.
+#[inline(always)]
+pub(super) unsafe fn gemm<P: OctetPair>(
+    w: *const P::W,
+    x: *const P::X,
+    bpr: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    stride: usize,
+) -> usize {
+    const {
+        assert!(
+            !(P::HAS_MIN && P::OFFSET != 0),
+            "one extra per format (BlockTable)"
+        );
+        assert!(WIN_BLOCKS.is_multiple_of(8) && MAX_OCTETS >= 1);
+    };
+    if bpr == 0 {
+        return 0;
+    }
+    let octets = rows / 8;
+    let mut t = BlockTable::<COLS>::new();
+    // Rows of more than one window keep their accumulators between windows.
+    // SAFETY: all-zero bits are valid `__m256` values.
+    let mut kept: [OctetAcc<COLS>; MAX_OCTETS] = unsafe { core::mem::zeroed() };
+    let panel = panel_groups(8, bpr * core::mem::size_of::<P::W>());
+    let panel = if bpr > WIN_BLOCKS {
+        panel.min(MAX_OCTETS)
+    } else {
+        panel
+    };
+    // SAFETY: rows `< 8 · octets <= rows`, columns `< cols`, blocks `< bpr` (caller contract);
+    // every output index `c · stride + 8o + 8 <= (cols − 1) · stride + rows <= out.len()`;
+    // `o − o0 < panel <= MAX_OCTETS` where `kept` is used.
+    unsafe {
+        let mut o0 = 0;
+        while o0 < octets {
+            let o1 = (o0 + panel).min(octets);
+            let mut c0 = 0;
+            while c0 < cols {
+                let n = (cols - c0).min(COLS);
+                let xs: [*const P::X; COLS] =
+                    core::array::from_fn(|c| x.add((c0 + c.min(n - 1)) * bpr));
+                let mut b0 = 0;
+                while b0 < bpr {
+                    let b1 = (b0 + WIN_BLOCKS).min(bpr);
+                    t.fill::<P>(&xs[..n], (b0, b1));
+                    let (first, last) = (b0 == 0, b1 == bpr);
+                    for o in o0..o1 {
+                        let ws: [*const P::W; 8] =
+                            core::array::from_fn(|r| w.add((8 * o + r) * bpr));
+                        macro_rules! run {
+                            ($n:literal) => {{
+                                let xn: [*const P::X; $n] = core::array::from_fn(|c| xs[c]);
+                                let mut acc = [[_mm256_setzero_ps(); 8]; $n];
+                                if !first {
+                                    let k = kept.get_unchecked(o - o0);
+                                    acc.copy_from_slice(&k[..$n]);
+                                }
+                                octet::<P, $n>(&mut acc, &ws, &xn, (b0, b1), &t);
+                                if last {
+                                    for (c, a) in acc.iter().enumerate() {
+                                        let dst = out.as_mut_ptr().add((c0 + c) * stride + 8 * o);
+                                        _mm256_storeu_ps(dst, fold(a));
+                                    }
+                                } else {
+                                    kept.get_unchecked_mut(o - o0)[..$n].copy_from_slice(&acc);
+                                }
+                            }};
+                        }
+                        match n {
+                            1 => run!(1),
+                            2 => run!(2),
+                            3 => run!(3),
+                            4 => run!(4),
+                            5 => run!(5),
+                            6 => run!(6),
+                            7 => run!(7),
+                            8 => run!(8),
+                            9 => run!(9),
+                            10 => run!(10),
+                            11 => run!(11),
+                            12 => run!(12),
+                            13 => run!(13),
+                            14 => run!(14),
+                            15 => run!(15),
+                            _ => run!(16),
+                        }
+                    }
+                    b0 = b1;
+                }
+                c0 += n;
+            }
+            o0 = o1;
+        }
+    }
+    8 * octets
+}
