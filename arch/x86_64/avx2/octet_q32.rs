@@ -39,9 +39,10 @@
 //!
 //! Row panels of [`PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
 //! [`COLS`] pass over the panel's octets, each weight block unpacked once per tile. The table
-//! covers a window of [`WIN_BLOCKS`] blocks (32 KiB for 16 columns); longer rows run window by
-//! window, the accumulators of the panel's octets kept between windows on the stack (at most
-//! [`MAX_OCTETS`] octets per panel for such rows: 16 KiB).
+//! covers a window of [`WIN_BLOCKS`] blocks (34 KiB for 16 columns); longer rows run window
+//! by window, the accumulators of the panel's octets kept between windows on the stack (at
+//! most [`MAX_OCTETS`] octets per panel for such rows, 8 KiB: a panel of rows that long holds
+//! about two octets anyway).
 //!
 //! # Tails
 //!
@@ -82,7 +83,7 @@ pub(super) fn panel_groups(group: usize, row_bytes: usize) -> usize {
 
 /// Most octets per panel for rows longer than one window (whose accumulators are kept between
 /// windows).
-const MAX_OCTETS: usize = 4;
+const MAX_OCTETS: usize = 2;
 
 /// A maddubs format whose weight blocks hold 16 bytes of nibbles (Q4_0, Q4_1).
 pub(in crate::arch::x86_64) trait OctetPair: DecodePair {
