@@ -75,7 +75,7 @@ const COLS: usize = 16;
 /// tile passes over it.
 pub(super) const PANEL_BYTES: usize = 192 * 1024;
 
-/// Rows groups of `group` rows per panel for rows of `row_bytes` bytes: as many as fit
+/// Row groups of `group` rows per panel for rows of `row_bytes` bytes: as many as fit
 /// [`PANEL_BYTES`], at least one.
 pub(super) fn panel_groups(group: usize, row_bytes: usize) -> usize {
     (PANEL_BYTES / (group * row_bytes).max(1)).max(1)
