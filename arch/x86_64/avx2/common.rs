@@ -167,17 +167,39 @@ pub(in crate::arch::x86_64) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
     }
 }
 
-/// How far ahead of the block being read the weight streams are prefetched, in bytes. Measured
-/// on Zen 3 with `examples/kernel_bw` (Q4_0 decode, weights streamed from DRAM): 0 → 0.78,
-/// 1024 → 0.85, 2048 → 0.99, 4096 → 0.96 of the single-thread read bandwidth; the hardware
-/// prefetchers alone do not run far enough ahead of a kernel that also computes.
+/// How far ahead of the block being read the weight streams of the panel kernels (prefill,
+/// whose weights come from L2 after a panel's first column tile) are prefetched, in bytes.
+/// Measured on Zen 3 with `examples/kernel_bw` (Q4_0 decode, weights streamed from DRAM, when
+/// decode used it too): 0 → 0.78, 1024 → 0.85, 2048 → 0.99, 4096 → 0.96 of the single-thread
+/// read bandwidth; the hardware prefetchers alone do not run far enough ahead of a kernel that
+/// also computes.
 pub(in crate::arch::x86_64) const PREFETCH_BYTES: usize = 2048;
+
+/// The prefetch distance of the one-row (decode) paths, whose every weight byte comes from
+/// DRAM: 4096 measured ×1.04 over 2048 for Q4_0, Q4_K and Q6_K streamed (median of 4
+/// alternating rounds each, later on the same VM), and one-thread Q4_K_M decode 6.59 → 6.78
+/// tok/s (median of 3); 1024 measured 0.91. The panel kernels keep [`PREFETCH_BYTES`] (4096
+/// measured 0.99 there).
+pub(in crate::arch::x86_64) const STREAM_PREFETCH_BYTES: usize = 4096;
 
 /// Prefetches (into L1) the cache lines of the `len` bytes that start [`PREFETCH_BYTES`] past
 /// `p`. A hint only: the address is never dereferenced and may lie past the weights.
 #[inline(always)]
 pub(in crate::arch::x86_64) fn prefetch_ahead(p: *const i8, len: usize) {
-    let ahead = p.wrapping_add(PREFETCH_BYTES);
+    prefetch_at::<PREFETCH_BYTES>(p, len);
+}
+
+/// [`prefetch_ahead`] at [`STREAM_PREFETCH_BYTES`], for the one-row (decode) paths.
+#[inline(always)]
+pub(in crate::arch::x86_64) fn prefetch_stream(p: *const i8, len: usize) {
+    prefetch_at::<STREAM_PREFETCH_BYTES>(p, len);
+}
+
+/// Prefetches (into L1) the cache lines of the `len` bytes that start `AHEAD` bytes past `p`.
+/// A hint only: the address is never dereferenced and may lie past the weights.
+#[inline(always)]
+fn prefetch_at<const AHEAD: usize>(p: *const i8, len: usize) {
+    let ahead = p.wrapping_add(AHEAD);
     let mut off = 0;
     while off < len {
         // SAFETY: `prefetcht0` never faults and has no architectural effect (SSE, part of the

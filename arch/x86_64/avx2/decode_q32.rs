@@ -49,7 +49,7 @@
 //! for the min term), which never changes an accumulator (module docs of
 //! [`super::dot_q32`]).
 
-use super::common::{finish_sums8, prefetch_ahead, reduce_lanes_ps};
+use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps};
 use super::dot_q32::{add_terms, f16_lanes, Q32Pair};
 use core::arch::x86_64::*;
 
@@ -282,7 +282,7 @@ unsafe fn row<P: DecodePair, const C: usize>(
         let mut acc = [_mm256_setzero_ps(); C];
         let full = bpr / 8;
         for g in 0..full {
-            prefetch_ahead(wr.add(8 * g).cast(), 8 * core::mem::size_of::<P::W>());
+            prefetch_stream(wr.add(8 * g).cast(), 8 * core::mem::size_of::<P::W>());
             row_group::<P, C>(&mut acc, wr.add(8 * g), x, g, 8, t);
         }
         if full * 8 < bpr {

@@ -51,7 +51,7 @@
 //!
 //! None: whole super-blocks only; the safe wrappers use the common prefix of the two slices.
 
-use super::common::prefetch_ahead;
+use super::common::prefetch_stream;
 use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
@@ -493,7 +493,7 @@ pub(in crate::arch::x86_64) unsafe fn tile<F: KFormat, const R: usize, const C: 
             // SAFETY: `b < nb` and the caller guarantees `nb` readable super-blocks.
             let wb = unsafe { &*wr.add(b) };
             // Software prefetch of the weight stream (a hint: the address need not be valid).
-            prefetch_ahead(wr.wrapping_add(b).cast(), core::mem::size_of::<F::W>());
+            prefetch_stream(wr.wrapping_add(b).cast(), core::mem::size_of::<F::W>());
             // SAFETY: AVX2 (caller contract).
             let u = unsafe { F::unpack(wb) };
             for (xc, s) in x.iter().zip(sr.iter_mut()) {
@@ -775,7 +775,7 @@ pub(super) unsafe fn tile_pairs<F: KPairs, const R: usize>(
         for (wr, s) in w.iter().zip(sumf.iter_mut()) {
             // SAFETY: as above.
             let ws = unsafe { [&*wr.add(b), &*wr.add(b + 1)] };
-            prefetch_ahead(wr.wrapping_add(b).cast(), 2 * core::mem::size_of::<F::W>());
+            prefetch_stream(wr.wrapping_add(b).cast(), 2 * core::mem::size_of::<F::W>());
             // SAFETY: AVX2 / F16C (caller contract).
             let (t0, t1) = unsafe {
                 let (a0, b0) = F::vecs(&F::unpack(ws[0]), xs[0]);

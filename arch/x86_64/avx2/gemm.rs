@@ -33,7 +33,9 @@
 //!   activation block prepared once for `R` rows. A single column (decode) runs `RD × 1` tiles
 //!   down the rows, streaming the weights once in order. Leftover columns run `R × 1` tiles,
 //!   leftover rows `1 × C` / `1 × 1` tiles.
-//! - Weight streams are prefetched 2 KiB ahead ([`super::common::PREFETCH_BYTES`]).
+//! - Weight streams are prefetched 4 KiB ahead on the one-row (decode) paths
+//!   ([`super::common::STREAM_PREFETCH_BYTES`]) and 2 KiB ahead in the panel kernels
+//!   ([`super::common::PREFETCH_BYTES`]).
 //!
 //! Tile sizes (per format, in the table at the bottom) were picked by timing on Zen 3
 //! (3072 × 3072, 1 and 64 columns): with 16 ymm registers, 1 × 4 tiles (one weight block
