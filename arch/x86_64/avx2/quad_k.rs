@@ -164,6 +164,35 @@ unsafe fn bit_to_4(h: __m256i, s: usize) -> __m256i {
     }
 }
 
+/// `Σ_k coef_r[k] · bsums[k]` for the four rows of a quad, exact in `i32` for any stored
+/// `bsums`, in the two-lanes-per-row layout `[r0, r0, r2, r2 | r1, r1, r3, r3]` (each row's
+/// sum split in two parts). `coef` holds two rows per vector, one per 128-bit half, `i16`:
+/// `[rows (0, 1), k < 8]`, `[rows (0, 1), k ≥ 8]`, `[rows (2, 3), k < 8]`,
+/// `[rows (2, 3), k ≥ 8]`; `bsums[0..8]` and `bsums[8..16]` are broadcast to both halves, so
+/// one `madd` serves two rows and one `hadd` folds the pairs.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn bsums_dot(coef: &[__m256i; 4], bsums: &[i16; 16]) -> __m256i {
+    // SAFETY: `bsums` is 32 readable bytes (two 16-byte loads); AVX2 (caller contract).
+    unsafe {
+        let bs = bsums.as_ptr().cast::<__m128i>();
+        let lo = _mm256_broadcastsi128_si256(_mm_loadu_si128(bs));
+        let hi = _mm256_broadcastsi128_si256(_mm_loadu_si128(bs.add(1)));
+        // [r0 ×4 | r1 ×4], [r2 ×4 | r3 ×4]
+        let a01 = _mm256_add_epi32(
+            _mm256_madd_epi16(coef[0], lo),
+            _mm256_madd_epi16(coef[1], hi),
+        );
+        let a23 = _mm256_add_epi32(
+            _mm256_madd_epi16(coef[2], lo),
+            _mm256_madd_epi16(coef[3], hi),
+        );
+        hadd_epi32(a01, a23)
+    }
+}
+
 /// The per-super-block data of a row quad shared by the column tile.
 struct Prepared {
     /// Per sub-block `j`: `i16` lanes `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
@@ -303,23 +332,8 @@ unsafe fn quad<B: K4Block, const C: usize>(
             }
             for c in 0..C {
                 let xb = &*x[c].add(sb);
-                // `bsums[0..8]` and `bsums[8..16]`, each in both halves.
-                let bs = xb.bsums.as_ptr().cast::<__m128i>();
-                let (b_lo, b_hi) = (
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bs)),
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bs.add(1))),
-                );
-                // Exact `i32` products for any stored `bsums`: [r0 ×4 | r1 ×4], [r2 ×4 | r3 ×4].
-                let a01 = _mm256_add_epi32(
-                    _mm256_madd_epi16(p.mins[0], b_lo),
-                    _mm256_madd_epi16(p.mins[1], b_hi),
-                );
-                let a23 = _mm256_add_epi32(
-                    _mm256_madd_epi16(p.mins[2], b_lo),
-                    _mm256_madd_epi16(p.mins[3], b_hi),
-                );
-                let ms = hadd_epi32(a01, a23); // [r0 r0 r2 r2 | r1 r1 r3 r3]
-                                               // [isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]
+                let ms = bsums_dot(&p.mins, &xb.bsums);
+                // [isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]
                 let sums = hadd_epi32(isum[c], ms);
                 let dd = _mm256_mul_ps(p.dw, _mm256_set1_ps(xb.d));
                 let prod = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums));
@@ -648,23 +662,9 @@ unsafe fn quad6<const C: usize>(
             }
             for c in 0..C {
                 let xb = &*x[c].add(sb);
-                // `bsums[0..8]` and `bsums[8..16]`, each in both halves; two rows per `madd`
-                // (as the Q4_K mins): [r0 ×4 | r1 ×4], [r2 ×4 | r3 ×4], then one `hadd`.
-                let bs = xb.bsums.as_ptr().cast::<__m128i>();
-                let (b_lo, b_hi) = (
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bs)),
-                    _mm256_broadcastsi128_si256(_mm_loadu_si128(bs.add(1))),
-                );
-                let a01 = _mm256_add_epi32(
-                    _mm256_madd_epi16(p.sc16[0], b_lo),
-                    _mm256_madd_epi16(p.sc16[1], b_hi),
-                );
-                let a23 = _mm256_add_epi32(
-                    _mm256_madd_epi16(p.sc16[2], b_lo),
-                    _mm256_madd_epi16(p.sc16[3], b_hi),
-                );
-                let off = hadd_epi32(a01, a23); // [r0 r0 r2 r2 | r1 r1 r3 r3]
-                                                // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per row.
+                let off = bsums_dot(&p.sc16, &xb.bsums);
+                // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per
+                // row.
                 let parts = _mm256_sub_epi32(isum[c], _mm256_slli_epi32::<5>(off));
                 // [isum r0, isum r2, (same) | isum r1, isum r3, (same)]
                 let sums = hadd_epi32(parts, parts);
