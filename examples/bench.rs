@@ -187,6 +187,35 @@ fn argmax(v: &[f32]) -> u32 {
     best as u32
 }
 
+/// Decodes `n` tokens one by one from `first` (each the previous step's argmax), printing
+/// progress every 32; returns (tok/s, process CPU seconds).
+fn decode(
+    session: &mut Session,
+    first: u32,
+    n: usize,
+    par: &dyn Parallel,
+    threads: usize,
+    what: &str,
+) -> Result<(f64, f64), String> {
+    let (t, cpu0) = (Instant::now(), cpu_seconds());
+    let mut last = first;
+    for i in 0..n {
+        let logits = session
+            .forward_with(&[last], false, par)
+            .map_err(|e| e.to_string())?;
+        last = argmax(logits);
+        if (i + 1).is_multiple_of(32) || i + 1 == n {
+            eprintln!(
+                "bench: threads={threads}: {what} {}/{n} ({:.2} tok/s, context {})",
+                i + 1,
+                (i + 1) as f64 / t.elapsed().as_secs_f64(),
+                session.len()
+            );
+        }
+    }
+    Ok((n as f64 / t.elapsed().as_secs_f64(), cpu_seconds() - cpu0))
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let file = std::fs::File::open(&args.model).map_err(|e| format!("{}: {e}", args.model))?;
     // SAFETY: the file is opened read-only and not modified while mapped (bench input).
@@ -204,6 +233,8 @@ fn run(args: &Args) -> Result<(), String> {
             .ok_or(format!("--tier {t}: not available on this CPU / build"))?,
     };
     let weight_bytes = decode_weight_bytes(&model);
+    // K and V, f16, every layer.
+    let kv_bytes_per_position = (c.n_layer * 2 * c.kv_dim() * 2) as f64;
     eprintln!(
         "bench: {name}: {:.2} GiB file, n_embd {} n_layer {} heads {}/{} ff {} vocab {}, \
          tier {:?}, {:.1} MiB weights per decoded token",
@@ -278,41 +309,40 @@ fn run(args: &Args) -> Result<(), String> {
         let pp = args.prompt as f64 / t.elapsed().as_secs_f64();
         let pp_cpu = cpu_seconds() - cpu0;
 
-        let (t, cpu0) = (Instant::now(), cpu_seconds());
-        for i in 0..args.gen {
-            let logits = session
-                .forward_with(&[last], false, par)
-                .map_err(|e| e.to_string())?;
-            last = argmax(logits);
-            if (i + 1).is_multiple_of(32) || i + 1 == args.gen {
-                eprintln!(
-                    "bench: threads={threads}: decode {}/{} ({:.2} tok/s)",
-                    i + 1,
-                    args.gen,
-                    (i + 1) as f64 / t.elapsed().as_secs_f64()
-                );
-            }
-        }
-        let tg = args.gen as f64 / t.elapsed().as_secs_f64();
-        let tg_cpu = cpu_seconds() - cpu0;
+        // Decode right after the prompt: each step also reads the KV cache of every earlier
+        // position (counted in `after_gbs`).
+        let prompt_len = session.len();
+        let (tg_after, _) = decode(&mut session, last, args.gen, par, threads, "after prompt")?;
+        let kv_positions =
+            (args.gen * prompt_len + args.gen * (args.gen + 1) / 2) as f64 / args.gen.max(1) as f64;
+        let after_gbs = tg_after * (weight_bytes as f64 + kv_positions * kv_bytes_per_position) / 1e9;
+
+        // Decode from an empty context, as llama-bench's tg test does: the headline figure.
+        session.reset();
+        let (tg, tg_cpu) = decode(&mut session, prompt[0], args.gen, par, threads, "decode")?;
         let decode_gbs = tg * weight_bytes as f64 / 1e9;
         let rss = peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"));
         println!(
-            "threads {threads}: prefill {pp:.2} tok/s, decode {tg:.2} tok/s, \
-             {:.1} MiB weights/token, decode {decode_gbs:.2} GB/s = {:.2} of {bw:.2} GB/s read \
-             bandwidth, arena {arena_mib:.1} MiB, peak RSS {rss} MiB; CPU s: prefill \
-             {pp_cpu:.1} ({:.2} tok/CPU-s), decode {tg_cpu:.1} ({:.2} tok/CPU-s)",
+            "threads {threads}: prefill {pp:.2} tok/s, decode {tg:.2} tok/s from an empty \
+             context, {:.1} MiB weights/token, decode {decode_gbs:.2} GB/s = {:.2} of {bw:.2} GB/s \
+             read bandwidth; decode after the prompt {tg_after:.2} tok/s, {after_gbs:.2} GB/s of \
+             weights and KV cache = {:.2}; arena {arena_mib:.1} MiB, peak RSS {rss} MiB; CPU s: \
+             prefill {pp_cpu:.1} ({:.2} tok/CPU-s), decode {tg_cpu:.1} ({:.2} tok/CPU-s)",
             weight_bytes as f64 / (1u64 << 20) as f64,
             decode_gbs / bw,
+            after_gbs / bw,
             args.prompt as f64 / pp_cpu,
             args.gen as f64 / tg_cpu,
         );
         println!(
             "bench model={name} threads={threads} pp{}={pp:.2} tg{}={tg:.2} bw_gbs={bw:.2} \
-             decode_gbs={decode_gbs:.2} decode_bw_frac={:.3}",
+             decode_gbs={decode_gbs:.2} decode_bw_frac={:.3} tg{}_after_pp={tg_after:.2} \
+             after_pp_gbs={after_gbs:.2} after_pp_bw_frac={:.3}",
             args.prompt,
             args.gen,
-            decode_gbs / bw
+            decode_gbs / bw,
+            args.gen,
+            after_gbs / bw
         );
     }
     Ok(())
