@@ -315,7 +315,8 @@ fn run(args: &Args) -> Result<(), String> {
         let (tg_after, _) = decode(&mut session, last, args.gen, par, threads, "after prompt")?;
         let kv_positions =
             (args.gen * prompt_len + args.gen * (args.gen + 1) / 2) as f64 / args.gen.max(1) as f64;
-        let after_gbs = tg_after * (weight_bytes as f64 + kv_positions * kv_bytes_per_position) / 1e9;
+        let after_gbs =
+            tg_after * (weight_bytes as f64 + kv_positions * kv_bytes_per_position) / 1e9;
 
         // Decode from an empty context, as llama-bench's tg test does: the headline figure.
         session.reset();
