@@ -14,15 +14,22 @@
 //! — split N ways, median of `--bw-runs`; reading the model rather than a separate buffer keeps
 //! the peak RSS at model + arena),
 //! then one prompt of `--prompt` random tokens prefilled in batches of `--batch`, then `--gen`
-//! tokens decoded one by one (each the previous step's argmax), all on a [`ThreadPool`] of N
-//! workers. Prints tok/s, the weight bytes one decode step streams (every matrix of every
-//! layer and the output head, plus one embedding row), decode's weight GB/s and its fraction
-//! of the measured bandwidth, the arena size and the peak RSS (VmHWM), and the process CPU
-//! seconds of each phase (on a loaded machine, tokens per CPU-second is the steadier number
-//! for one thread). The last line per
-//! thread count is machine-readable:
+//! tokens decoded one by one right after it (each the previous step's argmax), then — after a
+//! reset — `--gen` tokens decoded from an empty context, as `llama-bench`'s `tg` test does;
+//! all on a [`ThreadPool`] of N workers.
 //!
-//! `bench model=NAME threads=N pp512=… tg128=… bw_gbs=… decode_gbs=… decode_bw_frac=…`
+//! Prints tok/s, the weight bytes one decode step streams (every matrix of every layer and
+//! the output head, plus one embedding row), decode's weight GB/s and its fraction of the
+//! measured bandwidth (the empty-context decode: the headline figure, comparable with
+//! llama-bench's tg128), the decode after the prompt with its GB/s of weights *and* KV cache
+//! (each of its steps reads the f16 keys and values of every earlier position: at 512
+//! positions of Phi-3-mini about 10 % more bytes than the weights), the arena size and the
+//! peak RSS (VmHWM), and the process CPU seconds of each phase (on a loaded machine, tokens
+//! per CPU-second is the steadier number for one thread). The last line per thread count is
+//! machine-readable:
+//!
+//! `bench model=NAME threads=N pp512=… tg128=… bw_gbs=… decode_gbs=… decode_bw_frac=…
+//! tg128_after_pp=… after_pp_gbs=… after_pp_bw_frac=…`
 
 use std::time::Instant;
 
