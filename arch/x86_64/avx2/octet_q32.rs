@@ -35,6 +35,12 @@
 //! (`((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`) runs on whole vectors and leaves row
 //! `r`'s result in lane `r`.
 //!
+//! The first group of 8 blocks of a row starts each accumulator as `+0.0 + term` from a zero
+//! register (the reference's `+0.0` start), so the accumulator array is not zeroed per octet
+//! and column tile; rows of fewer than 8 blocks, which have no whole first group, get a zeroed
+//! array. This removed a 4 KiB `memset` per octet and tile: ×1.016 (64 columns in cache, median
+//! of 6 alternating rounds).
+//!
 //! # Tiling and windows
 //!
 //! Row panels of [`PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
@@ -259,7 +265,7 @@ unsafe fn block_products<const N: usize>(wv: &[__m256i; 8], xq: [*const i8; N]) 
 /// As [`block`], with `c0 + N <= C`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn block_columns<P: OctetPair, const C: usize, const N: usize>(
+unsafe fn block_columns<P: OctetPair, const C: usize, const N: usize, const FRESH: bool>(
     acc: &mut OctetAcc<C>,
     l: usize,
     (wv, dw, mw): (&[__m256i; 8], __m256, __m256),
@@ -286,7 +292,9 @@ unsafe fn block_columns<P: OctetPair, const C: usize, const N: usize>(
             };
             let dx = _mm256_set1_ps(*t.dx.get_unchecked(c).get_unchecked(e));
             let a = acc.get_unchecked_mut(c).get_unchecked_mut(l);
-            *a = add_terms(P::HAS_MIN, *a, sums, (dw, mw), (dx, sx));
+            // A fresh accumulator is the reference's `+0.0` start (`0.0 + term`, as before).
+            let prev = if FRESH { _mm256_setzero_ps() } else { *a };
+            *a = add_terms(P::HAS_MIN, prev, sums, (dw, mw), (dx, sx));
         }
     }
 }
@@ -321,7 +329,7 @@ type OctetAcc<const C: usize> = [[__m256; 8]; C];
 /// for the columns; the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-unsafe fn block<P: OctetPair, const C: usize>(
+unsafe fn block<P: OctetPair, const C: usize, const FRESH: bool>(
     acc: &mut OctetAcc<C>,
     l: usize,
     w: &[*const P::W; 8],
@@ -340,11 +348,11 @@ unsafe fn block<P: OctetPair, const C: usize>(
         };
         let mut c = 0;
         while c + INTERLEAVE <= C {
-            block_columns::<P, C, INTERLEAVE>(acc, l, (&wv, dw, mw), x, c, (b, e), t);
+            block_columns::<P, C, INTERLEAVE, FRESH>(acc, l, (&wv, dw, mw), x, c, (b, e), t);
             c += INTERLEAVE;
         }
         while c < C {
-            block_columns::<P, C, 1>(acc, l, (&wv, dw, mw), x, c, (b, e), t);
+            block_columns::<P, C, 1, FRESH>(acc, l, (&wv, dw, mw), x, c, (b, e), t);
             c += 1;
         }
     }
@@ -363,22 +371,33 @@ unsafe fn octet<P: OctetPair, const C: usize>(
     x: &[*const P::X; C],
     (b0, b1): (usize, usize),
     t: &BlockTable<COLS>,
+    fresh: bool,
 ) {
     // SAFETY: blocks `b0 <= b < b1`, entries `b − b0 < WIN_BLOCKS` (caller contract).
     unsafe {
         let whole = b0 + (b1 - b0) / 8 * 8;
         let mut b = b0;
+        if fresh && b < whole {
+            // The first group writes every lane of every column (module docs, "Accumulators").
+            for &r in w {
+                prefetch_ahead(r.add(b).cast(), 2 * 64);
+            }
+            for l in 0..8 {
+                block::<P, C, true>(acc, l, w, x, (b + l, b + l - b0), t);
+            }
+            b += 8;
+        }
         while b < whole {
             for &r in w {
                 prefetch_ahead(r.add(b).cast(), 2 * 64);
             }
             for l in 0..8 {
-                block::<P, C>(acc, l, w, x, (b + l, b + l - b0), t);
+                block::<P, C, false>(acc, l, w, x, (b + l, b + l - b0), t);
             }
             b += 8;
         }
         for b in whole..b1 {
-            block::<P, C>(acc, b % 8, w, x, (b, b - b0), t);
+            block::<P, C, false>(acc, b % 8, w, x, (b, b - b0), t);
         }
     }
 }
@@ -431,6 +450,11 @@ pub(super) unsafe fn gemm<P: OctetPair>(
     // Rows of more than one window keep their accumulators between windows.
     // SAFETY: all-zero bits are valid `__m256` values.
     let mut kept: [OctetAcc<COLS>; MAX_OCTETS] = unsafe { core::mem::zeroed() };
+    // The accumulators of the octet and column tile in flight, zeroed once per call: each
+    // octet's first window starts every lane afresh ([`octet`]'s `fresh` group) instead of
+    // zeroing 4 KiB per octet and tile (a `memset` that took about 1 % of prefill).
+    // SAFETY: all-zero bits are valid `__m256` values.
+    let mut accs: OctetAcc<COLS> = unsafe { core::mem::zeroed() };
     let panel = panel_groups(8, bpr * core::mem::size_of::<P::W>());
     let panel = if bpr > WIN_BLOCKS {
         panel.min(MAX_OCTETS)
@@ -460,19 +484,23 @@ pub(super) unsafe fn gemm<P: OctetPair>(
                         macro_rules! run {
                             ($n:literal) => {{
                                 let xn: [*const P::X; $n] = core::array::from_fn(|c| xs[c]);
-                                let mut acc = [[_mm256_setzero_ps(); 8]; $n];
+                                // SAFETY: `$n <= COLS`: the first `$n` rows of `accs`.
+                                let acc = &mut *accs.as_mut_ptr().cast::<OctetAcc<$n>>();
                                 if !first {
                                     let k = kept.get_unchecked(o - o0);
                                     acc.copy_from_slice(&k[..$n]);
+                                } else if bpr < 8 {
+                                    // No whole first group to start every lane.
+                                    *acc = [[_mm256_setzero_ps(); 8]; $n];
                                 }
-                                octet::<P, $n>(&mut acc, &ws, &xn, (b0, b1), &t);
+                                octet::<P, $n>(acc, &ws, &xn, (b0, b1), &t, first);
                                 if last {
                                     for (c, a) in acc.iter().enumerate() {
                                         let dst = out.as_mut_ptr().add((c0 + c) * stride + 8 * o);
                                         _mm256_storeu_ps(dst, fold(a));
                                     }
                                 } else {
-                                    kept.get_unchecked_mut(o - o0)[..$n].copy_from_slice(&acc);
+                                    kept.get_unchecked_mut(o - o0)[..$n].copy_from_slice(&acc[..]);
                                 }
                             }};
                         }
