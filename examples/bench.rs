@@ -3,30 +3,36 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- --model M.gguf [--threads 1,2] [--prompt 512] \
-//!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--tier NAME]
+//!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] [--tier NAME]
 //! ```
 //!
 //! `--tier` picks a kernel tier by name (`scalar`, `avx2`, `avx512`, …; it must run on this
 //! CPU) instead of the best one detected.
 //!
-//! The model is memory-mapped. For each thread count N of `--threads` (a list): the read
-//! bandwidth on N threads (summing the mapped model file itself — at most `--bw-mib` MiB of it
-//! — split N ways, median of `--bw-runs`; reading the model rather than a separate buffer keeps
-//! the peak RSS at model + arena),
-//! then one prompt of `--prompt` random tokens prefilled in batches of `--batch`, then `--gen`
-//! tokens decoded one by one right after it (each the previous step's argmax), then — after a
-//! reset — `--gen` tokens decoded from an empty context, as `llama-bench`'s `tg` test does;
-//! all on a [`ThreadPool`] of N workers.
+//! The model is memory-mapped. For each thread count N of `--threads` (a list), on a
+//! [`ThreadPool`] of N workers: one prompt of `--prompt` random tokens prefilled in batches of
+//! `--batch`, then `--gen` tokens decoded one by one right after it (each the previous step's
+//! argmax), then — after a reset — `--gen` tokens decoded from an empty context, as
+//! `llama-bench`'s `tg` test does. The read bandwidth on N threads is measured by summing the
+//! mapped model file itself (at most `--bw-mib` MiB of it, split N ways, median of
+//! `--bw-runs`; reading the model rather than a separate buffer keeps the peak RSS at model +
+//! arena).
+//!
+//! The empty-context decode runs `--reps` times (default 3, as llama-bench repeats its
+//! tests), each repetition right after its own bandwidth probe: on a shared machine both move
+//! from minute to minute, so each fraction sets decode against the bandwidth of the same
+//! minute, and the medians are reported.
 //!
 //! Prints tok/s, the weight bytes one decode step streams (every matrix of every layer and
 //! the output head, plus one embedding row), decode's weight GB/s and its fraction of the
 //! measured bandwidth (the empty-context decode: the headline figure, comparable with
-//! llama-bench's tg128), the decode after the prompt with its GB/s of weights *and* KV cache
-//! (each of its steps reads the f16 keys and values of every earlier position: at 512
-//! positions of Phi-3-mini about 10 % more bytes than the weights), the arena size and the
-//! peak RSS (VmHWM), and the process CPU seconds of each phase (on a loaded machine, tokens
-//! per CPU-second is the steadier number for one thread). The last line per thread count is
-//! machine-readable:
+//! llama-bench's tg128; median of the repetitions' fractions), the decode after the prompt
+//! with its GB/s of weights *and* KV cache (each of its steps reads the f16 keys and values
+//! of every earlier position: at 512 positions of Phi-3-mini about 10 % more bytes than the
+//! weights; set against the median probe), the arena size and the peak RSS (VmHWM), and the
+//! process CPU seconds of each phase (on a loaded machine, tokens per CPU-second is the
+//! steadier number for one thread). The last line per thread count is machine-readable
+//! (`bw_gbs` is the median probe):
 //!
 //! `bench model=NAME threads=N pp512=… tg128=… bw_gbs=… decode_gbs=… decode_bw_frac=…
 //! tg128_after_pp=… after_pp_gbs=… after_pp_bw_frac=…`
@@ -47,11 +53,13 @@ struct Args {
     ctx: Option<usize>,
     bw_mib: usize,
     bw_runs: usize,
+    reps: usize,
     tier: Option<phi3_kernels::cpu::Tier>,
 }
 
 const USAGE: &str = "usage: bench --model M.gguf [--threads 1,2] [--prompt 512] [--gen 128] \
-                     [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--tier NAME]";
+                     [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] \
+                     [--tier NAME]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -63,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
         ctx: None,
         bw_mib: 4096,
         bw_runs: 5,
+        reps: 3,
         tier: None,
     };
     let mut it = std::env::args().skip(1);
@@ -87,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
             "--ctx" => a.ctx = Some(num(value()?)?),
             "--bw-mib" => a.bw_mib = num(value()?)?,
             "--bw-runs" => a.bw_runs = num(value()?)?,
+            "--reps" => a.reps = num(value()?)?,
             "--tier" => {
                 let name = value()?;
                 let tier = phi3_kernels::cpu::Tier::from_name(&name)
@@ -100,15 +110,20 @@ fn parse_args() -> Result<Args, String> {
     if a.model.is_empty() {
         return Err(format!("--model is required\n{USAGE}"));
     }
-    if a.threads.contains(&0) || a.batch == 0 || a.prompt == 0 || a.bw_runs == 0 {
-        return Err("--threads, --batch, --prompt and --bw-runs must be at least 1".into());
+    if a.threads.contains(&0) || a.batch == 0 || a.prompt == 0 || a.bw_runs == 0 || a.reps == 0 {
+        return Err("--threads, --batch, --prompt, --bw-runs and --reps must be at least 1".into());
     }
     Ok(a)
 }
 
+/// The median (the mean of the two middle values for an even count).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// Streaming read bandwidth in GB/s: `threads` threads each sum their share of `buf`.
@@ -284,12 +299,6 @@ fn run(args: &Args) -> Result<(), String> {
     let (_, words, _) = unsafe { map.align_to::<u64>() };
     let words = &words[..words.len().min(args.bw_mib << 17)];
     for &threads in &args.threads {
-        let bw = read_bandwidth(words, threads, args.bw_runs);
-        eprintln!(
-            "bench: threads={threads}: read bandwidth {bw:.2} GB/s ({:.2} GiB, median of {})",
-            (words.len() * 8) as f64 / (1u64 << 30) as f64,
-            args.bw_runs
-        );
         let pool = ThreadPool::new(threads);
         let par: &dyn Parallel = &pool;
         session.reset();
@@ -326,18 +335,38 @@ fn run(args: &Args) -> Result<(), String> {
             tg_after * (weight_bytes as f64 + kv_positions * kv_bytes_per_position) / 1e9;
 
         // Decode from an empty context, as llama-bench's tg test does: the headline figure.
-        session.reset();
-        let (tg, tg_cpu) = decode(&mut session, prompt[0], args.gen, par, threads, "decode")?;
+        // `--reps` repetitions, each right after its own bandwidth probe, so that every
+        // fraction sets decode against the bandwidth of the same minute; medians reported.
+        let (mut bws, mut tgs, mut fracs, mut tg_cpu) = (vec![], vec![], vec![], 0.0);
+        for rep in 0..args.reps {
+            let bw_r = read_bandwidth(words, threads, args.bw_runs);
+            session.reset();
+            let what = format!("decode (repetition {}/{})", rep + 1, args.reps);
+            let (tg_r, cpu_r) = decode(&mut session, prompt[0], args.gen, par, threads, &what)?;
+            eprintln!(
+                "bench: threads={threads}: repetition {}/{}: decode {tg_r:.2} tok/s, read \
+                 bandwidth {bw_r:.2} GB/s, fraction {:.3}",
+                rep + 1,
+                args.reps,
+                tg_r * weight_bytes as f64 / 1e9 / bw_r
+            );
+            fracs.push(tg_r * weight_bytes as f64 / 1e9 / bw_r);
+            bws.push(bw_r);
+            tgs.push(tg_r);
+            tg_cpu += cpu_r / args.reps as f64;
+        }
+        let (bw, tg, frac) = (median(bws), median(tgs), median(fracs));
         let decode_gbs = tg * weight_bytes as f64 / 1e9;
         let rss = peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"));
         println!(
             "threads {threads}: prefill {pp:.2} tok/s, decode {tg:.2} tok/s from an empty \
-             context, {:.1} MiB weights/token, decode {decode_gbs:.2} GB/s = {:.2} of {bw:.2} GB/s \
-             read bandwidth; decode after the prompt {tg_after:.2} tok/s, {after_gbs:.2} GB/s of \
-             weights and KV cache = {:.2}; arena {arena_mib:.1} MiB, peak RSS {rss} MiB; CPU s: \
+             context, {:.1} MiB weights/token, decode {decode_gbs:.2} GB/s = {frac:.2} of the read \
+             bandwidth (median of {} repetitions, each against the probe just before it; median \
+             probe {bw:.2} GB/s); decode after the prompt {tg_after:.2} tok/s, {after_gbs:.2} GB/s \
+             of weights and KV cache = {:.2}; arena {arena_mib:.1} MiB, peak RSS {rss} MiB; CPU s: \
              prefill {pp_cpu:.1} ({:.2} tok/CPU-s), decode {tg_cpu:.1} ({:.2} tok/CPU-s)",
             weight_bytes as f64 / (1u64 << 20) as f64,
-            decode_gbs / bw,
+            args.reps,
             after_gbs / bw,
             args.prompt as f64 / pp_cpu,
             args.gen as f64 / tg_cpu,
@@ -348,7 +377,7 @@ fn run(args: &Args) -> Result<(), String> {
              after_pp_gbs={after_gbs:.2} after_pp_bw_frac={:.3}",
             args.prompt,
             args.gen,
-            decode_gbs / bw,
+            frac,
             args.gen,
             after_gbs / bw
         );
