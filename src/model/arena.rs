@@ -17,7 +17,7 @@
 //! | `quant` (quantized matmul input) | bytes | the largest `ActivationFormat::bytes_for(B · d)` over every format and every matmul input width `d ∈ {n_embd, q_dim, n_ff}` (f32 is the widest, so any weight type fits) |
 //! | `rope` (cos then sin tables) | f32 | `B · n_rot` (`n_rot / 2` cos and `n_rot / 2` sin per position) |
 //! | `scores` (attention scratch) | f32 | `W · C` (one row per worker) |
-//! | `logits` | f32 | `B · n_vocab` (every position of a batch can be returned) |
+//! | `logits` | f32 | `B · n_vocab` (every position of a batch can be returned; until the output head, the scratch of the prefill matmuls split by rows) |
 //!
 //! Batches are column-major in tokens: token `t` of a batch owns elements
 //! `t · width .. (t + 1) · width` of each activation buffer.
