@@ -4,7 +4,7 @@
 //! contiguous, the layout `Session` uses).
 //!
 //! ```text
-//! cargo run --release --example attention_bw -- [--positions 560] [--rounds 5]
+//! cargo run --release --example attention_bw -- [--positions 560] [--rounds 5] [--prefill 64]
 //! ```
 //!
 //! Phi-3-mini's shape: 32 layers, 32 heads, head_dim 96, a cache of 4096 positions (the
@@ -13,17 +13,27 @@
 //! `--positions` positions with the best kernel tier, and prints milliseconds per token and
 //! the KV bytes read per second. The last lines are machine-readable:
 //! `attention_bw layout=head positions=560 ms=… gbs=…`.
+//!
+//! With `--prefill B` it times instead the attention of a prefill batch of `B` tokens whose
+//! first sits at `--positions` (token `t` attends `positions + t` rows), head-major, every
+//! layer and head: one query at a time (`attention_head`) against causal blocks of
+//! `ATTENTION_BLOCK` queries (`attention_causal_block`, the session's path), alternating, and
+//! prints milliseconds per batch and their ratio:
+//! `attention_bw prefill=64 positions=448 per_query_ms=… block_ms=… speedup=…`.
 
 use half::f16;
 use phi3_kernels::cpu::CpuFeatures;
+use phi3_kernels::kernels::attention::{attention_causal_block, attention_head, CausalBlock};
 use phi3_kernels::kernels::Kernels;
+use phi3_kernels::model::ATTENTION_BLOCK;
 use std::time::Instant;
 
-const USAGE: &str = "usage: attention_bw [--positions 560] [--rounds 5]";
+const USAGE: &str = "usage: attention_bw [--positions 560] [--rounds 5] [--prefill B]";
 
 fn run() -> Result<(), String> {
     let mut positions = 560usize;
     let mut rounds = 5usize;
+    let mut prefill = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || -> Result<usize, String> {
@@ -34,12 +44,15 @@ fn run() -> Result<(), String> {
         match a.as_str() {
             "--positions" => positions = value()?,
             "--rounds" => rounds = value()?,
+            "--prefill" => prefill = value()?,
             _ => return Err(USAGE.into()),
         }
     }
     let (layers, heads, hd, cap) = (32usize, 32usize, 96usize, 4096usize);
-    if positions == 0 || positions > cap || rounds == 0 {
-        return Err(format!("--positions must be 1..={cap}, --rounds positive"));
+    if positions == 0 || positions + prefill > cap || rounds == 0 {
+        return Err(format!(
+            "--positions must be 1..={cap} (with --prefill B: positions + B <= {cap}), --rounds positive"
+        ));
     }
     let features = CpuFeatures::detect();
     let k = Kernels::for_tier(features.best_tier(), &features).ok_or("no kernel tier")?;
@@ -50,6 +63,9 @@ fn run() -> Result<(), String> {
     let values: Vec<f16> = (0..layers * kv_layer)
         .map(|i| f16::from_f32(((i % 89) as f32 - 44.0) / 64.0))
         .collect();
+    if prefill > 0 {
+        return prefill_attention(&k, &keys, &values, prefill, positions, rounds);
+    }
     let q: Vec<f32> = (0..hd).map(|i| i as f32 / 100.0).collect();
     let mut scores = vec![0.0f32; positions];
     let mut out = vec![0.0f32; hd];
@@ -88,6 +104,95 @@ fn run() -> Result<(), String> {
             bytes / best[li] / 1e9
         );
     }
+    Ok(())
+}
+
+/// `--prefill`: a batch of `batch` queries per head (token `t` attends `positions + t` rows)
+/// over every layer and head, per query and by causal blocks, alternating.
+fn prefill_attention(
+    k: &Kernels,
+    keys: &[f16],
+    values: &[f16],
+    batch: usize,
+    positions: usize,
+    rounds: usize,
+) -> Result<(), String> {
+    let (layers, heads, hd, cap) = (32usize, 32usize, 96usize, 4096usize);
+    let kv_layer = cap * heads * hd;
+    let scale = 1.0 / (hd as f32).sqrt();
+    // Queries laid out as the session's qkv rows: token-major, `heads · hd` per token.
+    let q: Vec<f32> = (0..batch * heads * hd)
+        .map(|i| ((i % 101) as f32 - 50.0) / 40.0)
+        .collect();
+    let last = positions + batch - 1;
+    let mut scores = vec![0.0f32; ATTENTION_BLOCK * last];
+    let mut out = vec![0.0f32; batch * heads * hd];
+    let mut check = vec![0.0f32; batch * heads * hd];
+    println!(
+        "attention_bw: prefill of {batch} tokens at positions {positions}..{}, {layers} layers x {heads} heads, head_dim {hd}, tier {:?}, blocks of {ATTENTION_BLOCK}",
+        positions + batch,
+        k.tier
+    );
+    let mut best = [f64::MAX; 2];
+    for _ in 0..rounds {
+        for (mode, dst) in [(0usize, &mut check), (1, &mut out)] {
+            let t = Instant::now();
+            for l in 0..layers {
+                for h in 0..heads {
+                    let off = l * kv_layer + h * cap * hd;
+                    let (kh, vh) = (&keys[off..], &values[off..]);
+                    let mut t0 = 0;
+                    while t0 < batch {
+                        let m = ATTENTION_BLOCK.min(batch - t0);
+                        let qb = &q[(t0 * heads + h) * hd..];
+                        let ob = &mut dst[(t0 * heads + h) * hd..];
+                        if mode == 0 {
+                            for j in 0..m {
+                                let n = positions + t0 + j;
+                                attention_head(
+                                    k,
+                                    &qb[j * heads * hd..][..hd],
+                                    kh,
+                                    vh,
+                                    hd,
+                                    n,
+                                    scale,
+                                    &mut scores,
+                                    &mut ob[j * heads * hd..][..hd],
+                                )
+                                .map_err(|e| e.to_string())?;
+                            }
+                        } else {
+                            let b = CausalBlock {
+                                queries: m,
+                                first: positions + t0,
+                                dim: hd,
+                                q_pitch: heads * hd,
+                                kv_stride: hd,
+                                out_pitch: heads * hd,
+                            };
+                            attention_causal_block(k, &b, qb, kh, vh, scale, &mut scores, ob)
+                                .map_err(|e| e.to_string())?;
+                        }
+                        t0 += m;
+                    }
+                }
+            }
+            let dt = t.elapsed().as_secs_f64();
+            best[mode] = best[mode].min(dt);
+            let name = ["per query", "blocks"][mode];
+            println!("attention_bw: {name:9} {:8.2} ms per batch", dt * 1e3);
+        }
+    }
+    if out.iter().zip(&check).any(|(a, b)| a.to_bits() != b.to_bits()) {
+        return Err("block and per-query outputs differ".into());
+    }
+    println!(
+        "attention_bw prefill={batch} positions={positions} per_query_ms={:.3} block_ms={:.3} speedup={:.3}",
+        best[0] * 1e3,
+        best[1] * 1e3,
+        best[0] / best[1]
+    );
     Ok(())
 }
 

@@ -111,7 +111,11 @@ fn plan_regions_are_aligned_disjoint_and_sized() {
     assert_eq!(plan.k_cache.len, kv);
     assert_eq!(plan.v_cache.len, kv);
     assert_eq!(plan.logits.len, 7 * c.n_vocab * 4);
-    assert_eq!(plan.scores.len, 3 * 100 * 4);
+    // Per worker, a causal block of 4 queries: 4 scores rows of 100 and 4 outputs.
+    assert_eq!(plan.scores.len, 3 * 4 * (100 + c.head_dim) * 4);
+    // A batch of 2 needs blocks of 2 only.
+    let l2 = Limits { max_batch: 2, ..l };
+    assert_eq!(ArenaPlan::new(&c, &l2).unwrap().scores.len, 3 * 2 * (100 + c.head_dim) * 4);
     assert_eq!(
         plan.qkv.len,
         7 * (c.n_head + 2 * c.n_head_kv) * c.head_dim * 4

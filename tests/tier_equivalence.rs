@@ -1016,3 +1016,82 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Causal query blocks (batched prefill): per query, bit for bit the same tier's single-query
+// kernels — the property that keeps a batched prefill bit-identical to token-by-token decode.
+
+proptest! {
+    #[test]
+    fn causal_blocks_equal_single_query_kernels_bitwise(
+        seed: u64,
+        queries in 0usize..11,
+        first in 0usize..40,
+        dim in prop_oneof![Just(96usize), 1usize..140],
+        q_extra in 0usize..3,
+        kv_extra in 0usize..3,
+        out_extra in 0usize..3,
+    ) {
+        use phi3_kernels::kernels::attention::{attention_causal_block, attention_head, CausalBlock};
+        let mut r = Rng::new(seed);
+        let b = CausalBlock {
+            queries,
+            first,
+            dim,
+            q_pitch: dim + q_extra,
+            kv_stride: dim + kv_extra,
+            out_pitch: dim + out_extra,
+        };
+        let pos = b.positions().unwrap();
+        let kv_len = if pos == 0 { 0 } else { (pos - 1) * b.kv_stride + dim };
+        let keys: Vec<f16> = float_vec(&mut r, kv_len).into_iter().map(f16::from_f32).collect();
+        let values: Vec<f16> = float_vec(&mut r, kv_len).into_iter().map(f16::from_f32).collect();
+        let q_len = if queries == 0 { 0 } else { (queries - 1) * b.q_pitch + dim };
+        let q = float_vec(&mut r, q_len);
+        let out_len = if queries == 0 { 0 } else { (queries - 1) * b.out_pitch + dim };
+        let scale = 1.0 / (dim as f32).sqrt();
+        let weights: Vec<f32> = (0..queries * pos).map(|_| r.unit()).collect();
+        let mut all = tiers();
+        all.push((Tier::Scalar, Kernels::scalar()));
+        for (tier, k) in all {
+            // Scores: the rows past each query's `first + j` positions keep their sentinel.
+            let mut scores = vec![-3.5f32; queries * pos];
+            (k.attn_scores_causal_f16)(&b, &q, &keys, scale, &mut scores);
+            // Values: the gaps between outputs keep their sentinel.
+            let mut out = vec![-3.5f32; out_len];
+            (k.attn_values_causal_f16)(&b, &weights, &values, &mut out);
+            // The composed block against the composed single-query head.
+            let mut bs = vec![0.0f32; queries * pos];
+            let mut bo = vec![0.0f32; out_len];
+            attention_causal_block(&k, &b, &q, &keys, &values, scale, &mut bs, &mut bo).unwrap();
+            for j in 0..queries {
+                let n = first + j;
+                let qj = &q[j * b.q_pitch..][..dim];
+                let mut want = vec![0.0f32; n];
+                (k.attn_scores_f16)(qj, &keys, b.kv_stride, scale, &mut want);
+                let row = &scores[j * pos..][..pos];
+                for p in 0..pos {
+                    if p < n {
+                        prop_assert!(same_bits(row[p], want[p]), "{tier}: score q{j} p{p} {} vs {}", row[p], want[p]);
+                    } else {
+                        prop_assert_eq!(row[p], -3.5, "{}: score q{} p{} written past the query", tier, j, p);
+                    }
+                }
+                let mut want = vec![0.0f32; dim];
+                (k.attn_values_f16)(&weights[j * pos..][..n], &values, b.kv_stride, &mut want);
+                let oj = &out[j * b.out_pitch..][..dim];
+                for i in 0..dim {
+                    prop_assert!(same_bits(oj[i], want[i]), "{tier}: out q{j}[{i}] {} vs {}", oj[i], want[i]);
+                }
+                if j + 1 < queries {
+                    prop_assert!(out[j * b.out_pitch + dim..(j + 1) * b.out_pitch].iter().all(|&v| v == -3.5),
+                                 "{}: gap after output {} written", tier, j);
+                }
+                let (mut hs, mut ho) = (vec![0.0f32; n], vec![0.0f32; dim]);
+                attention_head(&k, qj, &keys, &values, b.kv_stride, n, scale, &mut hs, &mut ho).unwrap();
+                prop_assert!(bs[j * pos..][..n].iter().zip(&hs).all(|(a, b)| same_bits(*a, *b)), "{}: block weights of q{}", tier, j);
+                prop_assert!(bo[j * b.out_pitch..][..dim].iter().zip(&ho).all(|(a, b)| same_bits(*a, *b)), "{}: block output of q{}", tier, j);
+            }
+        }
+    }
+}

@@ -146,3 +146,276 @@ pub fn attention_head(
     (k.attn_values_f16)(scores, values, stride, out);
     Ok(())
 }
+
+/// The shape of a causal block of queries against one KV head: in a batched prefill, the same
+/// query head of `queries` consecutive tokens.
+///
+/// Query `j < queries` is the `dim` values at `j · q_pitch` of the query slice and attends to
+/// key / value rows `0 .. first + j` (row `p` at `p · kv_stride` of the cache slice, as in
+/// [`attn_scores_f16`]). Its scores (then softmax weights) are row `j` of a scratch whose rows
+/// are [`CausalBlock::positions`] `= first + queries − 1` values apart, and its output is the
+/// `dim` values at `j · out_pitch` of the output slice.
+///
+/// Every per-query result of the block kernels is, bit for bit, what the single-query kernels
+/// of the same tier ([`attn_scores_f16`], [`attn_values_f16`]) give for that query: a block
+/// kernel only shares the loads and f16 conversions of each cache row between its queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CausalBlock {
+    /// Number of queries (`m`).
+    pub queries: usize,
+    /// Positions attended by query 0; query `j` attends `first + j`.
+    pub first: usize,
+    /// Values per query, key / value row and output row (`head_dim`).
+    pub dim: usize,
+    /// Distance between consecutive queries in the query slice.
+    pub q_pitch: usize,
+    /// Distance between consecutive key / value rows in the cache slices.
+    pub kv_stride: usize,
+    /// Distance between consecutive outputs in the output slice.
+    pub out_pitch: usize,
+}
+
+impl CausalBlock {
+    /// Positions attended by the last query, which is the scores row pitch:
+    /// `first + queries − 1` (`first` when `queries == 0`; `None` on overflow).
+    pub fn positions(&self) -> Option<usize> {
+        self.first.checked_add(self.queries.saturating_sub(1))
+    }
+
+    /// `(j · pitch) .. (j · pitch + len)`, or `None` on overflow.
+    fn span(j: usize, pitch: usize, len: usize) -> Option<core::ops::Range<usize>> {
+        let start = j.checked_mul(pitch)?;
+        Some(start..start.checked_add(len)?)
+    }
+
+    /// Checks the lengths [`attention_causal_block`] documents.
+    pub(crate) fn check(
+        &self,
+        q: usize,
+        keys: usize,
+        values: usize,
+        scores: usize,
+        out: usize,
+    ) -> Result<(), ShapeError> {
+        let Some(last) = self.queries.checked_sub(1) else {
+            return Ok(());
+        };
+        let pos = self.positions().ok_or(ShapeError::Overflow)?;
+        let end = |pitch, len| {
+            Self::span(last, pitch, len)
+                .map(|r| r.end)
+                .ok_or(ShapeError::Overflow)
+        };
+        let kv = match pos.checked_sub(1) {
+            None => 0,
+            Some(p) => Self::span(p, self.kv_stride, self.dim)
+                .ok_or(ShapeError::Overflow)?
+                .end,
+        };
+        let need = [
+            ("q", end(self.q_pitch, self.dim)?, q),
+            ("keys", kv, keys),
+            ("values", kv, values),
+            ("scores", end(pos, pos)?, scores),
+            ("out", end(self.out_pitch, self.dim)?, out),
+        ];
+        for (what, expected, actual) in need {
+            if actual < expected {
+                return Err(ShapeError::Length {
+                    what,
+                    expected,
+                    actual,
+                });
+            }
+        }
+        if last > 0 && self.out_pitch < self.dim {
+            return Err(ShapeError::Length {
+                what: "out_pitch",
+                expected: self.dim,
+                actual: self.out_pitch,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Single-query scores kernel ([`attn_scores_f16`]'s signature).
+pub type ScoresFn = fn(&[f32], &[f16], usize, f32, &mut [f32]);
+/// Single-query values kernel ([`attn_values_f16`]'s signature).
+pub type ValuesFn = fn(&[f32], &[f16], usize, &mut [f32]);
+
+/// Query `j`'s slices of a block: `(q_j, scores_j)` for scores, `None` when they do not fit.
+fn query_rows<'s>(
+    b: &CausalBlock,
+    j: usize,
+    q: &'s [f32],
+    rows: &'s mut [f32],
+) -> Option<(&'s [f32], &'s mut [f32])> {
+    let pos = b.positions()?;
+    let q_j = q.get(CausalBlock::span(j, b.q_pitch, b.dim)?)?;
+    let row = CausalBlock::span(j, pos, b.first.checked_add(j)?)?;
+    Some((q_j, rows.get_mut(row)?))
+}
+
+/// Block scores by running a single-query kernel per query: scores row `j` (pitch
+/// [`CausalBlock::positions`]) gets `single(q_j, keys, kv_stride, scale, ·)` over its
+/// `first + j` positions. A query whose row or scores do not fit is skipped.
+pub(crate) fn scores_causal_by_query(
+    single: ScoresFn,
+    b: &CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    for j in 0..b.queries {
+        if let Some((q_j, s_j)) = query_rows(b, j, q, scores) {
+            single(q_j, keys, b.kv_stride, scale, s_j);
+        }
+    }
+}
+
+/// Block value sums by running a single-query kernel per query: output `j` gets
+/// `single(weights_j, values, kv_stride, ·)` over its `first + j` positions. A query whose
+/// weights or output do not fit is skipped.
+pub(crate) fn values_causal_by_query(
+    single: ValuesFn,
+    b: &CausalBlock,
+    weights: &[f32],
+    values: &[f16],
+    out: &mut [f32],
+) {
+    for j in 0..b.queries {
+        let Some(pos) = b.positions() else { return };
+        let w_j = CausalBlock::span(j, pos, b.first.saturating_add(j)).and_then(|r| weights.get(r));
+        let o_j = CausalBlock::span(j, b.out_pitch, b.dim).and_then(|r| out.get_mut(r));
+        if let (Some(w_j), Some(o_j)) = (w_j, o_j) {
+            single(w_j, values, b.kv_stride, o_j);
+        }
+    }
+}
+
+/// Attention scores of a causal block (see [`CausalBlock`]): for every query `j` and position
+/// `p < first + j`, `scores[j · positions + p] = scale · Σ_{i<dim} q_j[i] · f32(keys[p ·
+/// kv_stride + i])`, exactly as [`attn_scores_f16`] computes it for that query.
+///
+/// Contract: the lengths [`attention_causal_block`] checks (`debug_assert!`-free: a query
+/// whose slices do not fit is skipped, and the rest of `scores` is left untouched).
+pub fn attn_scores_causal_f16(
+    b: &CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
+}
+
+/// Weighted value sums of a causal block (see [`CausalBlock`]): output `j` (`dim` values at
+/// `j · out_pitch`) is overwritten with `Σ_{p < first + j} weights[j · positions + p] ·
+/// f32(values[p · kv_stride ..])`, exactly as [`attn_values_f16`] computes it for that query.
+///
+/// Contract: as [`attn_scores_causal_f16`]; a query whose slices do not fit is skipped.
+pub fn attn_values_causal_f16(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
+    values_causal_by_query(attn_values_f16, b, weights, values, out);
+}
+
+/// Causal attention of a block of queries against one KV head with the kernels of `k`
+/// ([`Kernels::attn_scores_causal_f16`], [`Kernels::softmax`] per query over its `first + j`
+/// scores, [`Kernels::attn_values_causal_f16`]). Query `j`'s output is bit for bit what
+/// [`attention_head`] gives for it with `n_pos = first + j`; on return scores row `j` holds
+/// its attention weights.
+///
+/// Errors (checked before anything is written): [`ShapeError::Length`] when `q` is shorter
+/// than `(queries − 1) · q_pitch + dim` (`"q"`), `keys` / `values` than `(positions − 1) ·
+/// kv_stride + dim`, `scores` than `queries · positions`, `out` than `(queries − 1) ·
+/// out_pitch + dim`, or when outputs would overlap (`out_pitch < dim` with several queries,
+/// `"out_pitch"`); [`ShapeError::Overflow`] when a size overflows. `queries == 0` does nothing.
+///
+/// ```
+/// use half::f16;
+/// use phi3_kernels::kernels::attention::{attention_causal_block, attention_head, CausalBlock};
+/// use phi3_kernels::kernels::Kernels;
+///
+/// let k = Kernels::detect();
+/// let (dim, n) = (8, 5);
+/// let keys: Vec<f16> = (0..n * dim).map(|i| f16::from_f32((i % 7) as f32 * 0.1)).collect();
+/// let values: Vec<f16> = (0..n * dim).map(|i| f16::from_f32((i % 5) as f32)).collect();
+/// let q: Vec<f32> = (0..3 * dim).map(|i| i as f32 * 0.05).collect();
+/// // Three queries: the first sees 3 positions, the last 5.
+/// let b = CausalBlock { queries: 3, first: 3, dim, q_pitch: dim, kv_stride: dim, out_pitch: dim };
+/// let (mut scores, mut out) = (vec![0.0; 3 * 5], vec![0.0; 3 * dim]);
+/// attention_causal_block(&k, &b, &q, &keys, &values, 0.35, &mut scores, &mut out)?;
+/// let (mut s1, mut o1) = (vec![0.0; 5], vec![0.0; dim]);
+/// attention_head(&k, &q[2 * dim..], &keys, &values, dim, 5, 0.35, &mut s1, &mut o1)?;
+/// assert_eq!(&out[2 * dim..], &o1[..]);
+/// # Ok::<(), phi3_kernels::ShapeError>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn attention_causal_block(
+    k: &Kernels,
+    b: &CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    values: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) -> Result<(), ShapeError> {
+    b.check(q.len(), keys.len(), values.len(), scores.len(), out.len())?;
+    if b.queries == 0 {
+        return Ok(());
+    }
+    let pos = b.positions().ok_or(ShapeError::Overflow)?;
+    (k.attn_scores_causal_f16)(b, q, keys, scale, scores);
+    for (j, row) in scores.chunks_exact_mut(pos.max(1)).take(b.queries).enumerate() {
+        if let Some(s) = row.get_mut(..b.first + j) {
+            (k.softmax)(s);
+        }
+    }
+    (k.attn_values_causal_f16)(b, scores, values, out);
+    Ok(())
+}
+
+/// Defines a tier's `attn_scores_causal_f16` / `attn_values_causal_f16` table entries as a loop
+/// of its own single-query `attn_scores_f16` / `attn_values_f16` (in scope where it is used),
+/// for tiers without a dedicated block kernel: per query, bit for bit the single-query result.
+macro_rules! causal_by_query {
+    () => {
+        /// Causal block scores: this tier's single-query kernel per query.
+        pub(super) fn attn_scores_causal_f16(
+            b: &$crate::kernels::attention::CausalBlock,
+            q: &[f32],
+            keys: &[half::f16],
+            scale: f32,
+            scores: &mut [f32],
+        ) {
+            $crate::kernels::attention::scores_causal_by_query(
+                attn_scores_f16,
+                b,
+                q,
+                keys,
+                scale,
+                scores,
+            );
+        }
+
+        /// Causal block value sums: this tier's single-query kernel per query.
+        pub(super) fn attn_values_causal_f16(
+            b: &$crate::kernels::attention::CausalBlock,
+            weights: &[f32],
+            values: &[half::f16],
+            out: &mut [f32],
+        ) {
+            $crate::kernels::attention::values_causal_by_query(
+                attn_values_f16,
+                b,
+                weights,
+                values,
+                out,
+            );
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use causal_by_query;

@@ -18,6 +18,7 @@
 
 use crate::cpu::{CpuFeatures, Tier};
 use crate::quant::*;
+use super::attention::CausalBlock;
 use half::f16;
 
 /// Row dot product of weight blocks `W` against activation blocks `X` (same block count).
@@ -91,6 +92,10 @@ pub struct Kernels {
     pub attn_scores_f16: fn(&[f32], &[f16], usize, f32, &mut [f32]),
     /// Weighted sum of f16 value rows ([`super::attention::attn_values_f16`]).
     pub attn_values_f16: fn(&[f32], &[f16], usize, &mut [f32]),
+    /// Scores of a causal query block ([`super::attention::attn_scores_causal_f16`]).
+    pub attn_scores_causal_f16: fn(&CausalBlock, &[f32], &[f16], f32, &mut [f32]),
+    /// Value sums of a causal query block ([`super::attention::attn_values_causal_f16`]).
+    pub attn_values_causal_f16: fn(&CausalBlock, &[f32], &[f16], &mut [f32]),
 }
 
 /// Whether kernels of `tier` are compiled into this build for this target architecture.
@@ -138,6 +143,8 @@ impl Kernels {
             softmax: super::activation::softmax,
             attn_scores_f16: super::attention::attn_scores_f16,
             attn_values_f16: super::attention::attn_values_f16,
+            attn_scores_causal_f16: super::attention::attn_scores_causal_f16,
+            attn_values_causal_f16: super::attention::attn_values_causal_f16,
         }
     }
 

@@ -16,7 +16,7 @@
 //! | `ffn_act` (SwiGLU output) | f32 | `B · n_ff` |
 //! | `quant` (quantized matmul input) | bytes | the largest `ActivationFormat::bytes_for(B · d)` over every format and every matmul input width `d ∈ {n_embd, q_dim, n_ff}` (f32 is the widest, so any weight type fits) |
 //! | `rope` (cos then sin tables) | f32 | `B · n_rot` (`n_rot / 2` cos and `n_rot / 2` sin per position) |
-//! | `scores` (attention scratch) | f32 | `W · C` (one row per worker) |
+//! | `scores` (attention scratch) | f32 | `W · A · (C + head_dim)` with `A = min(ATTENTION_BLOCK, B)`: per worker, the scores rows and outputs of one causal block of `A` queries |
 //! | `logits` | f32 | `B · n_vocab` (every position of a batch can be returned; until the output head, the scratch of the prefill matmuls split by rows) |
 //!
 //! Batches are column-major in tokens: token `t` of a batch owns elements
@@ -52,6 +52,11 @@ use crate::kernels::ActivationFormat;
 /// Alignment of the arena and of every buffer in it, in bytes (a cache line; enough for every
 /// block type and SIMD load).
 pub const ARENA_ALIGN: usize = 64;
+
+/// Queries of one attention head that a batched forward attends together (consecutive tokens
+/// of the batch: [`crate::kernels::attention::CausalBlock`]), so that each cached key and
+/// value row is converted once for all of them.
+pub const ATTENTION_BLOCK: usize = 4;
 
 /// The sizes a session is planned for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,7 +112,8 @@ pub struct ArenaPlan {
     pub quant: Region,
     /// f32 RoPE cos / sin tables of a batch.
     pub rope: Region,
-    /// f32 attention scores, one row of `max_context` per worker.
+    /// f32 attention scratch: per worker, [`ATTENTION_BLOCK`] (at most `max_batch`) rows of
+    /// `max_context` scores and as many outputs of `head_dim`.
     pub scores: Region,
     /// f32 logits of a batch.
     pub logits: Region,
@@ -235,8 +241,13 @@ impl ArenaPlan {
             cur.take(tri!(bytes3(b, config.n_rot, 1, f32b), "rope")),
             "rope"
         );
+        let block = if b < ATTENTION_BLOCK { b } else { ATTENTION_BLOCK };
+        let scores_row = tri!(c.checked_add(config.head_dim), "scores");
         let scores = tri!(
-            cur.take(tri!(bytes3(limits.workers, c, 1, f32b), "scores")),
+            cur.take(tri!(
+                bytes3(limits.workers, block, scores_row, f32b),
+                "scores"
+            )),
             "scores"
         );
         let logits = tri!(

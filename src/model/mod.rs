@@ -37,7 +37,7 @@ pub mod config;
 pub mod session;
 pub mod weights;
 
-pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN};
+pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 pub use config::{Arch, Config};
 pub use session::Session;
 pub use weights::{LayerWeights, Projection, Weights, MAX_LAYERS};

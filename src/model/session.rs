@@ -71,16 +71,16 @@
 
 use half::f16;
 
-use super::arena::{ArenaPlan, Limits, Region, ARENA_ALIGN};
+use super::arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 use super::config::Config;
 use super::weights::Projection;
 use super::Model;
 use crate::error::{Error, ModelError, ShapeError};
-use crate::kernels::attention::attention_head;
+use crate::kernels::attention::{attention_causal_block, CausalBlock};
 use crate::kernels::rope::{rope_cos_sin, RopeParams};
 use crate::kernels::{matmul, quantize_into, Activations, Kernels, Matrix};
 use crate::parallel::{Parallel, Sequential};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Row tasks per planned worker for a one-column matmul: more tasks than workers so that a
 /// slow or busy core takes fewer of them (dynamic hand-out) instead of holding the others up.
@@ -808,9 +808,13 @@ impl LayerIo<'_> {
         Ok(())
     }
 
-    /// Step 4: attention of every `(token, head)` pair of the batch, in `workers` contiguous
-    /// groups on the workers (group `i` uses scores row `i`; pair `j = t · n_head + h` writes
-    /// `attn[j · head_dim ..][..head_dim]`, so the groups' outputs are disjoint).
+    /// Step 4: attention of every `(token, head)` pair of the batch, by causal blocks: unit
+    /// `(tb, h)` is head `h` of the up to [`ATTENTION_BLOCK`] consecutive tokens of token block
+    /// `tb` ([`attention_causal_block`]: each cached key / value row is converted once for the
+    /// block's queries, and each query's output is bit for bit the single-query head's). The
+    /// units are handed out dynamically, longest (last tokens) first, to `workers` tasks; task
+    /// `i` uses slot `i` of the scores scratch for the block's scores and outputs, then copies
+    /// each output to `attn[(t · n_head + h) · head_dim ..]` (pairs are disjoint).
     fn attention_heads(
         &self,
         b: &mut Buffers,
@@ -823,33 +827,58 @@ impl LayerIo<'_> {
         let scale = 1.0 / libm::sqrtf(hd as f32);
         let group = c.gqa_group().max(1);
         let positions = self.ctx;
-        let pairs = n.checked_mul(n_head).ok_or(INTERNAL)?;
-        let ctx = self.workers.max(1);
-        let row = b.scores.len() / ctx;
-        let tasks = ctx.min(pairs);
+        let block = ATTENTION_BLOCK.min(n).max(1);
+        let blocks = n.div_ceil(block);
+        let units = blocks.checked_mul(n_head).ok_or(INTERNAL)?;
+        let workers = self.workers.max(1);
+        let slot = b.scores.len() / workers;
+        let scores_len = block.checked_mul(positions).ok_or(INTERNAL)?;
+        let out_len = block.checked_mul(hd).ok_or(INTERNAL)?;
+        if scores_len.checked_add(out_len).is_none_or(|need| need > slot) {
+            return Err(INTERNAL);
+        }
+        let tasks = workers.min(units);
         let attn = SharedOut::new(range_mut(
             b.attn,
             0,
-            pairs.checked_mul(hd).ok_or(INTERNAL)?,
+            n.checked_mul(c.q_dim()).ok_or(INTERNAL)?,
         )?);
-        let scores = SharedOut::new(b.scores);
+        let scratch = SharedOut::new(b.scores);
         let qkv: &[f32] = b.qkv;
+        let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         self.par.run(tasks, &|i| {
-            let js = part(pairs, tasks, i);
-            // SAFETY: task `i` alone uses scores row `i` (`i < tasks <= workers` rows).
-            let scores = unsafe { scores.range(i * row, (i + 1) * row) };
-            // SAFETY: the pair ranges of distinct tasks are disjoint, hence so are their
-            // `head_dim`-wide output ranges; `b.attn` is borrowed mutably until `run` returns.
-            let out = unsafe { attn.range(js.start * hd, js.end * hd) };
-            for (j, out) in js.zip(out.chunks_exact_mut(hd.max(1))) {
-                let (t, h) = (j / n_head, j % n_head);
+            // SAFETY: task `i` alone uses slot `i` (`i < tasks <= workers` slots).
+            let slot = unsafe { scratch.range(i * slot, (i + 1) * slot) };
+            let (scores, rest) = slot.split_at_mut(scores_len.min(slot.len()));
+            let outs = rest.get_mut(..out_len).unwrap_or(&mut []);
+            loop {
+                let u = next.fetch_add(1, Ordering::Relaxed);
+                if u >= units {
+                    break;
+                }
+                let (tb, h) = (blocks - 1 - u / n_head, u % n_head);
+                let t0 = tb * block;
+                let m = block.min(n - t0);
                 let kv_off = (h / group) * positions * hd;
                 let res = (|| -> Result<(), Error> {
-                    let q = range(qkv, t * qkv_dim + h * hd, hd)?;
+                    let cb = CausalBlock {
+                        queries: m,
+                        first: p0 + t0 + 1,
+                        dim: hd,
+                        q_pitch: qkv_dim,
+                        kv_stride: hd,
+                        out_pitch: hd,
+                    };
+                    let q = qkv.get(t0 * qkv_dim + h * hd..).ok_or(INTERNAL)?;
                     let keys = k_layer.get(kv_off..).ok_or(INTERNAL)?;
                     let values = v_layer.get(kv_off..).ok_or(INTERNAL)?;
-                    attention_head(k, q, keys, values, hd, p0 + t + 1, scale, scores, out)?;
+                    attention_causal_block(k, &cb, q, keys, values, scale, scores, outs)?;
+                    for (j, o) in outs.chunks_exact(hd.max(1)).take(m).enumerate() {
+                        // SAFETY: pair `(t0 + j, h)` belongs to this unit alone, and `b.attn`
+                        // is borrowed mutably until `run` returns.
+                        unsafe { attn.copy_in(((t0 + j) * n_head + h) * hd, o) };
+                    }
                     Ok(())
                 })();
                 if res.is_err() {

@@ -96,3 +96,5 @@ unsafe fn add_row(out: &mut [f32], w: f32, row: &[f16]) {
         *o += w * v.to_f32();
     }
 }
+
+crate::kernels::attention::causal_by_query!();

@@ -70,6 +70,8 @@ pub(crate) unsafe fn kernels(tier: Tier) -> Kernels {
         softmax: activation::softmax,
         attn_scores_f16: attention::attn_scores_f16,
         attn_values_f16: attention::attn_values_f16,
+        attn_scores_causal_f16: attention::attn_scores_causal_f16,
+        attn_values_causal_f16: attention::attn_values_causal_f16,
         // Entries added to the table later start as scalar until they get a NEON kernel.
         ..Kernels::scalar()
     };

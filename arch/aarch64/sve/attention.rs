@@ -144,3 +144,5 @@ unsafe fn attn_values_raw(
         );
     }
 }
+
+crate::kernels::attention::causal_by_query!();

@@ -79,5 +79,7 @@ pub(crate) unsafe fn kernels() -> Kernels {
     k.softmax = softmax::softmax;
     k.attn_scores_f16 = attention::attn_scores_f16;
     k.attn_values_f16 = attention::attn_values_f16;
+    k.attn_scores_causal_f16 = attention::attn_scores_causal_f16;
+    k.attn_values_causal_f16 = attention::attn_values_causal_f16;
     k
 }

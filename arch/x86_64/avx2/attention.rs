@@ -26,6 +26,7 @@
 //! rows do not contribute. Unaligned loads; f16 converted with `vcvtph2ps`.
 
 use super::common::hsum_ps;
+use crate::kernels::attention::{scores_causal_by_query, values_causal_by_query, CausalBlock};
 use core::arch::x86_64::*;
 use half::f16;
 
@@ -199,7 +200,13 @@ fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mu
             col += 8;
         }
     }
-    for (i, o) in out.iter_mut().enumerate().skip(main) {
+    tail_columns(w, values, stride, main, out);
+}
+
+/// `out[i] = Σ_p w_p · f32(values[p·stride + i])` for the columns `i ≥ from` (the `d % 8` tail
+/// of the value kernels), `s = s + w_p · v` in increasing `p`; rows past `values` add 0.
+fn tail_columns(w: &[f32], values: &[f16], stride: usize, from: usize, out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate().skip(from) {
         let mut s = 0.0f32;
         for (p, &wp) in w.iter().enumerate() {
             let v = values.get(p * stride + i).map_or(0.0, |v| v.to_f32());
@@ -225,4 +232,321 @@ pub(crate) fn attn_scores_f16(
 pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { attn_values_f16_avx2(weights, values, stride, out) }
+}
+
+/// Queries of a causal block that share each converted key / value vector.
+const GROUP: usize = 4;
+
+/// [`dot_rows`] for `M` queries at once: `[[Σ_i q_j[i] · k_r[i]; R]; M]` with `d` values per
+/// row. Each converted key vector feeds `M` accumulators; every `(j, r)` sum is formed exactly
+/// as `dot_rows` forms it (same FMA chain over `i`, lane sum, scalar `d % 8` tail).
+///
+/// # Safety
+/// Every `q[j]` and `k[r]` must point to `d` readable values; the CPU must support AVX2, FMA
+/// and F16C.
+#[inline(always)]
+unsafe fn dot_rows_multi<const M: usize, const R: usize>(
+    q: [*const f32; M],
+    d: usize,
+    k: [*const f16; R],
+) -> [[f32; R]; M] {
+    let main = d - d % 8;
+    // SAFETY: vector loads cover `i .. i + 8 <= main <= d`, scalar reads `< d` (caller
+    // contract).
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); R]; M];
+        let mut i = 0;
+        while i < main {
+            let kv: [__m256; R] = core::array::from_fn(|r| load_f16x8(k[r].add(i)));
+            for (a, &qj) in acc.iter_mut().zip(&q) {
+                let qv = _mm256_loadu_ps(qj.add(i));
+                for (a, &kr) in a.iter_mut().zip(&kv) {
+                    *a = _mm256_fmadd_ps(qv, kr, *a);
+                }
+            }
+            i += 8;
+        }
+        let mut out = [[0.0f32; R]; M];
+        for ((o, a), &qj) in out.iter_mut().zip(&acc).zip(&q) {
+            for ((o, a), &kr) in o.iter_mut().zip(a).zip(&k) {
+                let mut s = hsum_ps(*a);
+                for j in main..d {
+                    s += *qj.add(j) * (*kr.add(j)).to_f32();
+                }
+                *o = s;
+            }
+        }
+        out
+    }
+}
+
+/// Scores of `M` consecutive queries of a block (query `j` at `q[j]`, scores row at `s[j]`)
+/// whose first attends `n` rows: rows `0 .. n` two at a time for all `M` queries, then the
+/// causal tail rows `n .. n + M − 1` one query at a time.
+///
+/// # Safety
+/// `q[j]` must hold `d` readable values, `s[j]` `n + j` writable ones, and key rows
+/// `p < n + M − 1` `d` readable values at `kp + p·stride`; the CPU must support AVX2, FMA and
+/// F16C.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn scores_group<const M: usize>(
+    q: [*const f32; M],
+    d: usize,
+    kp: *const f16,
+    stride: usize,
+    n: usize,
+    scale: f32,
+    s: [*mut f32; M],
+) {
+    // SAFETY: rows `p < n` (and the tail rows `< n + j` of query `j`) are in bounds and every
+    // write `s[j] + p` has `p < n + j` (caller contract); prefetches never fault.
+    unsafe {
+        let mut p = 0;
+        while p + 2 <= n {
+            for r in 0..2 {
+                prefetch_row(kp.wrapping_add((p + PREFETCH_ROWS + r) * stride), 2 * d);
+            }
+            let rows = [kp.add(p * stride), kp.add((p + 1) * stride)];
+            let v = dot_rows_multi::<M, 2>(q, d, rows);
+            for (&sj, v) in s.iter().zip(v) {
+                *sj.add(p) = scale * v[0];
+                *sj.add(p + 1) = scale * v[1];
+            }
+            p += 2;
+        }
+        if p < n {
+            let v = dot_rows_multi::<M, 1>(q, d, [kp.add(p * stride)]);
+            for (&sj, [v]) in s.iter().zip(v) {
+                *sj.add(p) = scale * v;
+            }
+        }
+        for j in 1..M {
+            for p in n..n + j {
+                let [[v]] = dot_rows_multi::<1, 1>([q[j]], d, [kp.add(p * stride)]);
+                *s[j].add(p) = scale * v;
+            }
+        }
+    }
+}
+
+/// Value sums of `M` consecutive queries of a block (weights row `j` at `w[j]`, output at
+/// `o[j]`) whose first attends `n` rows, for columns `col .. col + 8·V`: `M·V` accumulators
+/// held across the rows in increasing `p` (`acc = fma(w_p, v, acc)`, each converted value
+/// vector feeding `M` queries), the causal tail row `n + t` going to the queries `j > t` —
+/// per query the chain [`values_chunk`] forms.
+///
+/// # Safety
+/// `w[j]` must hold `n + j` readable values and `o[j]` `col + 8·V` writable ones; value rows
+/// `p < n + M − 1` must hold `col + 8·V` readable values at `vp + p·stride`; the CPU must
+/// support AVX2, FMA and F16C.
+#[inline(always)]
+unsafe fn values_group<const M: usize, const V: usize>(
+    w: [*const f32; M],
+    n: usize,
+    vp: *const f16,
+    stride: usize,
+    col: usize,
+    o: [*mut f32; M],
+) {
+    // SAFETY: caller contract; every weight read `w[j] + p` has `p < n + j`.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); V]; M];
+        for p in 0..n {
+            prefetch_row(vp.wrapping_add((p + PREFETCH_ROWS) * stride + col), 16 * V);
+            let row = vp.add(p * stride + col);
+            let v: [__m256; V] = core::array::from_fn(|c| load_f16x8(row.add(8 * c)));
+            for (a, &wj) in acc.iter_mut().zip(&w) {
+                let wv = _mm256_set1_ps(*wj.add(p));
+                for (a, &vc) in a.iter_mut().zip(&v) {
+                    *a = _mm256_fmadd_ps(wv, vc, *a);
+                }
+            }
+        }
+        for t in 0..M.saturating_sub(1) {
+            let p = n + t;
+            let row = vp.add(p * stride + col);
+            let v: [__m256; V] = core::array::from_fn(|c| load_f16x8(row.add(8 * c)));
+            for (a, &wj) in acc.iter_mut().zip(&w).skip(t + 1) {
+                let wv = _mm256_set1_ps(*wj.add(p));
+                for (a, &vc) in a.iter_mut().zip(&v) {
+                    *a = _mm256_fmadd_ps(wv, vc, *a);
+                }
+            }
+        }
+        for (a, &oj) in acc.iter().zip(&o) {
+            for (c, a) in a.iter().enumerate() {
+                _mm256_storeu_ps(oj.add(col + 8 * c), *a);
+            }
+        }
+    }
+}
+
+/// The queries `j0 .. j0 + M` of block `b`: pointers to their query rows, scores / weights
+/// rows and outputs (wrapping arithmetic: only dereferenced inside the checked bounds).
+struct GroupPtrs<const M: usize> {
+    q: [*const f32; M],
+    rows: [*mut f32; M],
+    out: [*mut f32; M],
+}
+
+impl<const M: usize> GroupPtrs<M> {
+    fn new(b: &CausalBlock, j0: usize, pos: usize, q: *const f32, rows: *mut f32, out: *mut f32) -> Self {
+        GroupPtrs {
+            q: core::array::from_fn(|j| q.wrapping_add((j0 + j) * b.q_pitch)),
+            rows: core::array::from_fn(|j| rows.wrapping_add((j0 + j) * pos)),
+            out: core::array::from_fn(|j| out.wrapping_add((j0 + j) * b.out_pitch)),
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn attn_scores_causal_avx2(
+    b: &CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    // (`usize::MAX`: the value and output lengths are not this kernel's to check.)
+    let checked = b.check(q.len(), keys.len(), usize::MAX, scores.len(), usize::MAX);
+    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
+        debug_assert!(false, "attn_scores_causal_f16: {checked:?}");
+        return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
+    };
+    let (d, stride, kp) = (b.dim, b.kv_stride, keys.as_ptr());
+    let (qp, sp) = (q.as_ptr(), scores.as_mut_ptr());
+    let mut j0 = 0;
+    // SAFETY: `check` passed: every query row, scores row `j` (`first + j <= pos` values at
+    // `j·pos`) and key row `p < pos` lies inside its slice; the features are enabled.
+    unsafe {
+        while j0 < b.queries {
+            let n = b.first + j0;
+            match b.queries - j0 {
+                1 => {
+                    // One query (decode): the single-query kernel itself.
+                    let q = core::slice::from_raw_parts(qp.add(j0 * b.q_pitch), d);
+                    let s = core::slice::from_raw_parts_mut(sp.add(j0 * pos), n);
+                    attn_scores_f16_avx2(q, keys, stride, scale, s);
+                    j0 += 1;
+                }
+                2 => {
+                    let g = GroupPtrs::<2>::new(b, j0, pos, qp, sp, sp);
+                    scores_group::<2>(g.q, d, kp, stride, n, scale, g.rows);
+                    j0 += 2;
+                }
+                3 => {
+                    let g = GroupPtrs::<3>::new(b, j0, pos, qp, sp, sp);
+                    scores_group::<3>(g.q, d, kp, stride, n, scale, g.rows);
+                    j0 += 3;
+                }
+                _ => {
+                    let g = GroupPtrs::<GROUP>::new(b, j0, pos, qp, sp, sp);
+                    scores_group::<GROUP>(g.q, d, kp, stride, n, scale, g.rows);
+                    j0 += GROUP;
+                }
+            }
+        }
+    }
+}
+
+/// [`values_group`] over all column chunks of `d` (16 columns, then 8), then the `d % 8` tail
+/// columns of each query with [`tail_columns`].
+///
+/// # Safety
+/// As [`values_group`] for `col + 8·V <= d`, with the tail read through the checked slices.
+#[inline(always)]
+unsafe fn values_group_all<const M: usize>(
+    b: &CausalBlock,
+    n: usize,
+    g: &GroupPtrs<M>,
+    values: &[f16],
+) {
+    let (d, stride, vp) = (b.dim, b.kv_stride, values.as_ptr());
+    let main = d - d % 8;
+    let mut col = 0;
+    // SAFETY: caller contract.
+    unsafe {
+        while col + 16 <= main {
+            values_group::<M, 2>(g.rows.map(|r| r.cast_const()), n, vp, stride, col, g.out);
+            col += 16;
+        }
+        if col < main {
+            values_group::<M, 1>(g.rows.map(|r| r.cast_const()), n, vp, stride, col, g.out);
+        }
+        if main < d {
+            for j in 0..M {
+                let w = core::slice::from_raw_parts(g.rows[j].cast_const(), n + j);
+                let out = core::slice::from_raw_parts_mut(g.out[j], d);
+                tail_columns(w, values, stride, main, out);
+            }
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn attn_values_causal_avx2(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
+    // (`usize::MAX`: the query length is not this kernel's to check.)
+    let checked = b.check(usize::MAX, values.len(), values.len(), weights.len(), out.len());
+    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
+        debug_assert!(false, "attn_values_causal_f16: {checked:?}");
+        return values_causal_by_query(attn_values_f16, b, weights, values, out);
+    };
+    let (wp, op) = (weights.as_ptr().cast_mut(), out.as_mut_ptr());
+    let mut j0 = 0;
+    // SAFETY: `check` passed: every weights row `j` (`first + j` values at `j·pos`), output
+    // (`dim` values at `j·out_pitch`, disjoint for distinct `j`) and value row `p < pos` lies
+    // inside its slice; weights are only read through `rows`; the features are enabled.
+    unsafe {
+        while j0 < b.queries {
+            let n = b.first + j0;
+            match b.queries - j0 {
+                1 => {
+                    // One query (decode): the single-query kernel itself.
+                    let w = core::slice::from_raw_parts(wp.add(j0 * pos).cast_const(), n);
+                    let o = core::slice::from_raw_parts_mut(op.add(j0 * b.out_pitch), b.dim);
+                    attn_values_f16_avx2(w, values, b.kv_stride, o);
+                    j0 += 1;
+                }
+                2 => {
+                    values_group_all::<2>(b, n, &GroupPtrs::new(b, j0, pos, wp, wp, op), values);
+                    j0 += 2;
+                }
+                3 => {
+                    values_group_all::<3>(b, n, &GroupPtrs::new(b, j0, pos, wp, wp, op), values);
+                    j0 += 3;
+                }
+                _ => {
+                    let g = GroupPtrs::<GROUP>::new(b, j0, pos, wp, wp, op);
+                    values_group_all::<GROUP>(b, n, &g, values);
+                    j0 += GROUP;
+                }
+            }
+        }
+    }
+}
+
+/// AVX2 [`crate::kernels::attention::attn_scores_causal_f16`]: per query bit for bit this
+/// tier's [`attn_scores_f16`] (module docs), four queries sharing each key row's conversion.
+pub(crate) fn attn_scores_causal_f16(
+    b: &CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
+    unsafe { attn_scores_causal_avx2(b, q, keys, scale, scores) }
+}
+
+/// AVX2 [`crate::kernels::attention::attn_values_causal_f16`]: per query bit for bit this
+/// tier's [`attn_values_f16`] (module docs), four queries sharing each value row's conversion.
+pub(crate) fn attn_values_causal_f16(
+    b: &CausalBlock,
+    weights: &[f32],
+    values: &[f16],
+    out: &mut [f32],
+) {
+    // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
+    unsafe { attn_values_causal_avx2(b, weights, values, out) }
 }

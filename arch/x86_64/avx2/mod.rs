@@ -72,5 +72,7 @@ pub(crate) unsafe fn kernels() -> Kernels {
         softmax: activation::softmax,
         attn_scores_f16: attention::attn_scores_f16,
         attn_values_f16: attention::attn_values_f16,
+        attn_scores_causal_f16: attention::attn_scores_causal_f16,
+        attn_values_causal_f16: attention::attn_values_causal_f16,
     }
 }

@@ -263,3 +263,5 @@ pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, ou
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { attn_values_f16_avx512(weights, values, stride, out) }
 }
+
+crate::kernels::attention::causal_by_query!();
