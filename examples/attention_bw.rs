@@ -184,7 +184,11 @@ fn prefill_attention(
             println!("attention_bw: {name:9} {:8.2} ms per batch", dt * 1e3);
         }
     }
-    if out.iter().zip(&check).any(|(a, b)| a.to_bits() != b.to_bits()) {
+    if out
+        .iter()
+        .zip(&check)
+        .any(|(a, b)| a.to_bits() != b.to_bits())
+    {
         return Err("block and per-query outputs differ".into());
     }
     println!(

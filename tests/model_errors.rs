@@ -115,7 +115,10 @@ fn plan_regions_are_aligned_disjoint_and_sized() {
     assert_eq!(plan.scores.len, 3 * 4 * (100 + c.head_dim) * 4);
     // A batch of 2 needs blocks of 2 only.
     let l2 = Limits { max_batch: 2, ..l };
-    assert_eq!(ArenaPlan::new(&c, &l2).unwrap().scores.len, 3 * 2 * (100 + c.head_dim) * 4);
+    assert_eq!(
+        ArenaPlan::new(&c, &l2).unwrap().scores.len,
+        3 * 2 * (100 + c.head_dim) * 4
+    );
     assert_eq!(
         plan.qkv.len,
         7 * (c.n_head + 2 * c.n_head_kv) * c.head_dim * 4

@@ -208,9 +208,11 @@ impl CausalBlock {
         };
         let kv = match pos.checked_sub(1) {
             None => 0,
-            Some(p) => Self::span(p, self.kv_stride, self.dim)
-                .ok_or(ShapeError::Overflow)?
-                .end,
+            Some(p) => {
+                Self::span(p, self.kv_stride, self.dim)
+                    .ok_or(ShapeError::Overflow)?
+                    .end
+            }
         };
         let need = [
             ("q", end(self.q_pitch, self.dim)?, q),
@@ -368,7 +370,11 @@ pub fn attention_causal_block(
     }
     let pos = b.positions().ok_or(ShapeError::Overflow)?;
     (k.attn_scores_causal_f16)(b, q, keys, scale, scores);
-    for (j, row) in scores.chunks_exact_mut(pos.max(1)).take(b.queries).enumerate() {
+    for (j, row) in scores
+        .chunks_exact_mut(pos.max(1))
+        .take(b.queries)
+        .enumerate()
+    {
         if let Some(s) = row.get_mut(..b.first + j) {
             (k.softmax)(s);
         }

@@ -16,9 +16,9 @@
 //! assert!(CpuFeatures::detect().supports(best.tier));
 //! ```
 
+use super::attention::CausalBlock;
 use crate::cpu::{CpuFeatures, Tier};
 use crate::quant::*;
-use super::attention::CausalBlock;
 use half::f16;
 
 /// Row dot product of weight blocks `W` against activation blocks `X` (same block count).

@@ -241,7 +241,11 @@ impl ArenaPlan {
             cur.take(tri!(bytes3(b, config.n_rot, 1, f32b), "rope")),
             "rope"
         );
-        let block = if b < ATTENTION_BLOCK { b } else { ATTENTION_BLOCK };
+        let block = if b < ATTENTION_BLOCK {
+            b
+        } else {
+            ATTENTION_BLOCK
+        };
         let scores_row = tri!(c.checked_add(config.head_dim), "scores");
         let scores = tri!(
             cur.take(tri!(

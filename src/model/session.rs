@@ -834,7 +834,10 @@ impl LayerIo<'_> {
         let slot = b.scores.len() / workers;
         let scores_len = block.checked_mul(positions).ok_or(INTERNAL)?;
         let out_len = block.checked_mul(hd).ok_or(INTERNAL)?;
-        if scores_len.checked_add(out_len).is_none_or(|need| need > slot) {
+        if scores_len
+            .checked_add(out_len)
+            .is_none_or(|need| need > slot)
+        {
             return Err(INTERNAL);
         }
         let tasks = workers.min(units);
