@@ -16,14 +16,18 @@
 //!    against the position-major layout, whose rows of one head lie `kv_dim` apart);
 //! 4. per token `t` and query head `h`: attention over cached positions `0 ..= p0 + t` (causal
 //!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
-//!    `1 / sqrt(head_dim)`;
+//!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`]
+//!    consecutive tokens at once ([`attention_causal_block`]), so each cached key and value
+//!    row is loaded and converted once for the block's queries (`examples/attention_bw
+//!    --prefill 64`, Phi-3-mini's shape on Zen 3, one thread: ×1.5 at 448 and 1984 positions);
 //! 5. `x += W_o · quantize(attn)`; `xn = rms_norm(x) · ffn_norm`;
 //!    `[gate | up] = W_gu · quantize(xn)`; `x += W_down · quantize(silu(gate) ⊙ up)`.
 //!
 //! Then `logits = W_out · quantize(rms_norm(x) · output_norm)` for the last token (or every
 //! token of the batch). Because [`matmul`] is bit-identical to [`crate::kernels::matvec()`] per
-//! column and attention runs per token exactly as in decode, **a batched prefill gives bit for
-//! bit the logits of token-by-token decode** (for a given kernel tier).
+//! column and a causal block gives each query bit for bit the single-query attention of
+//! decode, **a batched prefill gives bit for bit the logits of token-by-token decode** (for a
+//! given kernel tier).
 //!
 //! # Parallelism
 //!
@@ -48,8 +52,9 @@
 //!   the gemm over all rows for its tokens and writes their output vectors, which are disjoint.
 //!   Either way a column's values are bit-identical to that column's dot products for any
 //!   tiling (see [`crate::kernels::gemm`]);
-//! - attention cuts the `(token, head)` pairs of the batch into `Limits::workers` contiguous
-//!   groups; group `i` uses scores row `i` of the arena and writes its heads' outputs.
+//! - attention runs `Limits::workers` tasks that take `(token block, head)` units from a shared
+//!   counter, longest (last tokens) first; task `i` uses slot `i` of the `scores` scratch and
+//!   copies each query's output to its own place (the pairs are disjoint).
 //!
 //! Quantizing the activations, norms, RoPE, the KV-cache writes and SwiGLU stay on the calling
 //! thread (they are small next to the weight streaming).
