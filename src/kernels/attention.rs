@@ -386,6 +386,8 @@ pub fn attention_causal_block(
 /// Defines a tier's `attn_scores_causal_f16` / `attn_values_causal_f16` table entries as a loop
 /// of its own single-query `attn_scores_f16` / `attn_values_f16` (in scope where it is used),
 /// for tiers without a dedicated block kernel: per query, bit for bit the single-query result.
+/// (Unused on targets without SIMD tiers.)
+#[allow(unused_macros)]
 macro_rules! causal_by_query {
     () => {
         /// Causal block scores: this tier's single-query kernel per query.
