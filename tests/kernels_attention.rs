@@ -262,3 +262,86 @@ fn out_of_bounds_rows_never_panic_in_release() {
         assert_eq!(out, [2.0, 2.0]);
     }
 }
+
+#[test]
+fn attention_causal_block_errors() {
+    let k = Kernels::scalar();
+    // 2 queries of dim 4, the first attending 2 positions: positions = 3, rows 4 apart.
+    let b = CausalBlock {
+        queries: 2,
+        first: 2,
+        dim: 4,
+        q_pitch: 5,
+        kv_stride: 4,
+        out_pitch: 6,
+    };
+    assert_eq!(b.positions(), Some(3));
+    let q = [0.5f32; 9]; // (2 − 1)·5 + 4
+    let kv = [f16::ONE; 12]; // (3 − 1)·4 + 4
+    let mut scores = [-1.0f32; 6]; // 2 · 3
+    let mut out = [-1.0f32; 10]; // (2 − 1)·6 + 4
+    let len = |what, expected, actual| ShapeError::Length {
+        what,
+        expected,
+        actual,
+    };
+    let mut run =
+        |b: &CausalBlock, q: &[f32], keys: &[f16], values: &[f16], s: &mut [f32], o: &mut [f32]| {
+            attention_causal_block(&k, b, q, keys, values, 1.0, s, o)
+        };
+    assert_eq!(
+        run(&b, &q[..8], &kv, &kv, &mut scores, &mut out),
+        Err(len("q", 9, 8))
+    );
+    assert_eq!(
+        run(&b, &q, &kv[..11], &kv, &mut scores, &mut out),
+        Err(len("keys", 12, 11))
+    );
+    assert_eq!(
+        run(&b, &q, &kv, &kv[..11], &mut scores, &mut out),
+        Err(len("values", 12, 11))
+    );
+    assert_eq!(
+        run(&b, &q, &kv, &kv, &mut scores[..5], &mut out),
+        Err(len("scores", 6, 5))
+    );
+    assert_eq!(
+        run(&b, &q, &kv, &kv, &mut scores, &mut out[..9]),
+        Err(len("out", 10, 9))
+    );
+    let overlapping = CausalBlock { out_pitch: 3, ..b };
+    assert_eq!(
+        run(&overlapping, &q, &kv, &kv, &mut scores, &mut out),
+        Err(len("out_pitch", 4, 3))
+    );
+    let huge = CausalBlock {
+        q_pitch: usize::MAX,
+        ..b
+    };
+    assert_eq!(
+        run(&huge, &q, &kv, &kv, &mut scores, &mut out),
+        Err(ShapeError::Overflow)
+    );
+    let huge = CausalBlock {
+        first: usize::MAX,
+        ..b
+    };
+    assert_eq!(b.positions(), Some(3));
+    assert_eq!(huge.positions(), None);
+    assert_eq!(
+        run(&huge, &q, &kv, &kv, &mut scores, &mut out),
+        Err(ShapeError::Overflow)
+    );
+    // Nothing written on error.
+    assert_eq!((scores, out), ([-1.0; 6], [-1.0; 10]));
+    // No queries: nothing to check, nothing written.
+    let none = CausalBlock { queries: 0, ..b };
+    run(&none, &[], &[], &[], &mut [], &mut []).unwrap();
+    // Exact sizes work: uniform keys give uniform weights, so each output is the mean of the
+    // value rows it attends (all ones here); the gap between the outputs stays untouched.
+    run(&b, &q, &kv, &kv, &mut scores, &mut out).unwrap();
+    assert_eq!(&scores[..2], &[0.5, 0.5]);
+    assert_eq!(scores[2], -1.0, "query 0 attends 2 positions only");
+    assert!(scores[3..].iter().all(|&w| (w - 1.0 / 3.0).abs() < 1e-6));
+    assert_eq!(out, [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]);
+}
