@@ -285,7 +285,7 @@ fn attention_causal_block_errors() {
         expected,
         actual,
     };
-    let mut run =
+    let run =
         |b: &CausalBlock, q: &[f32], keys: &[f16], values: &[f16], s: &mut [f32], o: &mut [f32]| {
             attention_causal_block(&k, b, q, keys, values, 1.0, s, o)
         };
