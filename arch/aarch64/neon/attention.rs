@@ -15,8 +15,17 @@
 //! Row `p` starts at `p·stride` (`stride ≥ d` for interleaved KV heads). Only the rows that fit
 //! entirely in the slice are processed (the reference's rule; the rest of `scores` is left
 //! untouched). Value rows: 4 columns per step, then a scalar tail.
+//!
+//! # Causal blocks (batched prefill)
+//!
+//! [`attn_scores_causal_f16`] and [`attn_values_causal_f16`] take up to 4 queries per group:
+//! each key row goes through one 4-column [`dot_cols`] (one converted row, one accumulator set
+//! per query), each value row chunk is converted once and added to every query attending it.
+//! Per query the operations and their order are those of the single-query loops above, so the
+//! results are bit for bit theirs (tested under qemu with the other tiers).
 
 use super::float_dot::dot_cols;
+use crate::kernels::attention::{scores_causal_by_query, values_causal_by_query, CausalBlock};
 use core::arch::aarch64::*;
 use half::f16;
 
@@ -97,4 +106,190 @@ unsafe fn add_row(out: &mut [f32], w: f32, row: &[f16]) {
     }
 }
 
-crate::kernels::attention::causal_by_query!();
+/// Queries of a causal block that share each converted key / value vector.
+const GROUP: usize = 4;
+
+/// The query groups of a block: `(j0, m)` with `m = min(GROUP, queries − j0)`.
+fn groups(queries: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..queries)
+        .step_by(GROUP)
+        .map(move |j0| (j0, GROUP.min(queries - j0)))
+}
+
+/// Causal block scores (table entry): each key row is converted once for up to 4 queries
+/// ([`dot_cols`] with one column per query, whose per-column sums are the one-column ones), so
+/// every score is bit for bit [`attn_scores_f16`]'s.
+pub(super) fn attn_scores_causal_f16(
+    b: &CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    // (`usize::MAX`: the value and output lengths are not this kernel's to check.)
+    let checked = b.check(q.len(), keys.len(), usize::MAX, scores.len(), usize::MAX);
+    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
+        return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
+    };
+    for (j0, m) in groups(b.queries) {
+        // SAFETY: reachable only through `kernels(tier)`, whose caller checked NEON.
+        unsafe {
+            match m {
+                1 => scores_group::<1>(b, j0, pos, q, keys, scale, scores),
+                2 => scores_group::<2>(b, j0, pos, q, keys, scale, scores),
+                3 => scores_group::<3>(b, j0, pos, q, keys, scale, scores),
+                _ => scores_group::<GROUP>(b, j0, pos, q, keys, scale, scores),
+            }
+        }
+    }
+}
+
+/// Scores of queries `j0 .. j0 + M` of a checked block: the rows all of them attend with one
+/// `M`-column [`dot_cols`] each, then the causal tail rows one query at a time.
+///
+/// # Safety
+/// The CPU must have NEON.
+#[target_feature(enable = "neon")]
+unsafe fn scores_group<const M: usize>(
+    b: &CausalBlock,
+    j0: usize,
+    pos: usize,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    let d = b.dim;
+    let qs: [&[f32]; M] = core::array::from_fn(|j| {
+        let at = (j0 + j) * b.q_pitch;
+        q.get(at..at + d).unwrap_or(&[])
+    });
+    let row = |p: usize| {
+        keys.get(p * b.kv_stride..p * b.kv_stride + d)
+            .unwrap_or(&[])
+    };
+    let n = b.first + j0;
+    for p in 0..n {
+        // SAFETY: NEON (caller contract).
+        let r = unsafe { dot_cols::<f16, M>(row(p), qs) };
+        for (j, r) in r.into_iter().enumerate() {
+            if let Some(s) = scores.get_mut((j0 + j) * pos + p) {
+                *s = scale * r;
+            }
+        }
+    }
+    for (j, &qj) in qs.iter().enumerate().skip(1) {
+        for p in n..n + j {
+            // SAFETY: NEON (caller contract).
+            let [r] = unsafe { dot_cols::<f16, 1>(row(p), [qj]) };
+            if let Some(s) = scores.get_mut((j0 + j) * pos + p) {
+                *s = scale * r;
+            }
+        }
+    }
+}
+
+/// Causal block value sums (table entry): each value row is converted once for up to 4
+/// queries, and every output element gets exactly [`add_row`]'s operations in the same order
+/// over positions, so every output is bit for bit [`attn_values_f16`]'s.
+pub(super) fn attn_values_causal_f16(
+    b: &CausalBlock,
+    weights: &[f32],
+    values: &[f16],
+    out: &mut [f32],
+) {
+    // (`usize::MAX`: the query length is not this kernel's to check.)
+    let checked = b.check(
+        usize::MAX,
+        values.len(),
+        values.len(),
+        weights.len(),
+        out.len(),
+    );
+    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
+        return values_causal_by_query(attn_values_f16, b, weights, values, out);
+    };
+    if b.queries < 2 {
+        // One query (decode), where `out_pitch` may be below `dim`: the single-query kernel.
+        return values_causal_by_query(attn_values_f16, b, weights, values, out);
+    }
+    // Several queries: `check` guarantees `out_pitch >= dim`, so the outputs are the first
+    // `dim` values of disjoint `out_pitch` chunks.
+    let mut outs = out.chunks_mut(b.out_pitch);
+    for (j0, m) in groups(b.queries) {
+        let n = b.first + j0;
+        let w = |j: usize| {
+            let at = (j0 + j) * pos;
+            weights.get(at..at + n + j).unwrap_or(&[])
+        };
+        let mut next = || {
+            outs.next()
+                .and_then(|o| o.get_mut(..b.dim))
+                .unwrap_or(&mut [])
+        };
+        // SAFETY: reachable only through `kernels(tier)`, whose caller checked NEON.
+        unsafe {
+            match m {
+                1 => values_group::<1>([w(0)], n, values, b, [next()]),
+                2 => values_group::<2>([w(0), w(1)], n, values, b, [next(), next()]),
+                3 => values_group::<3>([w(0), w(1), w(2)], n, values, b, [next(), next(), next()]),
+                _ => values_group::<GROUP>(
+                    core::array::from_fn(w),
+                    n,
+                    values,
+                    b,
+                    [next(), next(), next(), next()],
+                ),
+            }
+        }
+    }
+}
+
+/// Value sums of `M` consecutive queries (weights `w[j]` of `n + j` positions, outputs `o[j]`):
+/// per row, the 4-column chunks are converted once and added to every query attending the row
+/// (`out = fma(out, w_p, v)`, as [`add_row`]), then the `d % 4` tail columns as [`add_row`]
+/// adds them.
+///
+/// # Safety
+/// The CPU must have NEON.
+#[target_feature(enable = "neon")]
+unsafe fn values_group<const M: usize>(
+    w: [&[f32]; M],
+    n: usize,
+    values: &[f16],
+    b: &CausalBlock,
+    mut o: [&mut [f32]; M],
+) {
+    for oj in o.iter_mut() {
+        oj.fill(0.0);
+    }
+    let d = o.iter().map(|oj| oj.len()).min().unwrap_or(0).min(b.dim);
+    for p in 0..(n + M).saturating_sub(1) {
+        let Some(row) = values.get(p * b.kv_stride..p * b.kv_stride + d) else {
+            return;
+        };
+        // Queries attending row `p`: all for `p < n`, then `j > p − n`.
+        let first = (p + 1).saturating_sub(n);
+        let rp = row.as_ptr().cast::<u16>();
+        let wp: [f32; M] = core::array::from_fn(|j| w[j].get(p).copied().unwrap_or(0.0));
+        let mut i = 0;
+        // SAFETY: `i + 4 <= d`, within `row` and every `o[j]`; `f16` is a plain `u16`; NEON
+        // (caller contract).
+        unsafe {
+            let wv = wp.map(|x| vdupq_n_f32(x));
+            while i + 4 <= d {
+                let v = super::simd::f16x4_to_f32(vld1_u16(rp.add(i)));
+                for (oj, &wv) in o.iter_mut().zip(&wv).skip(first) {
+                    let op = oj.as_mut_ptr().add(i);
+                    vst1q_f32(op, vfmaq_f32(vld1q_f32(op), wv, v));
+                }
+                i += 4;
+            }
+        }
+        for (oj, &wp) in o.iter_mut().zip(&wp).skip(first) {
+            for (o, v) in oj.iter_mut().zip(row).skip(i) {
+                *o += wp * v.to_f32();
+            }
+        }
+    }
+}
