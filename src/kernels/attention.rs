@@ -188,8 +188,26 @@ impl CausalBlock {
         Some(start..start.checked_add(len)?)
     }
 
+    /// The scores row pitch ([`CausalBlock::positions`]) when slices of these lengths hold
+    /// the block's queries, keys and scores; `None` otherwise (what a scores kernel needs).
+    pub(crate) fn scores_fit(&self, q: usize, keys: usize, scores: usize) -> Option<usize> {
+        // (`usize::MAX`: the value and output lengths are not the scores kernel's to check.)
+        self.check(q, keys, usize::MAX, scores, usize::MAX)
+            .ok()
+            .and(self.positions())
+    }
+
+    /// The weights row pitch when slices of these lengths hold the block's weights, values
+    /// and (non-overlapping) outputs; `None` otherwise (what a values kernel needs).
+    pub(crate) fn values_fit(&self, weights: usize, values: usize, out: usize) -> Option<usize> {
+        // (`usize::MAX`: the query length is not the values kernel's to check.)
+        self.check(usize::MAX, values, values, weights, out)
+            .ok()
+            .and(self.positions())
+    }
+
     /// Checks the lengths [`attention_causal_block`] documents.
-    pub(crate) fn check(
+    fn check(
         &self,
         q: usize,
         keys: usize,

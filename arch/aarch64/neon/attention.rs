@@ -126,9 +126,7 @@ pub(super) fn attn_scores_causal_f16(
     scale: f32,
     scores: &mut [f32],
 ) {
-    // (`usize::MAX`: the value and output lengths are not this kernel's to check.)
-    let checked = b.check(q.len(), keys.len(), usize::MAX, scores.len(), usize::MAX);
-    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
+    let Some(pos) = b.scores_fit(q.len(), keys.len(), scores.len()) else {
         return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
     };
     for (j0, m) in groups(b.queries) {
@@ -198,15 +196,7 @@ pub(super) fn attn_values_causal_f16(
     values: &[f16],
     out: &mut [f32],
 ) {
-    // (`usize::MAX`: the query length is not this kernel's to check.)
-    let checked = b.check(
-        usize::MAX,
-        values.len(),
-        values.len(),
-        weights.len(),
-        out.len(),
-    );
-    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
+    let Some(pos) = b.values_fit(weights.len(), values.len(), out.len()) else {
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };
     if b.queries < 2 {

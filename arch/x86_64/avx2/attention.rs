@@ -431,10 +431,8 @@ fn attn_scores_causal_avx2(
     scale: f32,
     scores: &mut [f32],
 ) {
-    // (`usize::MAX`: the value and output lengths are not this kernel's to check.)
-    let checked = b.check(q.len(), keys.len(), usize::MAX, scores.len(), usize::MAX);
-    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
-        debug_assert!(false, "attn_scores_causal_f16: {checked:?}");
+    let Some(pos) = b.scores_fit(q.len(), keys.len(), scores.len()) else {
+        debug_assert!(false, "attn_scores_causal_f16: slices too short for {b:?}");
         return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
     };
     let (d, stride, kp) = (b.dim, b.kv_stride, keys.as_ptr());
@@ -516,16 +514,8 @@ unsafe fn values_group_all<const M: usize>(
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn attn_values_causal_avx2(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
-    // (`usize::MAX`: the query length is not this kernel's to check.)
-    let checked = b.check(
-        usize::MAX,
-        values.len(),
-        values.len(),
-        weights.len(),
-        out.len(),
-    );
-    let Some(pos) = b.positions().filter(|_| checked.is_ok()) else {
-        debug_assert!(false, "attn_values_causal_f16: {checked:?}");
+    let Some(pos) = b.values_fit(weights.len(), values.len(), out.len()) else {
+        debug_assert!(false, "attn_values_causal_f16: slices too short for {b:?}");
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };
     let (wp, op) = (weights.as_ptr().cast_mut(), out.as_mut_ptr());
