@@ -190,6 +190,7 @@ impl CausalBlock {
 
     /// The scores row pitch ([`CausalBlock::positions`]) when slices of these lengths hold
     /// the block's queries, keys and scores; `None` otherwise (what a scores kernel needs).
+    #[allow(dead_code)] // (the SIMD tiers' block kernels only)
     pub(crate) fn scores_fit(&self, q: usize, keys: usize, scores: usize) -> Option<usize> {
         // (`usize::MAX`: the value and output lengths are not the scores kernel's to check.)
         self.check(q, keys, usize::MAX, scores, usize::MAX)
@@ -199,6 +200,7 @@ impl CausalBlock {
 
     /// The weights row pitch when slices of these lengths hold the block's weights, values
     /// and (non-overlapping) outputs; `None` otherwise (what a values kernel needs).
+    #[allow(dead_code)] // (the SIMD tiers' block kernels only)
     pub(crate) fn values_fit(&self, weights: usize, values: usize, out: usize) -> Option<usize> {
         // (`usize::MAX`: the query length is not the values kernel's to check.)
         self.check(usize::MAX, values, values, weights, out)
@@ -257,6 +259,19 @@ impl CausalBlock {
         }
         Ok(())
     }
+}
+
+/// Queries per group in the SIMD block kernels: they share each converted key / value vector.
+#[allow(dead_code)] // (the SIMD tiers' block kernels only)
+pub(crate) const QUERY_GROUP: usize = 4;
+
+/// The query groups of a block of `queries` queries: `(j0, m)` with
+/// `m = min(QUERY_GROUP, queries − j0)`, in order.
+#[allow(dead_code)] // (the SIMD tiers' block kernels only)
+pub(crate) fn query_groups(queries: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..queries)
+        .step_by(QUERY_GROUP)
+        .map(move |j0| (j0, QUERY_GROUP.min(queries - j0)))
 }
 
 /// Single-query scores kernel ([`attn_scores_f16`]'s signature).

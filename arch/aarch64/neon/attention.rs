@@ -25,7 +25,9 @@
 //! results are bit for bit theirs (tested under qemu with the other tiers).
 
 use super::float_dot::dot_cols;
-use crate::kernels::attention::{scores_causal_by_query, values_causal_by_query, CausalBlock};
+use crate::kernels::attention::{
+    query_groups, scores_causal_by_query, values_causal_by_query, CausalBlock, QUERY_GROUP,
+};
 use core::arch::aarch64::*;
 use half::f16;
 
@@ -106,16 +108,6 @@ unsafe fn add_row(out: &mut [f32], w: f32, row: &[f16]) {
     }
 }
 
-/// Queries of a causal block that share each converted key / value vector.
-const GROUP: usize = 4;
-
-/// The query groups of a block: `(j0, m)` with `m = min(GROUP, queries − j0)`.
-fn groups(queries: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..queries)
-        .step_by(GROUP)
-        .map(move |j0| (j0, GROUP.min(queries - j0)))
-}
-
 /// Causal block scores (table entry): each key row is converted once for up to 4 queries
 /// ([`dot_cols`] with one column per query, whose per-column sums are the one-column ones), so
 /// every score is bit for bit [`attn_scores_f16`]'s.
@@ -129,14 +121,14 @@ pub(super) fn attn_scores_causal_f16(
     let Some(pos) = b.scores_fit(q.len(), keys.len(), scores.len()) else {
         return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
     };
-    for (j0, m) in groups(b.queries) {
+    for (j0, m) in query_groups(b.queries) {
         // SAFETY: reachable only through `kernels(tier)`, whose caller checked NEON.
         unsafe {
             match m {
                 1 => scores_group::<1>(b, j0, pos, q, keys, scale, scores),
                 2 => scores_group::<2>(b, j0, pos, q, keys, scale, scores),
                 3 => scores_group::<3>(b, j0, pos, q, keys, scale, scores),
-                _ => scores_group::<GROUP>(b, j0, pos, q, keys, scale, scores),
+                _ => scores_group::<QUERY_GROUP>(b, j0, pos, q, keys, scale, scores),
             }
         }
     }
@@ -206,7 +198,7 @@ pub(super) fn attn_values_causal_f16(
     // Several queries: `check` guarantees `out_pitch >= dim`, so the outputs are the first
     // `dim` values of disjoint `out_pitch` chunks.
     let mut outs = out.chunks_mut(b.out_pitch);
-    for (j0, m) in groups(b.queries) {
+    for (j0, m) in query_groups(b.queries) {
         let n = b.first + j0;
         let w = |j: usize| {
             let at = (j0 + j) * pos;
@@ -223,7 +215,7 @@ pub(super) fn attn_values_causal_f16(
                 1 => values_group::<1>([w(0)], n, values, b, [next()]),
                 2 => values_group::<2>([w(0), w(1)], n, values, b, [next(), next()]),
                 3 => values_group::<3>([w(0), w(1), w(2)], n, values, b, [next(), next(), next()]),
-                _ => values_group::<GROUP>(
+                _ => values_group::<QUERY_GROUP>(
                     core::array::from_fn(w),
                     n,
                     values,

@@ -36,7 +36,9 @@
 //! rows do not contribute. Unaligned loads; f16 converted with `vcvtph2ps`.
 
 use super::common::hsum_ps;
-use crate::kernels::attention::{scores_causal_by_query, values_causal_by_query, CausalBlock};
+use crate::kernels::attention::{
+    query_groups, scores_causal_by_query, values_causal_by_query, CausalBlock, QUERY_GROUP,
+};
 use core::arch::x86_64::*;
 use half::f16;
 
@@ -244,10 +246,7 @@ pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, ou
     unsafe { attn_values_f16_avx2(weights, values, stride, out) }
 }
 
-/// Queries of a causal block that share each converted key / value vector.
-const GROUP: usize = 4;
-
-/// Key rows per step of [`scores_group`] (`GROUP × SCORE_ROWS` accumulators; 3 measured
+/// Key rows per step of [`scores_group`] (`QUERY_GROUP × SCORE_ROWS` accumulators; 3 measured
 /// ahead of 2 and 1 on Zen 3 with `attention_bw --prefill`: 201, 215 and 222 ms per batch).
 const SCORE_ROWS: usize = 3;
 
@@ -437,34 +436,29 @@ fn attn_scores_causal_avx2(
     };
     let (d, stride, kp) = (b.dim, b.kv_stride, keys.as_ptr());
     let (qp, sp) = (q.as_ptr(), scores.as_mut_ptr());
-    let mut j0 = 0;
     // SAFETY: `check` passed: every query row, scores row `j` (`first + j <= pos` values at
     // `j·pos`) and key row `p < pos` lies inside its slice; the features are enabled.
     unsafe {
-        while j0 < b.queries {
+        for (j0, m) in query_groups(b.queries) {
             let n = b.first + j0;
-            match b.queries - j0 {
+            match m {
                 1 => {
                     // One query (decode): the single-query kernel itself.
                     let q = core::slice::from_raw_parts(qp.add(j0 * b.q_pitch), d);
                     let s = core::slice::from_raw_parts_mut(sp.add(j0 * pos), n);
                     attn_scores_f16_avx2(q, keys, stride, scale, s);
-                    j0 += 1;
                 }
                 2 => {
                     let g = GroupPtrs::<2>::new(b, j0, pos, qp, sp, sp);
                     scores_group::<2>(g.q, d, kp, stride, n, scale, g.rows);
-                    j0 += 2;
                 }
                 3 => {
                     let g = GroupPtrs::<3>::new(b, j0, pos, qp, sp, sp);
                     scores_group::<3>(g.q, d, kp, stride, n, scale, g.rows);
-                    j0 += 3;
                 }
                 _ => {
-                    let g = GroupPtrs::<GROUP>::new(b, j0, pos, qp, sp, sp);
-                    scores_group::<GROUP>(g.q, d, kp, stride, n, scale, g.rows);
-                    j0 += GROUP;
+                    let g = GroupPtrs::<QUERY_GROUP>::new(b, j0, pos, qp, sp, sp);
+                    scores_group::<QUERY_GROUP>(g.q, d, kp, stride, n, scale, g.rows);
                 }
             }
         }
@@ -519,33 +513,28 @@ fn attn_values_causal_avx2(b: &CausalBlock, weights: &[f32], values: &[f16], out
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };
     let (wp, op) = (weights.as_ptr().cast_mut(), out.as_mut_ptr());
-    let mut j0 = 0;
     // SAFETY: `check` passed: every weights row `j` (`first + j` values at `j·pos`), output
     // (`dim` values at `j·out_pitch`, disjoint for distinct `j`) and value row `p < pos` lies
     // inside its slice; weights are only read through `rows`; the features are enabled.
     unsafe {
-        while j0 < b.queries {
+        for (j0, m) in query_groups(b.queries) {
             let n = b.first + j0;
-            match b.queries - j0 {
+            match m {
                 1 => {
                     // One query (decode): the single-query kernel itself.
                     let w = core::slice::from_raw_parts(wp.add(j0 * pos).cast_const(), n);
                     let o = core::slice::from_raw_parts_mut(op.add(j0 * b.out_pitch), b.dim);
                     attn_values_f16_avx2(w, values, b.kv_stride, o);
-                    j0 += 1;
                 }
                 2 => {
                     values_group_all::<2>(b, n, &GroupPtrs::new(b, j0, pos, wp, wp, op), values);
-                    j0 += 2;
                 }
                 3 => {
                     values_group_all::<3>(b, n, &GroupPtrs::new(b, j0, pos, wp, wp, op), values);
-                    j0 += 3;
                 }
                 _ => {
-                    let g = GroupPtrs::<GROUP>::new(b, j0, pos, wp, wp, op);
-                    values_group_all::<GROUP>(b, n, &g, values);
-                    j0 += GROUP;
+                    let g = GroupPtrs::<QUERY_GROUP>::new(b, j0, pos, wp, wp, op);
+                    values_group_all::<QUERY_GROUP>(b, n, &g, values);
                 }
             }
         }
