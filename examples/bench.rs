@@ -6,7 +6,7 @@
 //!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] [--tier NAME]
 //! ```
 //!
-//! `--tier` picks a kernel tier by name (`scalar`, `avx2`, `avx512`, …; it must run on this
+//! `--tier` picks a kernel tier by name (`scalar`, `avx2`, `avx-vnni`, `avx512`, …; it must run on this
 //! CPU) instead of the best one detected.
 //!
 //! The model is memory-mapped. For each thread count N of `--threads` (a list), on a

@@ -19,6 +19,10 @@ pub enum Tier {
     Scalar,
     /// x86_64 AVX2 + FMA + F16C.
     Avx2,
+    /// x86_64 AVX2 + FMA + F16C + AVX-VNNI (256-bit VEX `vpdpbusd`: Intel clients from Alder
+    /// Lake, which have no AVX-512): the AVX2 kernels, with `vpdpbusd` in the Q4_0 / Q4_1
+    /// multi-column products.
+    AvxVnni,
     /// x86_64 AVX-512 F/BW/VL + VNNI.
     Avx512,
     /// aarch64 Advanced SIMD (baseline on aarch64).
@@ -33,9 +37,10 @@ pub enum Tier {
 
 impl Tier {
     /// Every tier, in order of preference from worst to best within an architecture.
-    pub const ALL: [Tier; 7] = [
+    pub const ALL: [Tier; 8] = [
         Tier::Scalar,
         Tier::Avx2,
+        Tier::AvxVnni,
         Tier::Avx512,
         Tier::Neon,
         Tier::NeonDotprod,
@@ -44,11 +49,12 @@ impl Tier {
     ];
 
     /// The tier's short name, as used by `PHI3_REQUIRE_TIERS` and in benchmark ids:
-    /// `scalar`, `avx2`, `avx512`, `neon`, `neon-dotprod`, `neon-i8mm`, `sve`.
+    /// `scalar`, `avx2`, `avx-vnni`, `avx512`, `neon`, `neon-dotprod`, `neon-i8mm`, `sve`.
     pub const fn name(self) -> &'static str {
         match self {
             Tier::Scalar => "scalar",
             Tier::Avx2 => "avx2",
+            Tier::AvxVnni => "avx-vnni",
             Tier::Avx512 => "avx512",
             Tier::Neon => "neon",
             Tier::NeonDotprod => "neon-dotprod",
@@ -277,6 +283,12 @@ impl CpuFeatures {
                 Tier::Avx2 => {
                     self.has(Feature::Avx2) && self.has(Feature::Fma) && self.has(Feature::F16c)
                 }
+                Tier::AvxVnni => {
+                    self.has(Feature::Avx2)
+                        && self.has(Feature::Fma)
+                        && self.has(Feature::F16c)
+                        && self.has(Feature::AvxVnni)
+                }
                 Tier::Avx512 => {
                     self.has(Feature::Avx2)
                         && self.has(Feature::Fma)
@@ -325,7 +337,7 @@ impl core::fmt::Display for RequiredTierError<'_> {
         match self {
             RequiredTierError::Unknown(name) => write!(
                 f,
-                "unknown tier {name:?} (known: scalar, avx2, avx512, neon, neon-dotprod, neon-i8mm, sve)"
+                "unknown tier {name:?} (known: scalar, avx2, avx-vnni, avx512, neon, neon-dotprod, neon-i8mm, sve)"
             ),
             RequiredTierError::Unavailable(tier) => write!(
                 f,

@@ -59,6 +59,10 @@ fn a_missing_required_tier_is_an_error() {
         Err(RequiredTierError::Unavailable(Tier::Avx512))
     );
     assert_eq!(
+        check_required_tiers("avx_vnni", &none),
+        Err(RequiredTierError::Unavailable(Tier::AvxVnni))
+    );
+    assert_eq!(
         check_required_tiers("scalar,sse9", &none),
         Err(RequiredTierError::Unknown("sse9"))
     );
@@ -74,9 +78,15 @@ fn tiers_of_another_architecture_are_never_available() {
     let other: &[Tier] = if cfg!(target_arch = "x86_64") {
         &[Tier::Neon, Tier::NeonDotprod, Tier::NeonI8mm, Tier::Sve]
     } else if cfg!(target_arch = "aarch64") {
-        &[Tier::Avx2, Tier::Avx512]
+        &[Tier::Avx2, Tier::AvxVnni, Tier::Avx512]
     } else {
-        &[Tier::Avx2, Tier::Avx512, Tier::Neon, Tier::Sve]
+        &[
+            Tier::Avx2,
+            Tier::AvxVnni,
+            Tier::Avx512,
+            Tier::Neon,
+            Tier::Sve,
+        ]
     };
     for tier in other {
         assert!(

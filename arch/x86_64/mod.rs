@@ -1,9 +1,12 @@
-//! x86_64: feature detection, the AVX2 tier and the AVX-512 (F/BW/VL/VNNI) tier.
+//! x86_64: feature detection, the AVX2 tier, the AVX-VNNI tier and the AVX-512 (F/BW/VL/VNNI)
+//! tier.
 // Soft-float targets such as `x86_64-unknown-none` (kernels, firmware) have SSE switched off:
 // SIMD code is neither allowed nor compilable there, so only the scalar tier exists.
 #[cfg(target_feature = "sse2")]
 pub mod avx2;
 #[cfg(target_feature = "sse2")]
 pub mod avx512;
+#[cfg(target_feature = "sse2")]
+pub mod avxvnni;
 #[cfg(feature = "std")]
 pub mod detect;

@@ -103,7 +103,9 @@ pub const fn tier_compiled(tier: Tier) -> bool {
     match tier {
         Tier::Scalar => true,
         // Not on soft-float x86_64 targets (`x86_64-unknown-none`), where SSE is off.
-        Tier::Avx2 | Tier::Avx512 => cfg!(all(target_arch = "x86_64", target_feature = "sse2")),
+        Tier::Avx2 | Tier::AvxVnni | Tier::Avx512 => {
+            cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+        }
         Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm | Tier::Sve => {
             cfg!(target_arch = "aarch64")
         }
@@ -160,6 +162,10 @@ impl Kernels {
             // features can only claim what the CPU has (`CpuFeatures::with` is unsafe).
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             Tier::Avx2 => Some(unsafe { crate::arch::x86_64::avx2::kernels() }),
+            // SAFETY: `features.supports(Tier::AvxVnni)` checked AVX2 + FMA + F16C and AVX-VNNI
+            // just above.
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Tier::AvxVnni => Some(unsafe { crate::arch::x86_64::avxvnni::kernels() }),
             // SAFETY: `features.supports(Tier::Avx512)` checked AVX2 + FMA + F16C and AVX-512
             // F/BW/VL/VNNI just above.
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]

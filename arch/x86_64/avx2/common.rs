@@ -208,3 +208,81 @@ fn prefetch_at<const AHEAD: usize>(p: *const i8, len: usize) {
         off += 64;
     }
 }
+
+/// How the 4-byte groups of an unsigned × signed byte product are summed into `i32` lanes:
+/// `maddubs` + `madd` on AVX2, one `vpdpbusd` where the CPU has VNNI. Kernels generic over it
+/// (the row octets of [`super::octet_q32`]) are compiled once per tier, inside that tier's
+/// `#[target_feature]` functions.
+pub(in crate::arch::x86_64) trait ByteDot {
+    /// Whether [`ByteDot::dpbusd`] is one exact instruction (`vpdpbusd`); kernels then
+    /// accumulate every 4-byte group straight in `i32` instead of first adding `maddubs` pair
+    /// sums in `i16`.
+    const FUSED: bool;
+
+    /// `acc + Σ_{k<4} u[4i + k] · s[4i + k]` in each `i32` lane `i` (`u` unsigned, `s` signed
+    /// bytes). Exact when [`ByteDot::FUSED`]; otherwise exact while each pair sum fits an `i16`
+    /// (`maddubs` saturates), which every caller's value ranges guarantee.
+    ///
+    /// # Safety
+    /// The CPU must support the implementation's instructions (the tier's features).
+    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i;
+}
+
+/// AVX2: `maddubs`, then `madd` with ones.
+pub(in crate::arch::x86_64) struct Maddubs;
+
+impl ByteDot for Maddubs {
+    const FUSED: bool = false;
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        // SAFETY: AVX2 (caller contract); register-only.
+        unsafe {
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+            _mm256_add_epi32(acc, p)
+        }
+    }
+}
+
+/// AVX-VNNI: the VEX-encoded 256-bit `vpdpbusd` (Alder Lake and later clients, Sapphire Rapids
+/// and later servers, Zen 5).
+pub(in crate::arch::x86_64) struct VexVnni;
+
+impl ByteDot for VexVnni {
+    const FUSED: bool = true;
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        // SAFETY: AVX-VNNI (caller contract: the AVX-VNNI tier's functions enable it);
+        // register-only.
+        unsafe { _mm256_dpbusd_avx_epi32(acc, u, s) }
+    }
+}
+
+/// AVX-512 VNNI + VL: the EVEX-encoded 256-bit `vpdpbusd` (the AVX-512 tier; Ice Lake and
+/// Zen 4 have it without AVX-VNNI).
+pub(in crate::arch::x86_64) struct EvexVnni;
+
+impl ByteDot for EvexVnni {
+    const FUSED: bool = true;
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        // SAFETY: AVX-512 VNNI + VL (caller contract: the AVX-512 tier's functions enable
+        // them); register-only.
+        unsafe { _mm256_dpbusd_epi32(acc, u, s) }
+    }
+}
+
+/// A fused [`ByteDot`] built from AVX2 instructions, for the unit tests on machines without
+/// VNNI: it runs the kernels' VNNI code paths (the `i32` accumulation order) with
+/// `maddubs` + `madd` in place of `vpdpbusd`, exact for the nibble formats' value ranges.
+#[cfg(test)]
+pub(in crate::arch::x86_64) struct EmulatedVnni;
+
+#[cfg(test)]
+impl ByteDot for EmulatedVnni {
+    const FUSED: bool = true;
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { Maddubs::dpbusd(acc, u, s) }
+    }
+}

@@ -58,7 +58,7 @@
 //! for the min term), which never changes an accumulator (module docs of
 //! [`super::dot_q32`]).
 
-use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps};
+use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps, ByteDot};
 use super::dot_q32::{add_terms, f16_lanes, Q32Pair};
 use core::arch::x86_64::*;
 
@@ -90,7 +90,7 @@ pub(in crate::arch::x86_64) trait DecodePair:
     /// # Safety
     /// As [`gemm`], with `stride >= rows` and `out` long enough.
     #[inline(always)]
-    unsafe fn row_groups(
+    unsafe fn row_groups<D: ByteDot>(
         _w: *const Self::W,
         _x: *const Self::X,
         _bpr: usize,
@@ -111,7 +111,7 @@ impl DecodePair for super::dot_q32::Q4_0Q8_0 {
     const OFFSET: i8 = 8;
     const NARROW: bool = true;
     #[inline(always)]
-    unsafe fn row_groups(
+    unsafe fn row_groups<D: ByteDot>(
         w: *const Self::W,
         x: *const Self::X,
         bpr: usize,
@@ -121,7 +121,7 @@ impl DecodePair for super::dot_q32::Q4_0Q8_0 {
         stride: usize,
     ) -> usize {
         // SAFETY: forwarded caller contract.
-        unsafe { super::octet_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+        unsafe { super::octet_q32::gemm::<Self, D>(w, x, bpr, rows, cols, out, stride) }
     }
 }
 
@@ -133,7 +133,7 @@ impl DecodePair for super::dot_q32::Q4_1Q8_1 {
     const OFFSET: i8 = 0;
     const NARROW: bool = true;
     #[inline(always)]
-    unsafe fn row_groups(
+    unsafe fn row_groups<D: ByteDot>(
         w: *const Self::W,
         x: *const Self::X,
         bpr: usize,
@@ -143,7 +143,7 @@ impl DecodePair for super::dot_q32::Q4_1Q8_1 {
         stride: usize,
     ) -> usize {
         // SAFETY: forwarded caller contract.
-        unsafe { super::octet_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+        unsafe { super::octet_q32::gemm::<Self, D>(w, x, bpr, rows, cols, out, stride) }
     }
 }
 

@@ -83,7 +83,7 @@ pub(in crate::arch::x86_64) trait KFormat {
 
 /// A Q4_K / Q5_K super-block in registers.
 #[derive(Clone, Copy)]
-pub(super) struct K4Unpacked {
+pub(in crate::arch::x86_64) struct K4Unpacked {
     /// Unsigned quants of sub-blocks 0..8 (32 bytes each).
     q: [__m256i; 8],
     /// Scales as i16 `[sc_4h, sc_4h+1, sc_4h+2, sc_4h+3]` twice in both 128-bit lanes,
@@ -95,9 +95,9 @@ pub(super) struct K4Unpacked {
 }
 
 /// Q4_K · Q8_K.
-pub(super) struct Q4K;
+pub(in crate::arch::x86_64) struct Q4K;
 /// Q5_K · Q8_K.
-pub(super) struct Q5K;
+pub(in crate::arch::x86_64) struct Q5K;
 /// Q6_K · Q8_K.
 pub(super) struct Q6K;
 
@@ -564,7 +564,7 @@ pub(crate) fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
 /// vectors are reduced by one shared `hadd` tree and whose two float terms are formed in one
 /// vector. Same operations per super-block as [`KFormat::isums`] / [`KFormat::term`], so the
 /// same bits; only the horizontal reduction and the term's conversions are shared.
-pub(super) trait KPairs: KFormat {
+pub(in crate::arch::x86_64) trait KPairs: KFormat {
     /// The super-block's unreduced integer vectors `(a, b)`: [`KFormat::isums`] is
     /// [`isum_pair`]`(a, b)` (then, for Q6_K, `a − 32·b`).
     ///

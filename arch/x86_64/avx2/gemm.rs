@@ -52,6 +52,7 @@
 //! columns are computed one after another in increasing order, so later columns overwrite
 //! earlier ones exactly as in the scalar loop. Nothing panics.
 
+use super::common::{ByteDot, Maddubs};
 use super::decode_q32::DecodePair;
 use super::dot_float::FloatW;
 use super::dot_k::{KPairs, Q4K, Q5K, Q6K};
@@ -118,8 +119,9 @@ pub(in crate::arch::x86_64) trait Tile {
 /// Tiles of a 32-element format pair.
 struct Q32<P>(PhantomData<P>);
 /// Tiles of a maddubs 32-element format pair, with the one-column path of
-/// [`super::decode_q32`].
-struct Q32D<P>(PhantomData<P>);
+/// [`super::decode_q32`] and the multi-column row octets of [`super::octet_q32`], whose
+/// byte products use `D` (`maddubs` here; `vpdpbusd` in the AVX-VNNI tier).
+pub(in crate::arch::x86_64) struct Q32D<P, D>(PhantomData<(P, D)>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);
 /// Tiles of a float format.
@@ -139,7 +141,7 @@ impl<P: Q32Pair> Tile for Q32<P> {
     }
 }
 
-impl<P: DecodePair> Tile for Q32D<P> {
+impl<P: DecodePair, D: ByteDot> Tile for Q32D<P, D> {
     type W = P::W;
     type X = P::X;
     #[inline(always)]
@@ -175,7 +177,7 @@ impl<P: DecodePair> Tile for Q32D<P> {
         // SAFETY: forwarded caller contract (`stride >= rows`, `out` long enough: the driver
         // checked both); the remaining rows start `done` rows further in `w` and `out`.
         unsafe {
-            let done = P::row_groups(w, x, bpr, rows, cols, out, stride);
+            let done = P::row_groups::<D>(w, x, bpr, rows, cols, out, stride);
             if done < rows
                 && super::decode_q32::gemm::<P, 4>(
                     w.add(done * bpr),
@@ -410,9 +412,9 @@ macro_rules! avx2_gemm {
 }
 
 avx2_gemm! {
-    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx2: Q32D<Q4_0Q8_0>, BlockQ4_0, BlockQ8_0, RD = 1, R = 1, C = 4;
-    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx2: Q32D<Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 1, R = 1, C = 4;
-    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx2: Q32D<Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 1, R = 1, C = 4;
+    gemm_q4_0_q8_0, gemm_q4_0_q8_0_avx2: Q32D<Q4_0Q8_0, Maddubs>, BlockQ4_0, BlockQ8_0, RD = 1, R = 1, C = 4;
+    gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx2: Q32D<Q4_1Q8_1, Maddubs>, BlockQ4_1, BlockQ8_1, RD = 1, R = 1, C = 4;
+    gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx2: Q32D<Q5_0Q8_0, Maddubs>, BlockQ5_0, BlockQ8_0, RD = 1, R = 1, C = 4;
     gemm_q8_0_q8_0, gemm_q8_0_q8_0_avx2: Q32<Q8_0Q8_0>, BlockQ8_0, BlockQ8_0, RD = 2, R = 2, C = 2;
     gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx2: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx2: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;

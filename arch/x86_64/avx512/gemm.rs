@@ -13,8 +13,14 @@
 //!
 //! # Which kernel runs where (measured on the AVX-512 machine, `docs/avx512.md`)
 //!
-//! - Q4_0 / Q4_1 / Q5_0, rows of at most 20480 elements: one column (decode) and the 32-row
-//!   panels of several columns run the AVX2 tier's per-column-table kernels
+//! - Q4_0 / Q4_1, several columns (prefill): the AVX2 tier's row octets
+//!   (`avx2::octet_q32`) with the EVEX 256-bit `vpdpbusd` (`EvexVnni`): eight rows per
+//!   instruction, each block's eight 4-byte products summed straight into `i32`. They replaced
+//!   this tier's VNNI tiles in 32-row panels, which the AVX2 tier's octets had overtaken: 64
+//!   columns in cache (`kernel_bw --batch 64 --stream-mib 0 --shape 256x3072`), ×1.30, ×1.52
+//!   and ×1.44 in three alternating rounds; 16 columns at 3072 × 3072 15.9 → 23.9 GB/s.
+//! - Q4_0 / Q4_1 / Q5_0, rows of at most 20480 elements: one column (decode) and the rows the
+//!   octets leave (and Q5_0's 32-row panels) run the AVX2 tier's per-column-table kernels
 //!   (`avx2::decode_q32`), compiled here with this tier's features. Against this tier's VNNI
 //!   tiles they streamed Q4_0 at 10.7 vs 7.5 GB/s on one thread and prefilled at 28.9 vs
 //!   18.3 tok/s; a VNNI decode with a tile-height prefetch distance tied on one thread and lost
@@ -22,7 +28,11 @@
 //! - Longer rows, Q8_0, and the leftovers: the VNNI tiles (1.92× AVX2's tiles on 24576-element
 //!   Q4_0 rows, streamed).
 //! - K formats: this tier's integer parts in the AVX2 tile loop (one-thread streaming Q4_K 0.98
-//!   and Q6_K 1.06 of the bandwidth vs 0.87 / 0.92 for AVX2; 16-column products +31 % / +27 %).
+//!   and Q6_K 1.06 of the bandwidth vs 0.87 / 0.92 for AVX2; 16-column products +31 % / +27 %
+//!   before the AVX2 tier's row quads). For several columns, Q4_K and Q5_K now take the AVX2
+//!   tier's row quads (`avx2::quad_k`): 64 columns in cache ×1.21, ×1.10 and ×1.39 in three
+//!   alternating rounds over this tier's tiles. Q6_K keeps this tier's tiles, which beat the
+//!   quads there (16 columns: 28.8 vs 23.7 GB/s).
 //!
 //! # Tiling
 //!
@@ -39,8 +49,9 @@
 use super::dot_float::FloatW;
 use super::dot_k::{Q4K, Q5K, Q6K};
 use super::dot_q32::{Q32x16, Q4_0Q8_0, Q4_1Q8_1, Q5_0Q8_0, Q8_0Q8_0};
+use crate::arch::x86_64::avx2::common::EvexVnni;
 use crate::arch::x86_64::avx2::decode_q32::{self, DecodePair};
-use crate::arch::x86_64::avx2::dot_k::KFormat;
+use crate::arch::x86_64::avx2::dot_k::{self as avx2_k, KFormat, KPairs};
 use crate::arch::x86_64::avx2::dot_q32 as avx2_q32;
 use crate::arch::x86_64::avx2::gemm::{gemm, Tile};
 use crate::quant::*;
@@ -55,6 +66,10 @@ struct Q32<P>(PhantomData<P>);
 struct Q32D<P, D>(PhantomData<(P, D)>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);
+/// Tiles of a K format `F` (this tier's integer parts) with the AVX2 tier's row quads `Q`
+/// ([`crate::arch::x86_64::avx2::quad_k`]) for the whole quads of rows of a multi-column
+/// product (module docs).
+struct KQ<F, Q>(PhantomData<(F, Q)>);
 /// Tiles of a float format.
 struct Float<W>(PhantomData<W>);
 
@@ -119,11 +134,25 @@ impl<P: Q32x16, D: DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> {
         out: &mut [f32],
         stride: usize,
     ) -> usize {
-        // SAFETY: forwarded caller contract (AVX2 + FMA + F16C are part of this tier).
-        if unsafe { decode_q32::gemm::<D, 4>(w, x, bpr, rows, cols, out, stride) } {
-            rows
-        } else {
-            0
+        // SAFETY: forwarded caller contract (AVX2 + FMA + F16C + AVX-512 VNNI/VL are part of
+        // this tier; `stride >= rows`, `out` long enough: the driver checked both); the
+        // remaining rows start `done` rows further in `w` and `out`.
+        unsafe {
+            let done = D::row_groups::<EvexVnni>(w, x, bpr, rows, cols, out, stride);
+            if done < rows
+                && decode_q32::gemm::<D, 4>(
+                    w.add(done * bpr),
+                    x,
+                    bpr,
+                    rows - done,
+                    cols,
+                    out.get_unchecked_mut(done..),
+                    stride,
+                )
+            {
+                return rows;
+            }
+            done
         }
     }
 }
@@ -139,6 +168,33 @@ impl<F: KFormat> Tile for K<F> {
     ) -> [[f32; C]; R] {
         // SAFETY: forwarded caller contract (this tier's callers run with its features).
         unsafe { crate::arch::x86_64::avx2::dot_k::tile::<F, R, C>(w, x, nb) }
+    }
+}
+
+impl<F: KFormat, Q: KPairs<W = F::W>> Tile for KQ<F, Q> {
+    type W = F::W;
+    type X = BlockQ8K;
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const C: usize>(
+        w: [*const F::W; R],
+        x: [*const BlockQ8K; C],
+        nb: usize,
+    ) -> [[f32; C]; R] {
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { crate::arch::x86_64::avx2::dot_k::tile::<F, R, C>(w, x, nb) }
+    }
+    #[inline(always)]
+    unsafe fn gemm_fast(
+        w: *const F::W,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        // SAFETY: forwarded caller contract (AVX2 + FMA + F16C are part of this tier).
+        unsafe { Q::quads(w, x, bpr, rows, cols, out, stride) }
     }
 }
 
@@ -164,8 +220,8 @@ avx512_gemm! {
     gemm_q4_1_q8_1, gemm_q4_1_q8_1_avx512: Q32D<Q4_1Q8_1, avx2_q32::Q4_1Q8_1>, BlockQ4_1, BlockQ8_1, RD = 2, R = 2, C = 2;
     gemm_q5_0_q8_0, gemm_q5_0_q8_0_avx512: Q32D<Q5_0Q8_0, avx2_q32::Q5_0Q8_0>, BlockQ5_0, BlockQ8_0, RD = 2, R = 2, C = 2;
     gemm_q8_0_q8_0, gemm_q8_0_q8_0_avx512: Q32<Q8_0Q8_0>, BlockQ8_0, BlockQ8_0, RD = 2, R = 2, C = 2;
-    gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx512: K<Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
-    gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx512: K<Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_q4_k_q8_k, gemm_q4_k_q8_k_avx512: KQ<Q4K, avx2_k::Q4K>, BlockQ4K, BlockQ8K, RD = 1, R = 1, C = 4;
+    gemm_q5_k_q8_k, gemm_q5_k_q8_k_avx512: KQ<Q5K, avx2_k::Q5K>, BlockQ5K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_q6_k_q8_k, gemm_q6_k_q8_k_avx512: K<Q6K>, BlockQ6K, BlockQ8K, RD = 1, R = 1, C = 4;
     gemm_f16_f32, gemm_f16_f32_avx512: Float<f16>, f16, f32, RD = 1, R = 1, C = 2;
     gemm_f32_f32, gemm_f32_f32_avx512: Float<f32>, f32, f32, RD = 1, R = 1, C = 2;
