@@ -493,6 +493,28 @@ gemm_large_test!(
     636usize..=644,
     1usize..=40
 );
+// Many columns on at least 16 rows: whole and partial 16-column tiles of the row octets (AVX2,
+// AVX-VNNI) and of the AVX-512 tier's groups of sixteen rows, with the rows they leave over.
+gemm_large_test!(
+    gemm_tall_wide_q4_0_q8_0_bit_exact,
+    dot_q4_0_q8_0,
+    gemm_q4_0_q8_0,
+    q4_0,
+    act_q8_0,
+    1usize..=10,
+    16usize..=40,
+    1usize..=36
+);
+gemm_large_test!(
+    gemm_tall_wide_q4_1_q8_1_bit_exact,
+    dot_q4_1_q8_1,
+    gemm_q4_1_q8_1,
+    q4_1,
+    act_q8_1,
+    1usize..=10,
+    16usize..=40,
+    1usize..=36
+);
 gemm_large_test!(
     gemm_large_q5_0_q8_0_bit_exact,
     dot_q5_0_q8_0,

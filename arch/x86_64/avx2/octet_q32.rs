@@ -96,28 +96,28 @@ use crate::quant::{BlockQ8_0, BlockQ8_1};
 use core::arch::x86_64::*;
 
 /// Blocks a table window holds (a multiple of 8).
-const WIN_BLOCKS: usize = 256;
+pub(in crate::arch::x86_64) const WIN_BLOCKS: usize = 256;
 
 /// The columns per tile: each weight block is unpacked once per tile.
-const COLS: usize = 16;
+pub(in crate::arch::x86_64) const COLS: usize = 16;
 
 /// Columns whose products are interleaved ([`block_products`]): 4 measured ×1.06 over one at
 /// a time (2: ×1.045, 8: as 4).
-const INTERLEAVE: usize = 4;
+pub(in crate::arch::x86_64) const INTERLEAVE: usize = 4;
 
 /// Weight bytes per row panel: the panel stays in L2 (512 KiB on Zen 3) while every column
 /// tile passes over it.
-pub(super) const PANEL_BYTES: usize = 192 * 1024;
+pub(in crate::arch::x86_64) const PANEL_BYTES: usize = 192 * 1024;
 
 /// Row groups of `group` rows per panel for rows of `row_bytes` bytes: as many as fit
 /// [`PANEL_BYTES`], at least one.
-pub(super) fn panel_groups(group: usize, row_bytes: usize) -> usize {
+pub(in crate::arch::x86_64) fn panel_groups(group: usize, row_bytes: usize) -> usize {
     (PANEL_BYTES / (group * row_bytes).max(1)).max(1)
 }
 
 /// Most octets per panel for rows longer than one window (whose accumulators are kept between
 /// windows).
-const MAX_OCTETS: usize = 2;
+pub(in crate::arch::x86_64) const MAX_OCTETS: usize = 2;
 
 /// A maddubs format whose weight blocks hold 16 bytes of nibbles (Q4_0, Q4_1).
 pub(in crate::arch::x86_64) trait OctetPair: DecodePair {
@@ -145,22 +145,22 @@ impl OctetPair for Q4_1Q8_1 {
 /// One entry array serves both per-format extras: no format has both an offset and a min term
 /// (checked at compile time in [`gemm`]), so it holds the offset corrections (`i32` bits) or
 /// `s_x` (`f32` bits).
-struct BlockTable<const CAP: usize> {
+pub(in crate::arch::x86_64) struct BlockTable<const CAP: usize> {
     /// `d_x` of each block.
-    dx: [[f32; TABLE_ROW]; CAP],
+    pub(in crate::arch::x86_64) dx: [[f32; TABLE_ROW]; CAP],
     /// `c · Σ x` of each block (`i32`, formats with an offset) or `s_x` (`f32`, formats with a
     /// min term).
-    aux: [[u32; TABLE_ROW]; CAP],
+    pub(in crate::arch::x86_64) aux: [[u32; TABLE_ROW]; CAP],
 }
 
 /// A table row: a window's entries plus one cache line of padding, so that the columns'
 /// entries of one block (read together) fall in different L1 sets rather than all in a few
 /// (rows of exactly 1 KiB measured 7 % slower with 16 columns).
-const TABLE_ROW: usize = WIN_BLOCKS + 16;
+pub(in crate::arch::x86_64) const TABLE_ROW: usize = WIN_BLOCKS + 16;
 
 impl<const CAP: usize> BlockTable<CAP> {
     /// An all-zero table.
-    fn new() -> Self {
+    pub(in crate::arch::x86_64) fn new() -> Self {
         BlockTable {
             dx: [[0.0; TABLE_ROW]; CAP],
             aux: [[0; TABLE_ROW]; CAP],
@@ -175,7 +175,11 @@ impl<const CAP: usize> BlockTable<CAP> {
     /// Every `x[c]` must point to `b1` readable blocks; `x.len() <= CAP`; the CPU must support
     /// AVX2 and F16C.
     #[inline(always)]
-    unsafe fn fill<P: OctetPair>(&mut self, x: &[*const P::X], (b0, b1): (usize, usize)) {
+    pub(in crate::arch::x86_64) unsafe fn fill<P: OctetPair>(
+        &mut self,
+        x: &[*const P::X],
+        (b0, b1): (usize, usize),
+    ) {
         // SAFETY: blocks `< b1` only; entries `e + 8 <= 8 · (b1 − b0).div_ceil(8) <=
         // WIN_BLOCKS` (`WIN_BLOCKS` a multiple of 8); AVX2/F16C available.
         unsafe {

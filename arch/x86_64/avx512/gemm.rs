@@ -13,12 +13,15 @@
 //!
 //! # Which kernel runs where (measured on the AVX-512 machine, `docs/avx512.md`)
 //!
-//! - Q4_0 / Q4_1, several columns (prefill): the AVX2 tier's row octets
-//!   (`avx2::octet_q32`) with the EVEX 256-bit `vpdpbusd` (`EvexVnni`): eight rows per
-//!   instruction, each block's eight 4-byte products summed straight into `i32`. They replaced
-//!   this tier's VNNI tiles in 32-row panels, which the AVX2 tier's octets had overtaken: 64
-//!   columns in cache (`kernel_bw --batch 64 --stream-mib 0 --shape 256x3072`), ×1.30, ×1.52
-//!   and ×1.44 in three alternating rounds; 16 columns at 3072 × 3072 15.9 → 23.9 GB/s.
+//! - Q4_0 / Q4_1, several columns (prefill): groups of sixteen rows ([`super::rows16_q32`]:
+//!   the AVX2 tier's row octets widened to 512-bit `vpdpbusd`), then one group of eight
+//!   (`avx2::octet_q32` with the EVEX 256-bit `vpdpbusd`, `EvexVnni`) for the rows left. The
+//!   octets replaced this tier's VNNI tiles in 32-row panels, which the AVX2 tier's octets had
+//!   overtaken: 64 columns in cache (`kernel_bw --batch 64 --stream-mib 0 --shape 256x3072`),
+//!   ×1.30, ×1.52 and ×1.44 in three alternating rounds; 16 columns at 3072 × 3072 15.9 → 23.9
+//!   GB/s. The groups of sixteen over the octets, three alternating rounds each (the machine's
+//!   speed moved by 2× between rounds): ×1.07, ×1.03, ×1.45 (64 columns); ×1.08, ×1.46, ×0.64
+//!   (16 columns of 3072 × 3072); one-thread pp256 of an 8-layer Q4_0 model ×0.99, ×1.61, ×1.74.
 //! - Q4_0 / Q4_1 / Q5_0, rows of at most 20480 elements: one column (decode) and the rows the
 //!   octets leave (and Q5_0's 32-row panels) run the AVX2 tier's per-column-table kernels
 //!   (`avx2::decode_q32`), compiled here with this tier's features. Against this tier's VNNI
@@ -66,6 +69,50 @@ struct Q32<P>(PhantomData<P>);
 struct Q32D<P, D>(PhantomData<(P, D)>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);
+
+/// The 512-bit multi-column path of [`super::rows16_q32`] for the formats that have one.
+trait Rows16: DecodePair {
+    /// The whole groups of sixteen rows of a multi-column product; returns the rows done (a
+    /// multiple of 16; 0 for formats without the path).
+    ///
+    /// # Safety
+    /// As [`super::rows16_q32::gemm`].
+    #[inline(always)]
+    unsafe fn rows16(
+        _w: *const Self::W,
+        _x: *const Self::X,
+        _bpr: usize,
+        _rows: usize,
+        _cols: usize,
+        _out: &mut [f32],
+        _stride: usize,
+    ) -> usize {
+        0
+    }
+}
+
+macro_rules! rows16_formats {
+    ($($pair:ty),+) => {$(
+        impl Rows16 for $pair {
+            #[inline(always)]
+            unsafe fn rows16(
+                w: *const Self::W,
+                x: *const Self::X,
+                bpr: usize,
+                rows: usize,
+                cols: usize,
+                out: &mut [f32],
+                stride: usize,
+            ) -> usize {
+                // SAFETY: forwarded caller contract.
+                unsafe { super::rows16_q32::gemm::<Self>(w, x, bpr, rows, cols, out, stride) }
+            }
+        }
+    )+};
+}
+
+rows16_formats!(avx2_q32::Q4_0Q8_0, avx2_q32::Q4_1Q8_1);
+impl Rows16 for avx2_q32::Q5_0Q8_0 {}
 /// Tiles of a K format `F` (this tier's integer parts) with the AVX2 tier's row quads `Q`
 /// ([`crate::arch::x86_64::avx2::quad_k`]) for the whole quads of rows of a multi-column
 /// product (module docs).
@@ -101,7 +148,7 @@ impl<P: Q32x16> Tile for Q32<P> {
     }
 }
 
-impl<P: Q32x16, D: DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> {
+impl<P: Q32x16, D: Rows16 + DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> {
     type W = P::W;
     type X = P::X;
     #[inline(always)]
@@ -138,7 +185,18 @@ impl<P: Q32x16, D: DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> {
         // this tier; `stride >= rows`, `out` long enough: the driver checked both); the
         // remaining rows start `done` rows further in `w` and `out`.
         unsafe {
-            let done = D::row_groups::<EvexVnni>(w, x, bpr, rows, cols, out, stride);
+            let mut done = D::rows16(w, x, bpr, rows, cols, out, stride);
+            if done < rows {
+                done += D::row_groups::<EvexVnni>(
+                    w.add(done * bpr),
+                    x,
+                    bpr,
+                    rows - done,
+                    cols,
+                    out.get_unchecked_mut(done..),
+                    stride,
+                );
+            }
             if done < rows
                 && decode_q32::gemm::<D, 4>(
                     w.add(done * bpr),

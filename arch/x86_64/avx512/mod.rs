@@ -12,9 +12,9 @@
 //! `dot_q32` (Q4_0, Q4_1, Q5_0, Q8_0 with `vpdpbusd`, 16 blocks per step), `dot_k` (Q4_K, Q5_K,
 //! Q6_K with `vpmaddubsw` + `vpdpwssd`, a super-block in 4 vectors), `gemm` (the register tiles
 //! of both, driven by the AVX2 tier's panel driver; for Q4_0/Q4_1/Q5_0 decode and row panels
-//! the AVX2 tier's per-column-table kernels, for Q4_0/Q4_1 prefill its row octets with the EVEX
-//! `vpdpbusd`, for Q4_K/Q5_K prefill its row quads: each measured faster on the AVX-512
-//! machine), `quantize`,
+//! the AVX2 tier's per-column-table kernels, for Q4_K/Q5_K prefill its row quads: each
+//! measured faster on the AVX-512 machine), `rows16_q32` (Q4_0/Q4_1 prefill: the AVX2 row
+//! octets widened to sixteen rows per 512-bit `vpdpbusd`), `quantize`,
 //! `dot_float`, `norm`, `rope`, `activation` and `attention`.
 //!
 //! This project's development machine has no AVX-512: the tier is tested on a borrowed one
@@ -35,6 +35,7 @@ mod gemm;
 mod norm;
 mod quantize;
 mod rope;
+mod rows16_q32;
 
 /// The AVX-512 kernel table.
 ///
