@@ -691,6 +691,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot run SIMD intrinsics")]
     fn q4_0_fused_and_maddubs_paths_equal_the_reference_bitwise() {
         check::<Q4_0Q8_0>(
             |r| BlockQ4_0 {
@@ -706,6 +707,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot run SIMD intrinsics")]
     fn q4_1_fused_and_maddubs_paths_equal_the_reference_bitwise() {
         check::<Q4_1Q8_1>(
             |r| BlockQ4_1 {
