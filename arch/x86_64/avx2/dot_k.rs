@@ -251,6 +251,30 @@ unsafe fn lanes(v: [i8; 16]) -> __m256i {
     }
 }
 
+/// Two Q4_K / Q5_K super-blocks unpacked from their quants `q` and their scale bytes `s`
+/// (decoded together by [`k4_pair_scales2`]).
+///
+/// # Safety
+/// As [`k4_pair_scales2`].
+#[inline(always)]
+unsafe fn k4_unpack2(s: [*const u8; 2], q: [[__m256i; 8]; 2]) -> [K4Unpacked; 2] {
+    // SAFETY: forwarded caller contract.
+    let [(sc0, m0), (sc1, m1)] = unsafe { k4_pair_scales2(s) };
+    let [q0, q1] = q;
+    [
+        K4Unpacked {
+            q: q0,
+            sc: sc0,
+            mins: m0,
+        },
+        K4Unpacked {
+            q: q1,
+            sc: sc1,
+            mins: m1,
+        },
+    ]
+}
+
 /// For each `j < 8`: `v` with every 16-bit lane replaced by word `j` of its own 128-bit lane.
 /// From Q6_K's even-sub-block scales (low lane) and odd ones (high lane) this is chunk `j`'s
 /// scale vector.
@@ -796,27 +820,15 @@ impl KPairs for Q4K {
     }
     #[inline(always)]
     unsafe fn unpack2(w: [&BlockQ4K; 2]) -> [K4Unpacked; 2] {
-        // SAFETY: AVX2 (caller contract); the 16 bytes from each block's `scales` (offset 4)
-        // lie inside the 144-byte block, and the pointers come from the whole block.
+        // SAFETY: AVX2 (caller contract); the pointers come from the whole blocks, and the
+        // 16 bytes from each block's `scales` (offset 4) lie inside the 144-byte block.
         unsafe {
             let at = |b: &BlockQ4K| {
                 (b as *const BlockQ4K)
                     .cast::<u8>()
                     .add(core::mem::offset_of!(BlockQ4K, scales))
             };
-            let [(sc0, m0), (sc1, m1)] = k4_pair_scales2([at(w[0]), at(w[1])]);
-            [
-                K4Unpacked {
-                    q: q4k_quants(w[0]),
-                    sc: sc0,
-                    mins: m0,
-                },
-                K4Unpacked {
-                    q: q4k_quants(w[1]),
-                    sc: sc1,
-                    mins: m1,
-                },
-            ]
+            k4_unpack2([at(w[0]), at(w[1])], [q4k_quants(w[0]), q4k_quants(w[1])])
         }
     }
     #[inline(always)]
@@ -854,27 +866,15 @@ impl KPairs for Q5K {
     }
     #[inline(always)]
     unsafe fn unpack2(w: [&BlockQ5K; 2]) -> [K4Unpacked; 2] {
-        // SAFETY: AVX2 (caller contract); the 16 bytes from each block's `scales` (offset 4)
-        // lie inside the block (`qh` follows), and the pointers come from the whole block.
+        // SAFETY: AVX2 (caller contract); the pointers come from the whole blocks, and the
+        // 16 bytes from each block's `scales` (offset 4) lie inside the block (`qh` follows).
         unsafe {
             let at = |b: &BlockQ5K| {
                 (b as *const BlockQ5K)
                     .cast::<u8>()
                     .add(core::mem::offset_of!(BlockQ5K, scales))
             };
-            let [(sc0, m0), (sc1, m1)] = k4_pair_scales2([at(w[0]), at(w[1])]);
-            [
-                K4Unpacked {
-                    q: q5k_quants(w[0]),
-                    sc: sc0,
-                    mins: m0,
-                },
-                K4Unpacked {
-                    q: q5k_quants(w[1]),
-                    sc: sc1,
-                    mins: m1,
-                },
-            ]
+            k4_unpack2([at(w[0]), at(w[1])], [q5k_quants(w[0]), q5k_quants(w[1])])
         }
     }
     #[inline(always)]
