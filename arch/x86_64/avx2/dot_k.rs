@@ -615,6 +615,51 @@ pub(in crate::arch::x86_64) unsafe fn q6_term(d: half::f16, xd: f32, sums: __m12
     }
 }
 
+/// The `R × 1` decode tile of formats without [`KPairs`] (the AVX-512 tier's): bit-identical
+/// to [`tile`]`::<F, R, 1>`, software-pipelined as [`tile_pairs`] is: a super-block's float
+/// term is formed after the next super-block's integer sums, so the term's dependency chain
+/// overlaps that work.
+///
+/// # Safety
+/// Every `w[r]` and `x` must point to `nb` readable super-blocks; the CPU must support AVX2,
+/// FMA and F16C (and whatever `F`'s integer part needs).
+#[inline(always)]
+pub(in crate::arch::x86_64) unsafe fn tile_decode<F: KFormat, const R: usize>(
+    w: [*const F::W; R],
+    x: *const BlockQ8K,
+    nb: usize,
+) -> [f32; R] {
+    let mut sumf = [0.0f32; R];
+    if nb == 0 {
+        return sumf;
+    }
+    // SAFETY: register-only (AVX2, caller contract).
+    let mut pend = [unsafe { _mm_setzero_si128() }; R];
+    for b in 0..nb {
+        // SAFETY: `b < nb`.
+        let xb = unsafe { &*x.add(b) };
+        for ((&wr, p), s) in w.iter().zip(pend.iter_mut()).zip(sumf.iter_mut()) {
+            // SAFETY: `b < nb` (and `b − 1 < nb`); the CPU features (caller contract).
+            unsafe {
+                let wb = &*wr.add(b);
+                // Software prefetch of the weight stream (a hint: the address need not be
+                // valid).
+                prefetch_stream(wr.wrapping_add(b).cast(), core::mem::size_of::<F::W>());
+                let next = F::isums(&F::unpack(wb), xb);
+                if b > 0 {
+                    *s += F::term(&*wr.add(b - 1), &*x.add(b - 1), *p);
+                }
+                *p = next;
+            }
+        }
+    }
+    for ((&wr, p), s) in w.iter().zip(pend.iter()).zip(sumf.iter_mut()) {
+        // SAFETY: `nb − 1 < nb`; AVX/F16C (caller contract).
+        unsafe { *s += F::term(&*wr.add(nb - 1), &*x.add(nb - 1), *p) };
+    }
+    sumf
+}
+
 /// The `R × C` tile: `out[r][c] = dot(w[r][..nb], x[c][..nb])`, bit-identical to the scalar
 /// reference (module docs).
 ///
@@ -1036,4 +1081,89 @@ pub(super) unsafe fn tile_pairs<F: KPairs, const R: usize>(
         }
     }
     sumf
+}
+
+#[cfg(test)]
+mod tests {
+    //! [`tile_decode`] (reached only from the AVX-512 tier, which this machine may lack) run
+    //! with this tier's formats against the scalar reference, bit for bit.
+    use super::*;
+    use crate::kernels::dot as reference;
+    use std::vec::Vec;
+
+    /// A small deterministic generator (xorshift64*).
+    struct Rng(u64);
+    impl Rng {
+        fn byte(&mut self) -> u8 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        }
+    }
+
+    fn blocks<T: bytemuck::Pod>(rng: &mut Rng, n: usize) -> Vec<T> {
+        (0..n)
+            .map(|_| {
+                let mut b = T::zeroed();
+                for v in bytemuck::bytes_of_mut(&mut b) {
+                    *v = rng.byte();
+                }
+                b
+            })
+            .collect()
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn decode2<F: KFormat>(w: &[F::W], x: &[BlockQ8K], nb: usize) -> [f32; 2] {
+        // SAFETY: two rows of `nb` blocks and one column of `nb` (asserted by the caller);
+        // the features are enabled here.
+        unsafe { tile_decode::<F, 2>([w.as_ptr(), w.as_ptr().add(nb)], x.as_ptr(), nb) }
+    }
+
+    /// A finite scale (random bytes would give NaN and infinities, whose bits the comparison
+    /// below could not match) and the `bsums` of the quants (the Q6_K kernels apply the
+    /// `− 32` offset through them).
+    fn tame_x(x: &mut [BlockQ8K], rng: &mut Rng) {
+        for b in x {
+            b.d = f32::from(rng.byte()) / 256.0 + 0.01;
+            for (g, s) in b.bsums.iter_mut().enumerate() {
+                *s = b.qs[16 * g..][..16].iter().map(|&q| i16::from(q)).sum();
+            }
+        }
+    }
+
+    #[test]
+    fn tile_decode_matches_the_scalar_reference() {
+        if !std::is_x86_feature_detected!("avx2")
+            || !std::is_x86_feature_detected!("fma")
+            || !std::is_x86_feature_detected!("f16c")
+        {
+            // No AVX2 here: the tier (and this test's subject) cannot run; the tier tests
+            // report which tiers ran.
+            return;
+        }
+        let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+        for nb in 0..6usize {
+            let mut x: Vec<BlockQ8K> = blocks(&mut rng, nb);
+            tame_x(&mut x, &mut rng);
+            let mut w4: Vec<BlockQ4K> = blocks(&mut rng, 2 * nb);
+            for b in &mut w4 {
+                b.d = half::f16::from_f32(f32::from(rng.byte()) / 512.0);
+                b.dmin = half::f16::from_f32(f32::from(rng.byte()) / 1024.0);
+            }
+            let mut w6: Vec<BlockQ6K> = blocks(&mut rng, 2 * nb);
+            for b in &mut w6 {
+                b.d = half::f16::from_f32(f32::from(rng.byte()) / 512.0);
+            }
+            // SAFETY: AVX2, FMA and F16C were detected above.
+            let (g4, g6) = unsafe { (decode2::<Q4K>(&w4, &x, nb), decode2::<Q6K>(&w6, &x, nb)) };
+            for r in 0..2 {
+                let want4 = reference::dot_q4_k_q8_k(&w4[r * nb..][..nb], &x);
+                let want6 = reference::dot_q6_k_q8_k(&w6[r * nb..][..nb], &x);
+                assert_eq!(g4[r].to_bits(), want4.to_bits(), "Q4_K nb {nb} row {r}");
+                assert_eq!(g6[r].to_bits(), want6.to_bits(), "Q6_K nb {nb} row {r}");
+            }
+        }
+    }
 }
