@@ -215,30 +215,6 @@ impl<P: Q32x16, D: Rows16 + DecodePair<W = P::W, X = P::X>> Tile for Q32D<P, D> 
     }
 }
 
-/// The K formats' `R × C` tile: one column (decode) through the software-pipelined
-/// [`avx2_k::tile_decode`], several through [`avx2_k::tile`] (the same bits).
-///
-/// # Safety
-/// As [`Tile::tile`]: this tier's CPU features, `nb` readable blocks per pointer.
-#[inline(always)]
-unsafe fn k_tile<F: KFormat, const R: usize, const C: usize>(
-    w: [*const F::W; R],
-    x: [*const BlockQ8K; C],
-    nb: usize,
-) -> [[f32; C]; R] {
-    if C == 1 {
-        // SAFETY: forwarded caller contract; `C == 1`, so `x[0]` exists.
-        let v = unsafe { avx2_k::tile_decode::<F, R>(w, x[0], nb) };
-        let mut out = [[0.0f32; C]; R];
-        for (o, &s) in out.iter_mut().zip(v.iter()) {
-            o[0] = s;
-        }
-        return out;
-    }
-    // SAFETY: forwarded caller contract (this tier's callers run with its features).
-    unsafe { avx2_k::tile::<F, R, C>(w, x, nb) }
-}
-
 impl<F: KFormat> Tile for K<F> {
     type W = F::W;
     type X = BlockQ8K;
@@ -248,8 +224,8 @@ impl<F: KFormat> Tile for K<F> {
         x: [*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; C]; R] {
-        // SAFETY: forwarded caller contract.
-        unsafe { k_tile::<F, R, C>(w, x, nb) }
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { crate::arch::x86_64::avx2::dot_k::tile::<F, R, C>(w, x, nb) }
     }
 }
 
@@ -262,8 +238,8 @@ impl<F: KFormat, Q: KPairs<W = F::W>> Tile for KQ<F, Q> {
         x: [*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; C]; R] {
-        // SAFETY: forwarded caller contract.
-        unsafe { k_tile::<F, R, C>(w, x, nb) }
+        // SAFETY: forwarded caller contract (this tier's callers run with its features).
+        unsafe { crate::arch::x86_64::avx2::dot_k::tile::<F, R, C>(w, x, nb) }
     }
     #[inline(always)]
     unsafe fn gemm_fast(
