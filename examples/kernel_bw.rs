@@ -263,6 +263,10 @@ fn read_bandwidth(buf: &[u64], runs: usize) -> (f64, f64, Vec<(&'static str, f64
     (best(true), best(false), each)
 }
 
+/// The shortest timed run of a kernel: passes over the weight copies are repeated until one run
+/// lasts this long (in-cache shapes take microseconds per pass).
+const MIN_RUN_SECS: f64 = 0.05;
+
 /// A small deterministic generator (xorshift64*), so runs are repeatable.
 struct Rng(u64);
 impl Rng {
@@ -435,20 +439,27 @@ fn run() -> Result<(), String> {
                 .map(|i| Matrix::new(copies.data(i), args.rows, args.cols))
                 .collect::<Result<_, _>>()
                 .map_err(|e| e.to_string())?;
-            // Warm-up pass (page faults, frequency).
+            // Warm-up pass (page faults, frequency); its time sets how many passes one timed
+            // run makes, so that a run lasts at least `MIN_RUN_SECS` even when the weights are
+            // in cache and one pass takes microseconds.
+            let t = Instant::now();
             for m in &mats {
                 matmul(k, m, a, 0..args.rows, &mut out, args.rows).map_err(|e| e.to_string())?;
             }
+            let passes = (MIN_RUN_SECS / t.elapsed().as_secs_f64().max(1e-9)).ceil() as usize;
+            let passes = passes.clamp(1, 1 << 20);
             let mut rates = Vec::with_capacity(args.runs);
             for _ in 0..args.runs {
                 let t = Instant::now();
-                for m in &mats {
-                    matmul(k, m, a, 0..args.rows, &mut out, args.rows)
-                        .map_err(|e| e.to_string())?;
+                for _ in 0..passes {
+                    for m in &mats {
+                        matmul(k, m, a, 0..args.rows, &mut out, args.rows)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    black_box(&out);
                 }
-                black_box(&out);
-                rates
-                    .push((per * mats.len() * args.batch) as f64 / t.elapsed().as_secs_f64() / 1e9);
+                let bytes = per * mats.len() * args.batch * passes;
+                rates.push(bytes as f64 / t.elapsed().as_secs_f64() / 1e9);
             }
             let best = rates.iter().copied().fold(0.0, f64::max);
             let gbs = median(rates);
