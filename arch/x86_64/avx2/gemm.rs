@@ -31,7 +31,8 @@
 //!   pass over the panel's `R`-row tiles (the tile's activations stay in L1, the panel's
 //!   weights in L2). Within a tile each weight block is unpacked once for `C` columns and each
 //!   activation block prepared once for `R` rows. A single column (decode) runs `RD × 1` tiles
-//!   down the rows, streaming the weights once in order. Leftover columns run `R × 1` tiles,
+//!   down the rows, streaming the weights once: the rows' two halves in step, each in order
+//!   (two concurrent streams draw more DRAM bandwidth than one: [`super::common::StreamRows`]). Leftover columns run `R × 1` tiles,
 //!   leftover rows `1 × C` / `1 × 1` tiles.
 //! - Weight streams are prefetched 4 KiB ahead on the one-row (decode) paths
 //!   ([`super::common::STREAM_PREFETCH_BYTES`]) and 2 KiB ahead in the panel kernels
@@ -52,7 +53,7 @@
 //! columns are computed one after another in increasing order, so later columns overwrite
 //! earlier ones exactly as in the scalar loop. Nothing panics.
 
-use super::common::{ByteDot, Maddubs};
+use super::common::{ByteDot, Maddubs, StreamRows};
 use super::decode_q32::DecodePair;
 use super::dot_float::FloatW;
 use super::dot_k::{KPairs, Q4K, Q5K, Q6K};
@@ -331,11 +332,10 @@ pub(in crate::arch::x86_64) unsafe fn gemm<
         if unsafe { T::decode(wp, xp, bpr, rows, out) } {
             return;
         }
-        let mut r0 = 0;
-        while r0 < rows {
+        // The rows' ranges read in step, as concurrent sequential streams ([`StreamRows`]).
+        for r0 in StreamRows::new(rows, RD) {
             // SAFETY: `r0 < rows`, column 0 is whole.
             unsafe { col_tile::<T, RD, 1>(wp, xp, bpr, rows, r0, 0, out, stride) };
-            r0 += RD;
         }
         return;
     }
