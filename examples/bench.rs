@@ -37,6 +37,10 @@
 //! `bench model=NAME threads=N pp512=… tg128=… bw_gbs=… decode_gbs=… decode_bw_frac=…
 //! tg128_after_pp=… after_pp_gbs=… after_pp_bw_frac=…`
 
+#[cfg(target_arch = "x86_64")]
+#[path = "common/stream_read.rs"]
+mod stream_read;
+
 use std::time::Instant;
 
 use phi3_kernels::gguf::Gguf;
@@ -153,36 +157,10 @@ fn sum_words(words: &[u64]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was just detected.
-        return unsafe { sum_words_avx2(words) };
+        let (sum, read) = unsafe { stream_read::sum_avx2::<1>(words) };
+        return sum.wrapping_add(sum_words_u64(&words[read..]));
     }
     sum_words_u64(words)
-}
-
-/// [`sum_words`] with 256-bit loads, four per 128 bytes into two accumulators; the last
-/// `< 16` words in `u64`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn sum_words_avx2(words: &[u64]) -> u64 {
-    use std::arch::x86_64::*;
-    let whole = words.len() / 16 * 16;
-    let mut acc = [_mm256_setzero_si256(); 2];
-    let mut i = 0;
-    while i < whole {
-        // SAFETY: `i + 16 <= whole <= words.len()`.
-        unsafe {
-            let p = words.as_ptr().add(i).cast::<__m256i>();
-            acc[0] = _mm256_add_epi64(acc[0], _mm256_loadu_si256(p));
-            acc[1] = _mm256_add_epi64(acc[1], _mm256_loadu_si256(p.add(1)));
-            acc[0] = _mm256_add_epi64(acc[0], _mm256_loadu_si256(p.add(2)));
-            acc[1] = _mm256_add_epi64(acc[1], _mm256_loadu_si256(p.add(3)));
-        }
-        i += 16;
-    }
-    let mut out = [0u64; 4];
-    // SAFETY: `out` holds 32 bytes.
-    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm256_add_epi64(acc[0], acc[1])) };
-    out.iter()
-        .fold(sum_words_u64(&words[whole..]), |a, &b| a.wrapping_add(b))
 }
 
 /// Sum with 8 independent lanes (vectorises; the loads dominate).

@@ -32,6 +32,10 @@
 //! `kernel_bw type=q4_0 tier=avx2 gbs=… best_gbs=… bw_gbs=… frac=… bw_multi_gbs=… frac_multi=…
 //! vs_scalar=…`.
 
+#[cfg(target_arch = "x86_64")]
+#[path = "common/stream_read.rs"]
+mod stream_read;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -145,36 +149,6 @@ fn read_two_streams(buf: &[u64]) -> u64 {
     s.iter().fold(0, |a, &b| a.wrapping_add(b))
 }
 
-/// 256-bit loads, four per 128 bytes into two accumulators, over `STREAMS` equal parts of the
-/// buffer read in step (1: in order). Fewer, wider loads keep more cache-line misses in flight
-/// than word-sized ones.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn read_avx2<const STREAMS: usize>(buf: &[u64]) -> u64 {
-    use std::arch::x86_64::*;
-    let per = buf.len() / STREAMS / 16 * 16; // words per stream, whole 128-byte steps
-    let mut acc = [_mm256_setzero_si256(); 2];
-    let base = buf.as_ptr();
-    let mut i = 0;
-    while i < per {
-        for s in 0..STREAMS {
-            // SAFETY: `s · per + i + 16 <= STREAMS · per <= buf.len()` words.
-            unsafe {
-                let p = base.add(s * per + i).cast::<__m256i>();
-                acc[0] = _mm256_add_epi64(acc[0], _mm256_loadu_si256(p));
-                acc[1] = _mm256_add_epi64(acc[1], _mm256_loadu_si256(p.add(1)));
-                acc[0] = _mm256_add_epi64(acc[0], _mm256_loadu_si256(p.add(2)));
-                acc[1] = _mm256_add_epi64(acc[1], _mm256_loadu_si256(p.add(3)));
-            }
-        }
-        i += 16;
-    }
-    let mut out = [0u64; 4];
-    // SAFETY: `out` holds 32 bytes.
-    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), _mm256_add_epi64(acc[0], acc[1])) };
-    out.iter().fold(0, |a, &b| a.wrapping_add(b))
-}
-
 /// A way of reading the buffer: its name, how many sequential streams it reads in step, and
 /// the pass itself.
 struct Reader {
@@ -185,6 +159,8 @@ struct Reader {
 
 /// The read passes available on this CPU.
 fn readers() -> Vec<Reader> {
+    // Only x86_64 adds readers below.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     let mut v = vec![
         Reader {
             name: "u64 words",
@@ -201,15 +177,15 @@ fn readers() -> Vec<Reader> {
     if is_x86_feature_detected!("avx2") {
         fn one(b: &[u64]) -> u64 {
             // SAFETY: AVX2 was detected before this pass was listed.
-            unsafe { read_avx2::<1>(b) }
+            unsafe { stream_read::sum_avx2::<1>(b).0 }
         }
         fn two(b: &[u64]) -> u64 {
             // SAFETY: as above.
-            unsafe { read_avx2::<2>(b) }
+            unsafe { stream_read::sum_avx2::<2>(b).0 }
         }
         fn three(b: &[u64]) -> u64 {
             // SAFETY: as above.
-            unsafe { read_avx2::<3>(b) }
+            unsafe { stream_read::sum_avx2::<3>(b).0 }
         }
         v.push(Reader {
             name: "256-bit loads",
