@@ -45,9 +45,9 @@
 //! formed in one vector (the same per-super-block values, added in order): +2 % (Q4_K) and
 //! +6 % (Q6_K) in cache, +6 % / +2 % streamed (`kernel_bw`, best of 5–8 alternating runs). The
 //! loop is software-pipelined: each pair's reduction and float terms are issued after the next
-//! pair's integer work (+15 % in cache). A weight super-block is unpacked once (nibbles split, high bits
-//! merged, scales decoded) and serves the tile's `C` columns; each `(row, column)` keeps its
-//! own scalar `sumf`, in super-block order.
+//! pair's integer work (+15 % in cache). A weight super-block is unpacked once (nibbles split,
+//! high bits merged, scales decoded) and serves the tile's `C` columns; each `(row, column)`
+//! keeps its own scalar `sumf`, in super-block order.
 //!
 //! In that decode tile, the two super-blocks' 6-bit scales and mins of Q4_K / Q5_K are decoded
 //! together in SIMD ([`k4_pair_scales2`]: two `pshufb` gathers, masks and 16-bit shifts, then

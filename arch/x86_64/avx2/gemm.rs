@@ -32,8 +32,8 @@
 //!   weights in L2). Within a tile each weight block is unpacked once for `C` columns and each
 //!   activation block prepared once for `R` rows. A single column (decode) runs `RD × 1` tiles
 //!   down the rows, streaming the weights once: the rows' two halves in step, each in order
-//!   (two concurrent streams draw more DRAM bandwidth than one: [`super::common::StreamRows`]). Leftover columns run `R × 1` tiles,
-//!   leftover rows `1 × C` / `1 × 1` tiles.
+//!   (two concurrent streams draw more DRAM bandwidth than one: [`super::common::StreamRows`]).
+//!   Leftover columns run `R × 1` tiles, leftover rows `1 × C` / `1 × 1` tiles.
 //! - Weight streams are prefetched 4 KiB ahead on the one-row (decode) paths
 //!   ([`super::common::STREAM_PREFETCH_BYTES`]) and 2 KiB ahead in the panel kernels
 //!   ([`super::common::PREFETCH_BYTES`]).
