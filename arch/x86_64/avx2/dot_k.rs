@@ -40,7 +40,9 @@
 //!   the `bsums`.
 //!
 //! One `i32x8` accumulator per super-block and the mins vector are reduced together (`hadd`)
-//! into `(isum, summs)`. The one-column (decode) tile, [`tile_pairs`], takes super-blocks in
+//! into `(isum, summs)`. (Q4_K's decode has a faster path of its own, [`super::decode_k`], for
+//! rows that fit its per-column table; [`tile_pairs`] serves Q5_K, Q6_K and longer Q4_K rows.)
+//! The one-column (decode) tile, [`tile_pairs`], takes super-blocks in
 //! pairs: one `hadd` tree reduces both super-blocks' four vectors and both float terms are
 //! formed in one vector (the same per-super-block values, added in order): +2 % (Q4_K) and
 //! +6 % (Q6_K) in cache, +6 % / +2 % streamed (`kernel_bw`, best of 5–8 alternating runs). The
@@ -191,29 +193,7 @@ unsafe fn k4_pair_scales2(s: [*const u8; 2]) -> [([__m256i; 2], __m256i); 2] {
     // SAFETY: 16 readable bytes at each pointer (caller contract); AVX2 available.
     unsafe {
         const Z: i8 = -128; // `pshufb`: a zero byte
-        let u = _mm256_inserti128_si256::<1>(
-            _mm256_castsi128_si256(_mm_loadu_si128(s[0].cast())),
-            _mm_loadu_si128(s[1].cast()),
-        );
-        let a = _mm256_shuffle_epi8(
-            u,
-            lanes([0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11]),
-        );
-        let b = _mm256_shuffle_epi8(u, lanes([Z, Z, Z, Z, 0, 1, 2, 3, Z, Z, Z, Z, 4, 5, 6, 7]));
-        let (l6, l4, hi) = (63, 15, 0x30);
-        let low = _mm256_and_si256(
-            a,
-            lanes([l6, l6, l6, l6, l4, l4, l4, l4, l6, l6, l6, l6, 0, 0, 0, 0]),
-        );
-        let mins_hi_nibble = _mm256_and_si256(
-            _mm256_srli_epi16::<4>(a),
-            lanes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, l4, l4, l4, l4]),
-        );
-        let top = _mm256_and_si256(
-            _mm256_srli_epi16::<2>(b),
-            lanes([0, 0, 0, 0, hi, hi, hi, hi, 0, 0, 0, 0, hi, hi, hi, hi]),
-        );
-        let r = _mm256_or_si256(_mm256_or_si256(low, mins_hi_nibble), top);
+        let r = k4_scale_bytes2(s);
         let s0 = lanes([0, Z, 1, Z, 2, Z, 3, Z, 0, Z, 1, Z, 2, Z, 3, Z]);
         let s1 = lanes([4, Z, 5, Z, 6, Z, 7, Z, 4, Z, 5, Z, 6, Z, 7, Z]);
         let mins = _mm256_setr_epi8(
@@ -237,12 +217,49 @@ unsafe fn k4_pair_scales2(s: [*const u8; 2]) -> [([__m256i; 2], __m256i); 2] {
     }
 }
 
+/// The decoded 6-bit scales and mins of two Q4_K / Q5_K super-blocks, one per 128-bit lane:
+/// bytes `[sc_0 … sc_7, m_0 … m_7]` of super-block `k` in lane `k` (the first step of
+/// [`k4_pair_scales2`], whose docs give the method).
+///
+/// # Safety
+/// As [`k4_pair_scales2`].
+#[inline(always)]
+pub(super) unsafe fn k4_scale_bytes2(s: [*const u8; 2]) -> __m256i {
+    // SAFETY: 16 readable bytes at each pointer (caller contract); AVX2 available.
+    unsafe {
+        const Z: i8 = -128; // `pshufb`: a zero byte
+        let u = _mm256_inserti128_si256::<1>(
+            _mm256_castsi128_si256(_mm_loadu_si128(s[0].cast())),
+            _mm_loadu_si128(s[1].cast()),
+        );
+        let a = _mm256_shuffle_epi8(
+            u,
+            lanes([0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11]),
+        );
+        let b = _mm256_shuffle_epi8(u, lanes([Z, Z, Z, Z, 0, 1, 2, 3, Z, Z, Z, Z, 4, 5, 6, 7]));
+        let (l6, l4, hi) = (63, 15, 0x30);
+        let low = _mm256_and_si256(
+            a,
+            lanes([l6, l6, l6, l6, l4, l4, l4, l4, l6, l6, l6, l6, 0, 0, 0, 0]),
+        );
+        let mins_hi_nibble = _mm256_and_si256(
+            _mm256_srli_epi16::<4>(a),
+            lanes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, l4, l4, l4, l4]),
+        );
+        let top = _mm256_and_si256(
+            _mm256_srli_epi16::<2>(b),
+            lanes([0, 0, 0, 0, hi, hi, hi, hi, 0, 0, 0, 0, hi, hi, hi, hi]),
+        );
+        _mm256_or_si256(_mm256_or_si256(low, mins_hi_nibble), top)
+    }
+}
+
 /// `v` in both 128-bit lanes.
 ///
 /// # Safety
 /// The CPU must support AVX.
 #[inline(always)]
-unsafe fn lanes(v: [i8; 16]) -> __m256i {
+pub(super) unsafe fn lanes(v: [i8; 16]) -> __m256i {
     // SAFETY: AVX (caller contract); register-only.
     unsafe {
         _mm256_setr_epi8(
@@ -304,8 +321,16 @@ unsafe fn word_broadcasts(v: __m256i) -> [__m256i; 8] {
 #[inline(always)]
 unsafe fn load_qs128(qs: &[u8; 128]) -> [__m256i; 4] {
     let p = qs.as_ptr();
-    // SAFETY: 4 × 32 bytes inside `qs`; unaligned loads.
-    unsafe { core::array::from_fn(|g| _mm256_loadu_si256(p.add(32 * g).cast())) }
+    // SAFETY: 4 × 32 bytes inside `qs`; unaligned loads. (A loop, not `array::from_fn`: a
+    // closure does not inherit the caller's target features, and where it is not inlined
+    // every intrinsic in it becomes a function call.)
+    unsafe {
+        let mut out = [_mm256_setzero_si256(); 4];
+        for (g, o) in out.iter_mut().enumerate() {
+            *o = _mm256_loadu_si256(p.add(32 * g).cast());
+        }
+        out
+    }
 }
 
 /// The unsigned quants of a Q4_K super-block's eight sub-blocks.
@@ -318,14 +343,17 @@ unsafe fn q4k_quants(w: &BlockQ4K) -> [__m256i; 8] {
     unsafe {
         let qs = load_qs128(&w.qs);
         let m4 = _mm256_set1_epi8(0x0F);
-        core::array::from_fn(|j| {
+        // (A loop, not `array::from_fn`: see [`load_qs128`].)
+        let mut out = [m4; 8];
+        for (j, o) in out.iter_mut().enumerate() {
             let v = qs[j / 2];
-            if j % 2 == 0 {
+            *o = if j % 2 == 0 {
                 _mm256_and_si256(v, m4)
             } else {
                 _mm256_and_si256(_mm256_srli_epi16::<4>(v), m4)
-            }
-        })
+            };
+        }
+        out
     }
 }
 
@@ -477,7 +505,7 @@ unsafe fn k4_vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn quad16(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> __m256i {
+pub(super) unsafe fn quad16(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> __m256i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let ab = _mm256_add_epi16(_mm256_unpacklo_epi16(a, b), _mm256_unpackhi_epi16(a, b));
@@ -728,6 +756,24 @@ pub(in crate::arch::x86_64) trait KPairs: KFormat {
     /// The CPU must support AVX and F16C.
     unsafe fn terms2(w: [&Self::W; 2], x: [&BlockQ8K; 2], s: __m128i) -> (f32, f32);
 
+    /// The one-column path of [`super::decode_k`] where the format has one: `out[r] =
+    /// dot(w[r], x)` for `rows` rows; `false` (nothing written) where the format has none or
+    /// declines.
+    ///
+    /// # Safety
+    /// `w` must point to `rows · bpr` readable super-blocks and `x` to `bpr`; the CPU must
+    /// support AVX2, FMA and F16C.
+    #[inline(always)]
+    unsafe fn decode(
+        _w: *const Self::W,
+        _x: *const BlockQ8K,
+        _bpr: usize,
+        _rows: usize,
+        _out: &mut [f32],
+    ) -> bool {
+        false
+    }
+
     /// The row-quad multi-column path of [`super::quad_k`] where the format has one: the
     /// whole quads of rows of the gemm's arguments; returns the rows done (a multiple of 4;
     /// 0 for formats without it).
@@ -768,7 +814,7 @@ unsafe fn reduce4(a0: __m256i, b0: __m256i, a1: __m256i, b1: __m256i) -> __m128i
 /// # Safety
 /// The CPU must support F16C.
 #[inline(always)]
-unsafe fn f16x4(h: [half::f16; 4]) -> __m128 {
+pub(super) unsafe fn f16x4(h: [half::f16; 4]) -> __m128 {
     let bits = h
         .iter()
         .rev()
@@ -802,6 +848,17 @@ unsafe fn k4_terms2(
 }
 
 impl KPairs for Q4K {
+    #[inline(always)]
+    unsafe fn decode(
+        w: *const BlockQ4K,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        out: &mut [f32],
+    ) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { super::decode_k::decode_q4_k(w, x, bpr, rows, out) }
+    }
     #[inline(always)]
     unsafe fn quads(
         w: *const BlockQ4K,

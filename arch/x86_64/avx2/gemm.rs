@@ -27,6 +27,9 @@
 //!   rows once against a table of the column's offset corrections and scales; several columns
 //!   (Q5_0, and the rows left over by the octets) run in panels of 32 rows, each 4-column tile
 //!   (its table refilled per panel) passing over the panel's rows.
+//! - One column of Q4_K (decode) takes [`super::decode_k`] when a row has at most 80
+//!   super-blocks: the column's activations rearranged once into a table that puts two
+//!   super-blocks in the two halves of every register, the rows visited as two streams.
 //! - Everything else (and longer rows): row panels of 16 rows; per panel, column tiles of `C`
 //!   pass over the panel's `R`-row tiles (the tile's activations stay in L1, the panel's
 //!   weights in L2). Within a tile each weight block is unpacked once for `C` columns and each
@@ -218,6 +221,17 @@ impl<F: KPairs> Tile for K<F> {
         }
         // SAFETY: forwarded caller contract.
         unsafe { super::dot_k::tile::<F, R, C>(w, x, nb) }
+    }
+    #[inline(always)]
+    unsafe fn decode(
+        w: *const F::W,
+        x: *const BlockQ8K,
+        bpr: usize,
+        rows: usize,
+        out: &mut [f32],
+    ) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { F::decode(w, x, bpr, rows, out) }
     }
     #[inline(always)]
     unsafe fn gemm_fast(

@@ -26,6 +26,7 @@ use crate::kernels::Kernels;
 pub(in crate::arch::x86_64) mod activation;
 pub(in crate::arch::x86_64) mod attention;
 pub(in crate::arch::x86_64) mod common;
+pub(in crate::arch::x86_64) mod decode_k;
 pub(in crate::arch::x86_64) mod decode_q32;
 pub(in crate::arch::x86_64) mod dot_float;
 pub(in crate::arch::x86_64) mod dot_k;
