@@ -60,7 +60,7 @@
 //! to the general tile (the function returns `false`).
 
 use super::common::{prefetch_stream, StreamRows};
-use super::dot_k::{f16x4, k4_scale_bytes2, lanes, quad16, KFormat, Q4K};
+use super::dot_k::{k4_scale_bytes2, k4_terms2_xd, lanes, quad16, KFormat, Q4K};
 use crate::quant::{BlockQ4K, BlockQ8K};
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
@@ -221,13 +221,11 @@ unsafe fn add_terms(
         let h = _mm256_hadd_epi32(v.0, v.1);
         let h = _mm256_hadd_epi32(h, h);
         let s = _mm_unpacklo_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-        let wd = f16x4([w0.d, w0.dmin, w1.d, w1.dmin]);
-        let dd = _mm_mul_ps(wd, t.xd.get_unchecked(p).assume_init()); // [d·dx, dmin·dx, d'·dx', dmin'·dx']
-        let tt = _mm_mul_ps(dd, _mm_cvtepi32_ps(s));
-        let diff = _mm_sub_ps(tt, _mm_movehdup_ps(tt)); // lanes 0 and 2
-        (
-            _mm_cvtss_f32(diff),
-            _mm_cvtss_f32(_mm_movehl_ps(diff, diff)),
+        k4_terms2_xd(
+            [w0.d, w1.d],
+            [w0.dmin, w1.dmin],
+            t.xd.get_unchecked(p).assume_init(),
+            s,
         )
     };
     *sumf += t0;

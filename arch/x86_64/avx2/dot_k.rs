@@ -814,7 +814,7 @@ unsafe fn reduce4(a0: __m256i, b0: __m256i, a1: __m256i, b1: __m256i) -> __m128i
 /// # Safety
 /// The CPU must support F16C.
 #[inline(always)]
-pub(super) unsafe fn f16x4(h: [half::f16; 4]) -> __m128 {
+unsafe fn f16x4(h: [half::f16; 4]) -> __m128 {
     let bits = h
         .iter()
         .rev()
@@ -835,9 +835,25 @@ unsafe fn k4_terms2(
     s: __m128i,
 ) -> (f32, f32) {
     // SAFETY: AVX/F16C (caller contract); register-only.
+    unsafe { k4_terms2_xd(d, dmin, _mm_setr_ps(xd[0], xd[0], xd[1], xd[1]), s) }
+}
+
+/// [`k4_terms2`] with the activation scales given as `[d_x0, d_x0, d_x1, d_x1]` (the form
+/// [`super::decode_k`]'s table holds).
+///
+/// # Safety
+/// The CPU must support AVX and F16C.
+#[inline(always)]
+pub(super) unsafe fn k4_terms2_xd(
+    d: [half::f16; 2],
+    dmin: [half::f16; 2],
+    xd: __m128,
+    s: __m128i,
+) -> (f32, f32) {
+    // SAFETY: AVX/F16C (caller contract); register-only.
     unsafe {
         let wd = f16x4([d[0], dmin[0], d[1], dmin[1]]);
-        let dd = _mm_mul_ps(wd, _mm_setr_ps(xd[0], xd[0], xd[1], xd[1])); // [d, dmin, d', dmin']
+        let dd = _mm_mul_ps(wd, xd); // [d·dx, dmin·dx, d'·dx', dmin'·dx']
         let t = _mm_mul_ps(dd, _mm_cvtepi32_ps(s));
         let diff = _mm_sub_ps(t, _mm_movehdup_ps(t)); // lanes 0 and 2
         (
