@@ -23,6 +23,32 @@
 //! `done == n_tasks`, closes the job (`state` even again) and waits for `active == 0`: a worker
 //! that was descheduled or parked through the whole job never delays it, and no thread
 //! touches the task after `run` returns.
+//!
+//! ## Why this is sound
+//!
+//! Every access to the protocol's shared words (`state`, `active`, `task`, `n_tasks`, `next`,
+//! `done`) is atomic, and those that order the task's lifetime are `SeqCst`, so they all lie
+//! in one total order *S*. The task slot is an `AtomicPtr` to `run`'s `&dyn Fn` argument: it
+//! cannot be torn or raced, and the only thing to prove is that no worker dereferences it
+//! after `run` returns (when the closure and the `&dyn Fn` on `run`'s stack die).
+//!
+//! 1. A worker dereferences the slot only between its increment of `active` (*A⁺*) and its
+//!    decrement (*A⁻*), and only if its re-load of `state` after *A⁺* (*R*) still shows the
+//!    odd value of the job it saw (job *j*).
+//! 2. `run` for job *j* closes the job (`state` += 1, *C*) and then loads `active` until it
+//!    reads 0 (*W*), before it clears the slot and returns.
+//! 3. If *R* shows job *j* open, *R* precedes *C* in *S*, so *A⁺* (before *R* in program
+//!    order, hence in *S*) precedes *W*. *W* reads 0 only from a modification after *A⁺*
+//!    that brings the count back to 0, which needs this worker's *A⁻* — issued after its
+//!    last use of the task. So `run` returns after every dereference.
+//! 4. If *R* shows another value, the worker leaves without touching the slot.
+//! 5. The slot, `n_tasks`, `next` and `done` are written by `run` before it opens the job
+//!    (`state` += 1, `SeqCst`), and a worker reads them after *R* saw that opening, so it
+//!    sees this job's values; `done` counts finished tasks with `Release` and `run` waits
+//!    for it with `Acquire`, so every task's writes happen before `run` returns.
+//!
+//! `scripts/miri` runs the pool's tests under Miri's weak-memory and data-race checks with
+//! many scheduler seeds.
 
 /// Runs independent tasks, possibly concurrently (see the module docs).
 pub trait Parallel {
@@ -66,8 +92,7 @@ pub use pool::ThreadPool;
 #[cfg(feature = "std")]
 mod pool {
     use super::Parallel;
-    use std::cell::UnsafeCell;
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Arc, Condvar, Mutex};
     use std::thread::JoinHandle;
     use std::vec::Vec;
@@ -79,14 +104,15 @@ mod pool {
     /// Spin iterations `run` waits for other threads' tasks before yielding its time slice.
     const RUN_SPIN_BEFORE_YIELD: u32 = 1 << 12;
 
-    /// The task of the current job, as a lifetime-erased pointer.
-    type TaskPtr = *const (dyn Fn(usize) + Sync + 'static);
+    /// The task of the current job: a lifetime-erased pointer to `run`'s `&dyn Fn` argument
+    /// (a thin pointer, so it fits an `AtomicPtr`).
+    type Task<'t> = &'t (dyn Fn(usize) + Sync + 't);
 
     struct Shared {
         /// Odd while a job is open; bumped twice per job.
         state: AtomicU64,
-        /// Written by `run` only while no job is open and `active == 0` (see `run`).
-        task: UnsafeCell<Option<TaskPtr>>,
+        /// Set by `run` only while no job is open and `active == 0`; null between jobs.
+        task: AtomicPtr<Task<'static>>,
         n_tasks: AtomicUsize,
         next: AtomicUsize,
         done: AtomicUsize,
@@ -98,11 +124,13 @@ mod pool {
         wake: Condvar,
     }
 
-    // SAFETY: `task` is the only non-Sync field. `run` writes it only while no job is open and
-    // no worker is registered in `active`; a worker reads it only after registering and
-    // seeing the job still open (module docs), and the pointee is `Sync`.
+    // SAFETY: `task` is the only field that is not `Send + Sync` by itself (a raw pointer
+    // inside the atomic). It points at `run`'s `&(dyn Fn + Sync)` argument, whose pointee may
+    // be called from any thread (`Sync`); it is dereferenced only by a worker registered in
+    // `active` for the open job, and `run` keeps the pointee alive until `active == 0` after
+    // closing the job (module docs, *Why this is sound*).
     unsafe impl Sync for Shared {}
-    // SAFETY: as above; the pointer is only dereferenced while `run` keeps the pointee alive.
+    // SAFETY: as above.
     unsafe impl Send for Shared {}
 
     /// A persistent pool of worker threads implementing [`Parallel`] (see the module docs).
@@ -131,15 +159,18 @@ mod pool {
     }
 
     impl ThreadPool {
-        /// A pool of `workers` workers (`workers − 1` spawned threads plus the caller;
+        /// A pool of up to `workers` workers (`workers − 1` spawned threads plus the caller;
         /// 0 is treated as 1). Allocates the threads and their shared state.
         ///
-        /// # Panics
-        /// When the operating system cannot spawn a thread (as `std::thread::spawn`).
+        /// A thread the operating system refuses to spawn is simply absent, and so are all
+        /// after it: the pool stops at the first refusal (once threads or address space run
+        /// out, further attempts would only fail, or exhaust the heap that the allocations of
+        /// a thread spawn need). [`Parallel::workers`] tells how many it got; tasks are
+        /// handed out dynamically, so a smaller pool only runs slower.
         pub fn new(workers: usize) -> Self {
             let shared = Arc::new(Shared {
                 state: AtomicU64::new(0),
-                task: UnsafeCell::new(None),
+                task: AtomicPtr::new(core::ptr::null_mut()),
                 n_tasks: AtomicUsize::new(0),
                 next: AtomicUsize::new(0),
                 done: AtomicUsize::new(0),
@@ -150,17 +181,21 @@ mod pool {
                 lock: Mutex::new(()),
                 wake: Condvar::new(),
             });
-            let threads = (1..workers.max(1))
-                // A thread the OS refuses to spawn is simply absent: tasks are handed out
-                // dynamically, so the calling thread and the others do its share.
-                .filter_map(|i| {
-                    let s = Arc::clone(&shared);
-                    std::thread::Builder::new()
-                        .name(std::format!("phi3-worker-{i}"))
-                        .spawn(move || worker_loop(&s))
-                        .ok()
-                })
-                .collect();
+            let mut threads = Vec::new();
+            if threads.try_reserve_exact(workers.saturating_sub(1)).is_err() {
+                // Not even the handles fit: a pool of the calling thread alone.
+                threads = Vec::new();
+            }
+            for i in 1..workers.max(1).min(threads.capacity().saturating_add(1)) {
+                let s = Arc::clone(&shared);
+                match std::thread::Builder::new()
+                    .name(std::format!("phi3-worker-{i}"))
+                    .spawn(move || worker_loop(&s))
+                {
+                    Ok(handle) => threads.push(handle),
+                    Err(_) => break,
+                }
+            }
             ThreadPool {
                 shared,
                 threads,
@@ -221,20 +256,21 @@ mod pool {
             // Register, then make sure the job is still open (module docs).
             s.active.fetch_add(1, Ordering::SeqCst);
             if s.state.load(Ordering::SeqCst) != state {
-                s.active.fetch_sub(1, Ordering::Release);
+                s.active.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
-            // SAFETY: the job is open and this thread is registered in `active`, so `run`
-            // wrote `task` before opening it and will not touch it until `active == 0`.
-            let task = unsafe { *s.task.get() };
-            let n_tasks = s.n_tasks.load(Ordering::Relaxed);
-            if let Some(task) = task {
-                // SAFETY: `run` keeps the closure alive until `active == 0`, which needs this
-                // thread's decrement below, after its last use.
-                let task = unsafe { &*task };
+            let task = s.task.load(Ordering::SeqCst);
+            let n_tasks = s.n_tasks.load(Ordering::SeqCst);
+            if !task.is_null() {
+                // SAFETY: this thread is registered in `active` and saw the job still open
+                // after registering, so `run` published `task` before opening the job and
+                // keeps `*task` (its argument, a `&dyn Fn` on its stack) and the closure it
+                // points to alive until `active == 0`, which needs this thread's decrement
+                // below, after the last use (module docs, *Why this is sound*).
+                let task: Task<'_> = unsafe { *task };
                 drain(s, task, n_tasks);
             }
-            s.active.fetch_sub(1, Ordering::Release);
+            s.active.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -278,17 +314,16 @@ mod pool {
                 }
             };
             let s = &*self.shared;
-            let ptr: *const (dyn Fn(usize) + Sync + '_) = task;
-            // SAFETY: only the lifetime is erased; workers dereference the pointer only while
-            // registered in `active`, and this function waits for `active == 0` after closing
-            // the job, so the closure outlives every use.
-            let ptr: TaskPtr = unsafe { core::mem::transmute(ptr) };
-            // SAFETY: no job is open and `active == 0` (the previous `run` waited for it), so
-            // no worker reads `task` until the job opens below.
-            unsafe { *s.task.get() = Some(ptr) };
-            s.n_tasks.store(n_tasks, Ordering::Relaxed);
-            s.next.store(0, Ordering::Relaxed);
-            s.done.store(0, Ordering::Relaxed);
+            let task_ref: Task<'_> = task;
+            let ptr: *const Task<'_> = &task_ref;
+            // Only the lifetime is erased: workers dereference the pointer only while
+            // registered in `active` for this job, and this function waits for `active == 0`
+            // after closing the job, so `task_ref` and the closure outlive every use.
+            let ptr = ptr.cast_mut().cast::<Task<'static>>();
+            s.task.store(ptr, Ordering::SeqCst);
+            s.n_tasks.store(n_tasks, Ordering::SeqCst);
+            s.next.store(0, Ordering::SeqCst);
+            s.done.store(0, Ordering::SeqCst);
             // Open the job (odd).
             s.state.fetch_add(1, Ordering::SeqCst);
             if s.sleepers.load(Ordering::SeqCst) > 0 {
@@ -301,8 +336,8 @@ mod pool {
             // Close the job (even), then wait for registered workers to leave.
             s.state.fetch_add(1, Ordering::SeqCst);
             wait_until(|| s.active.load(Ordering::SeqCst) == 0);
-            // SAFETY: the job is closed and no worker is registered: nobody reads `task`.
-            unsafe { *s.task.get() = None };
+            // The job is closed and no worker is registered: nobody uses `task` any more.
+            s.task.store(core::ptr::null_mut(), Ordering::SeqCst);
             if s.panicked.swap(false, Ordering::Relaxed) {
                 // Re-raises a panic of the caller's own task (as `std::thread::scope` does);
                 // no input reaches this.

@@ -35,6 +35,7 @@
 pub mod arena;
 pub mod config;
 pub mod session;
+mod split;
 pub mod weights;
 
 pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};

@@ -36,7 +36,7 @@
 //! same code whatever the split, so **the logits are bitwise identical for any number of
 //! workers**:
 //!
-//! - a matmul of one column (decode) cuts its output rows into [`split_rows`] ranges,
+//! - a matmul of one column (decode) cuts its output rows into contiguous ranges,
 //!   [`ROW_TASKS_PER_WORKER`] per planned worker (`Limits::workers`), handed out dynamically;
 //!   each task writes its own contiguous range of the output;
 //! - a matmul of several columns (prefill) on several workers cuts its rows into chunks of
@@ -53,8 +53,13 @@
 //!   Either way a column's values are bit-identical to that column's dot products for any
 //!   tiling (see [`crate::kernels::gemm`]);
 //! - attention runs `Limits::workers` tasks that take `(token block, head)` units from a shared
-//!   counter, longest (last tokens) first; task `i` uses slot `i` of the `scores` scratch and
-//!   copies each query's output to its own place (the pairs are disjoint).
+//!   counter, longest (last tokens) first; each task uses the slot of the `scores` scratch it
+//!   claimed and copies each query's output to its own place (the pairs are disjoint).
+//!
+//! Task numbers and scratch slots are claimed from atomic counters, never taken from the
+//! executor's index, so a wrong [`Parallel`] implementation (an index run twice, concurrently,
+//! or not at all) cannot make two tasks share an output range: it can only waste work
+//! (`split.rs`, *Tasks are claimed, never assigned*).
 //!
 //! Quantizing the activations, norms, RoPE, the KV-cache writes and SwiGLU stay on the calling
 //! thread (they are small next to the weight streaming).
@@ -78,30 +83,16 @@ use half::f16;
 
 use super::arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 use super::config::Config;
-use super::weights::Projection;
+use super::split::{project, project_matrix, run_claimed, SharedOut, Split, INTERNAL};
 use super::Model;
-use crate::error::{Error, ModelError, ShapeError};
+use crate::error::{Error, ModelError};
 use crate::kernels::attention::{attention_causal_block, CausalBlock};
 use crate::kernels::rope::{rope_cos_sin, RopeParams};
-use crate::kernels::{matmul, quantize_into, Activations, Kernels, Matrix};
+use crate::kernels::Kernels;
 use crate::parallel::{Parallel, Sequential};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Row tasks per planned worker for a one-column matmul: more tasks than workers so that a
-/// slow or busy core takes fewer of them (dynamic hand-out) instead of holding the others up.
-pub const ROW_TASKS_PER_WORKER: usize = 4;
-
-/// The row ranges that `workers` workers compute for a matrix of `rows` rows: contiguous,
-/// in order, covering `0..rows`, sizes differing by at most one (empty ranges are skipped).
-pub fn split_rows(rows: usize, workers: usize) -> impl Iterator<Item = core::ops::Range<usize>> {
-    let workers = workers.max(1);
-    let (base, extra) = (rows / workers, rows % workers);
-    (0..workers).filter_map(move |i| {
-        let start = i * base + i.min(extra);
-        let len = base + usize::from(i < extra);
-        (len > 0).then_some(start..start + len)
-    })
-}
+pub use super::split::ROW_TASKS_PER_WORKER;
 
 /// Which LongRoPE factor set the KV cache was computed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,10 +176,6 @@ fn cast<T: bytemuck::Pod>(bytes: &mut [u8]) -> Result<&mut [T], Error> {
 fn bytes_addr_mod(bytes: &[u8]) -> usize {
     bytes.as_ptr().addr() % ARENA_ALIGN
 }
-
-/// An out-of-range slice inside the session's own buffers (the plan makes this impossible;
-/// reported as an error rather than a panic).
-const INTERNAL: Error = Error::Shape(ShapeError::Overflow);
 
 fn range_mut(s: &mut [f32], start: usize, len: usize) -> Result<&mut [f32], Error> {
     s.get_mut(start..start.checked_add(len).ok_or(INTERNAL)?)
@@ -504,225 +491,6 @@ fn range_mut_u32(s: &mut [u32], start: usize, len: usize) -> Result<&mut [u32], 
         .ok_or(INTERNAL)
 }
 
-/// How a step's work is split: `workers` planned workers (the arena's scratch) on `par`.
-#[derive(Clone, Copy)]
-struct Split<'p> {
-    workers: usize,
-    par: &'p dyn Parallel,
-}
-
-/// Range `i` of [`split_rows`]`(len, parts)` (empty when `i` is past the last one).
-fn part(len: usize, parts: usize, i: usize) -> core::ops::Range<usize> {
-    let parts = parts.max(1);
-    let (base, extra) = (len / parts, len % parts);
-    let start = (i * base + i.min(extra)).min(len);
-    let end = (start + base + usize::from(i < extra)).min(len);
-    start..end
-}
-
-/// An `f32` output buffer shared by tasks that each write a disjoint range of it.
-#[derive(Clone, Copy)]
-struct SharedOut {
-    ptr: *mut f32,
-    len: usize,
-}
-
-// SAFETY: tasks only form `&mut` views of pairwise disjoint ranges (see `SharedOut::range`'s
-// callers), so sharing the pointer between threads cannot create aliasing mutable access.
-unsafe impl Send for SharedOut {}
-// SAFETY: as above.
-unsafe impl Sync for SharedOut {}
-
-impl SharedOut {
-    fn new(out: &mut [f32]) -> Self {
-        SharedOut {
-            ptr: out.as_mut_ptr(),
-            len: out.len(),
-        }
-    }
-
-    /// Copies `src` to `out[start .. start + src.len()]` (nothing if that does not fit).
-    ///
-    /// # Safety
-    /// No other thread may access those elements meanwhile, no reference to them may exist,
-    /// and the buffer `new` was given must outlive the call and not be used otherwise.
-    unsafe fn copy_in(self, start: usize, src: &[f32]) {
-        if start
-            .checked_add(src.len())
-            .is_some_and(|end| end <= self.len)
-        {
-            // SAFETY: `start + src.len() <= len`: inside the buffer; `src` is another buffer
-            // (the caller's scratch); exclusivity is the caller's contract.
-            unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(start), src.len()) };
-        }
-    }
-
-    /// `out[start..end]` (clamped to the buffer).
-    ///
-    /// # Safety
-    /// While the returned slice lives, no other view of any element of `start..end` may
-    /// exist, and the buffer `new` was given must outlive it and not be used otherwise.
-    unsafe fn range<'o>(self, start: usize, end: usize) -> &'o mut [f32] {
-        let end = end.min(self.len);
-        let start = start.min(end);
-        // SAFETY: `start <= end <= len`, so the range lies inside the buffer; exclusivity is
-        // the caller's contract.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
-    }
-}
-
-/// The scratch of a multi-column matmul split by rows (see [`project_matrix`]): `rows ·
-/// n_cols` values of `scratch` when there are several workers and it is long enough, else
-/// `None` (the matmul then splits its columns).
-fn row_split_scratch(
-    workers: usize,
-    rows: usize,
-    n_cols: usize,
-    scratch: &mut [f32],
-) -> Option<&mut [f32]> {
-    if workers < 2 || n_cols < 2 || rows < 16 {
-        return None;
-    }
-    scratch.get_mut(..rows.checked_mul(n_cols)?)
-}
-
-/// Column `c0 .. c1` of activations with `per_col` blocks per column.
-fn columns(a: Activations<'_>, per_col: usize, c0: usize, c1: usize) -> Option<Activations<'_>> {
-    let r = c0.checked_mul(per_col)?..c1.checked_mul(per_col)?;
-    Some(match a {
-        Activations::F32(s) => Activations::F32(s.get(r)?),
-        Activations::Q8_0(s) => Activations::Q8_0(s.get(r)?),
-        Activations::Q8_1(s) => Activations::Q8_1(s.get(r)?),
-        Activations::Q8K(s) => Activations::Q8K(s.get(r)?),
-    })
-}
-
-/// `out[t · stride + r] = (M · input_t)[r]` for every token `t` of `input` (columns of
-/// `m.cols()` values): quantize once, then [`matmul`] tasks on `split.par` (module docs:
-/// row ranges for one column, column groups for several).
-#[allow(clippy::too_many_arguments)]
-fn project_matrix(
-    k: &Kernels,
-    m: &Matrix,
-    input: &[f32],
-    quant: &mut [u8],
-    out: &mut [f32],
-    stride: usize,
-    split: Split,
-    scratch: &mut [f32],
-) -> Result<(), Error> {
-    let acts: Activations = quantize_into(k, m.activation_format(), input, quant)?;
-    let rows = m.rows();
-    let n_cols = match m.cols() {
-        0 => 1,
-        c => input.len() / c,
-    };
-    if n_cols == 0 || rows == 0 {
-        return Ok(());
-    }
-    // Everything the tasks touch is checked here, so they cannot fail on a valid plan.
-    let needed = (n_cols - 1)
-        .checked_mul(stride)
-        .and_then(|v| v.checked_add(rows))
-        .ok_or(INTERNAL)?;
-    if stride < rows || out.len() < needed {
-        return Err(INTERNAL);
-    }
-    let workers = split.workers.max(1);
-    let failed = AtomicBool::new(false);
-    let shared = SharedOut::new(out.get_mut(..needed).ok_or(INTERNAL)?);
-    if n_cols == 1 {
-        let tasks = workers * ROW_TASKS_PER_WORKER;
-        let tasks = if workers == 1 { 1 } else { tasks.min(rows) };
-        split.par.run(tasks, &|i| {
-            let r = part(rows, tasks, i);
-            // SAFETY: the ranges `part(rows, tasks, i)` of distinct tasks are disjoint, and
-            // `out` is borrowed mutably by this function until `run` returns.
-            let o = unsafe { shared.range(r.start, r.end) };
-            let len = r.len();
-            if len > 0 && matmul(k, m, acts, r, o, len).is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-        });
-    } else if let Some(scratch) = row_split_scratch(workers, rows, n_cols, scratch) {
-        // Row chunks (whole octets of rows), handed out dynamically so that a slower core
-        // takes fewer of them; each task computes its rows for every column into its own
-        // range of `scratch` (`[column][row of the chunk]`), then copies each column's
-        // segment into place. Every weight is read once per matmul, by one task.
-        let octets = rows.div_ceil(8);
-        let tasks = (workers * ROW_TASKS_PER_WORKER).min(octets);
-        let scratch = SharedOut::new(scratch);
-        split.par.run(tasks, &|i| {
-            let o = part(octets, tasks, i);
-            let r = (8 * o.start).min(rows)..(8 * o.end).min(rows);
-            let len = r.len();
-            if len == 0 {
-                return;
-            }
-            // SAFETY: the chunks `r` of distinct tasks are disjoint, hence so are their
-            // scratch ranges `r.start · n_cols .. r.end · n_cols` (within `rows · n_cols <=
-            // scratch.len`, checked by `row_split_scratch`); `scratch` is borrowed mutably
-            // until `run` returns.
-            let s = unsafe { scratch.range(r.start * n_cols, r.end * n_cols) };
-            if matmul(k, m, acts, r.clone(), s, len).is_err() {
-                failed.store(true, Ordering::Relaxed);
-                return;
-            }
-            for (c, seg) in s.chunks_exact(len).enumerate() {
-                // SAFETY: elements `c · stride + r.start .. c · stride + r.end` lie below
-                // `(n_cols − 1) · stride + rows = needed` (`c < n_cols`, `r.end <= rows`),
-                // and only this task writes them (its rows); no reference to `out`'s
-                // elements exists while the tasks run.
-                unsafe { shared.copy_in(c * stride + r.start, seg) };
-            }
-        });
-    } else {
-        let per_col = m.blocks_per_row();
-        let tasks = workers.min(n_cols);
-        split.par.run(tasks, &|i| {
-            let c = part(n_cols, tasks, i);
-            let (start, end) = (c.start * stride, (c.end * stride).min(needed));
-            // SAFETY: task `i` owns columns `c`, i.e. elements `c.start · stride ..
-            // c.end · stride` (clamped to `needed`): disjoint from every other task's since
-            // the column groups are; `out` is borrowed mutably until `run` returns.
-            let o = unsafe { shared.range(start, end) };
-            if c.is_empty() {
-                return;
-            }
-            let ok = columns(acts, per_col, c.start, c.end)
-                .is_some_and(|a| matmul(k, m, a, 0..rows, o, stride).is_ok());
-            if !ok {
-                failed.store(true, Ordering::Relaxed);
-            }
-        });
-    }
-    if failed.load(Ordering::Relaxed) {
-        return Err(INTERNAL);
-    }
-    Ok(())
-}
-
-/// A fused projection: the parts' outputs are concatenated along the rows of `out`.
-#[allow(clippy::too_many_arguments)]
-fn project(
-    k: &Kernels,
-    p: &Projection,
-    input: &[f32],
-    quant: &mut [u8],
-    out: &mut [f32],
-    stride: usize,
-    split: Split,
-    scratch: &mut [f32],
-) -> Result<(), Error> {
-    let mut offset = 0;
-    for m in p.parts() {
-        let o = out.get_mut(offset..).ok_or(INTERNAL)?;
-        project_matrix(k, m, input, quant, o, stride, split, scratch)?;
-        offset += m.rows();
-    }
-    Ok(())
-}
-
 /// What one layer of one batch needs besides the buffers.
 struct LayerIo<'k> {
     k: &'k Kernels,
@@ -817,9 +585,9 @@ impl LayerIo<'_> {
     /// `(tb, h)` is head `h` of the up to [`ATTENTION_BLOCK`] consecutive tokens of token block
     /// `tb` ([`attention_causal_block`]: each cached key / value row is converted once for the
     /// block's queries, and each query's output is bit for bit the single-query head's). The
-    /// units are handed out dynamically, longest (last tokens) first, to `workers` tasks; task
-    /// `i` uses slot `i` of the scores scratch for the block's scores and outputs, then copies
-    /// each output to `attn[(t · n_head + h) · head_dim ..]` (pairs are disjoint).
+    /// units are handed out dynamically, longest (last tokens) first, to `workers` tasks; each
+    /// task uses the slot of the scores scratch it claimed for the block's scores and outputs,
+    /// then copies each output to `attn[(t · n_head + h) · head_dim ..]` (pairs are disjoint).
     fn attention_heads(
         &self,
         b: &mut Buffers,
@@ -853,45 +621,39 @@ impl LayerIo<'_> {
         )?);
         let scratch = SharedOut::new(b.scores);
         let qkv: &[f32] = b.qkv;
-        let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
-        self.par.run(tasks, &|i| {
-            // SAFETY: task `i` alone uses slot `i` (`i < tasks <= workers` slots).
+        run_claimed(self.par, units, tasks, &|i, u| {
+            // SAFETY: slot `i` has one claimant at a time (`run_claimed`), and `b.scores` is
+            // borrowed mutably until `run_claimed` returns.
             let slot = unsafe { scratch.range(i * slot, (i + 1) * slot) };
             let (scores, rest) = slot.split_at_mut(scores_len.min(slot.len()));
             let outs = rest.get_mut(..out_len).unwrap_or(&mut []);
-            loop {
-                let u = next.fetch_add(1, Ordering::Relaxed);
-                if u >= units {
-                    break;
+            let (tb, h) = (blocks - 1 - u / n_head, u % n_head);
+            let t0 = tb * block;
+            let m = block.min(n - t0);
+            let kv_off = (h / group) * positions * hd;
+            let res = (|| -> Result<(), Error> {
+                let cb = CausalBlock {
+                    queries: m,
+                    first: p0 + t0 + 1,
+                    dim: hd,
+                    q_pitch: qkv_dim,
+                    kv_stride: hd,
+                    out_pitch: hd,
+                };
+                let q = qkv.get(t0 * qkv_dim + h * hd..).ok_or(INTERNAL)?;
+                let keys = k_layer.get(kv_off..).ok_or(INTERNAL)?;
+                let values = v_layer.get(kv_off..).ok_or(INTERNAL)?;
+                attention_causal_block(k, &cb, q, keys, values, scale, scores, outs)?;
+                for (j, o) in outs.chunks_exact(hd.max(1)).take(m).enumerate() {
+                    // SAFETY: pair `(t0 + j, h)` belongs to unit `u` alone, claimed once
+                    // (`run_claimed`), and `b.attn` is borrowed mutably until it returns.
+                    unsafe { attn.copy_in(((t0 + j) * n_head + h) * hd, o) };
                 }
-                let (tb, h) = (blocks - 1 - u / n_head, u % n_head);
-                let t0 = tb * block;
-                let m = block.min(n - t0);
-                let kv_off = (h / group) * positions * hd;
-                let res = (|| -> Result<(), Error> {
-                    let cb = CausalBlock {
-                        queries: m,
-                        first: p0 + t0 + 1,
-                        dim: hd,
-                        q_pitch: qkv_dim,
-                        kv_stride: hd,
-                        out_pitch: hd,
-                    };
-                    let q = qkv.get(t0 * qkv_dim + h * hd..).ok_or(INTERNAL)?;
-                    let keys = k_layer.get(kv_off..).ok_or(INTERNAL)?;
-                    let values = v_layer.get(kv_off..).ok_or(INTERNAL)?;
-                    attention_causal_block(k, &cb, q, keys, values, scale, scores, outs)?;
-                    for (j, o) in outs.chunks_exact(hd.max(1)).take(m).enumerate() {
-                        // SAFETY: pair `(t0 + j, h)` belongs to this unit alone, and `b.attn`
-                        // is borrowed mutably until `run` returns.
-                        unsafe { attn.copy_in(((t0 + j) * n_head + h) * hd, o) };
-                    }
-                    Ok(())
-                })();
-                if res.is_err() {
-                    failed.store(true, Ordering::Relaxed);
-                }
+                Ok(())
+            })();
+            if res.is_err() {
+                failed.store(true, Ordering::Relaxed);
             }
         });
         if failed.load(Ordering::Relaxed) {
