@@ -293,6 +293,7 @@ fn run(args: &Args) -> Result<(), String> {
         max_context: args.ctx.unwrap_or(args.prompt + args.gen),
         max_batch: args.batch.min(args.prompt),
         workers: max_threads,
+        allow_beyond_trained_context: false,
     };
     let plan = ArenaPlan::new(c, &limits).map_err(|e| e.to_string())?;
     let mut arena_buf = vec![0u8; plan.bytes_needed() + ARENA_ALIGN];

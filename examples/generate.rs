@@ -229,6 +229,7 @@ pub fn session_limits(
         max_context,
         max_batch: n_prompt.clamp(1, MAX_PREFILL_BATCH),
         workers: workers.max(1),
+        allow_beyond_trained_context: false,
     })
 }
 

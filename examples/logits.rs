@@ -94,6 +94,7 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
         max_context: n,
         max_batch: batch,
         workers: args.threads,
+        allow_beyond_trained_context: false,
     };
     let plan = ArenaPlan::new(model.config(), &limits).map_err(|e| e.to_string())?;
     let mut arena = vec![0u8; plan.bytes_needed() + ARENA_ALIGN];

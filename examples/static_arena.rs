@@ -38,6 +38,7 @@ const LIMITS: Limits = Limits {
     max_context: 64,
     max_batch: 8,
     workers: 1,
+    allow_beyond_trained_context: false,
 };
 
 /// Size of the static arena. `run` checks it against `ArenaPlan::bytes_needed` (which is a

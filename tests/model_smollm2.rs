@@ -226,6 +226,7 @@ fn run_case(
         max_context: n_prompt + STEPS,
         max_batch: n_prompt.max(STEPS),
         workers: 1,
+        allow_beyond_trained_context: false,
     };
     let mut arena = Vec::new();
     let mut session = new_session(model, limits, &mut arena);
