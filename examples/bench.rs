@@ -162,7 +162,9 @@ fn read_bandwidth(buf: &[u64], threads: usize, runs: usize) -> f64 {
                     .chunks(chunk)
                     .map(|part| s.spawn(move || sum_words(part)))
                     .collect();
-                hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+                // Wrapping, like the per-thread sums (`sum()` overflows in debug builds).
+                hs.into_iter()
+                    .fold(0u64, |a, h| a.wrapping_add(h.join().unwrap_or(0)))
             });
             std::hint::black_box(total);
             t.elapsed().as_secs_f64()
@@ -317,7 +319,13 @@ fn run(args: &Args) -> Result<(), String> {
         allow_beyond_trained_context: args.allow_long_context,
     };
     let plan = ArenaPlan::new(c, &limits).map_err(|e| match e {
-        ModelError::ContextBeyondTraining { .. } => format!("{e} (--allow-long-context)"),
+        ModelError::ContextBeyondTraining {
+            max_context,
+            trained,
+        } => format!(
+            "a context of {max_context} positions (--ctx, or --prompt + --gen) is beyond the \
+             model's trained context of {trained}; --allow-long-context runs it anyway"
+        ),
         e => e.to_string(),
     })?;
     const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));

@@ -321,7 +321,13 @@ pub fn session_limits(
 pub fn arena_for(model: &Model<'_>, limits: &Limits) -> Result<AlignedBuf, String> {
     const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));
     let plan = ArenaPlan::new(model.config(), limits).map_err(|e| match e {
-        ModelError::ContextBeyondTraining { .. } => format!("arena: {e} (--allow-long-context)"),
+        ModelError::ContextBeyondTraining {
+            max_context,
+            trained,
+        } => format!(
+            "a context of {max_context} positions is beyond the model's trained context of \
+             {trained}; --allow-long-context runs it anyway"
+        ),
         e => format!("arena: {e}"),
     })?;
     AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| {

@@ -112,7 +112,13 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
         allow_beyond_trained_context: args.allow_long_context,
     };
     let plan = ArenaPlan::new(model.config(), &limits).map_err(|e| match e {
-        ModelError::ContextBeyondTraining { .. } => format!("{e} (--allow-long-context)"),
+        ModelError::ContextBeyondTraining {
+            max_context,
+            trained,
+        } => format!(
+            "{max_context} tokens are more than the model's trained context of {trained} \
+             positions; --allow-long-context runs them anyway"
+        ),
         e => e.to_string(),
     })?;
     const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));
