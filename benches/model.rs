@@ -283,6 +283,7 @@ fn model_benches(c: &mut Criterion) {
         max_context: PROMPT + 1,
         max_batch: PROMPT,
         workers: 1,
+        allow_beyond_trained_context: false,
     };
     let needed = ArenaPlan::new(models[0].config(), &limits)
         .expect("plan")

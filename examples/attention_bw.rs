@@ -28,13 +28,22 @@ use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::ATTENTION_BLOCK;
 use std::time::Instant;
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::CliError;
+
 const USAGE: &str = "usage: attention_bw [--positions 560] [--rounds 5] [--prefill B]";
 
-fn run() -> Result<(), String> {
+/// Positions of the cache (Phi-3-mini-4k's context).
+const CAP: usize = 4096;
+
+/// `(positions, rounds, prefill)` from the command line.
+fn parse_args() -> Result<(usize, usize, usize), CliError> {
     let mut positions = 560usize;
     let mut rounds = 5usize;
     let mut prefill = 0usize;
-    let mut args = std::env::args().skip(1);
+    let mut args = args::args()?.into_iter();
     while let Some(a) = args.next() {
         let mut value = || -> Result<usize, String> {
             args.next()
@@ -45,15 +54,22 @@ fn run() -> Result<(), String> {
             "--positions" => positions = value()?,
             "--rounds" => rounds = value()?,
             "--prefill" => prefill = value()?,
-            _ => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(CliError::Help),
+            other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
-    let (layers, heads, hd, cap) = (32usize, 32usize, 96usize, 4096usize);
-    if positions == 0 || positions + prefill > cap || rounds == 0 {
+    if positions == 0 || positions.saturating_add(prefill) > CAP || rounds == 0 {
         return Err(format!(
-            "--positions must be 1..={cap} (with --prefill B: positions + B <= {cap}), --rounds positive"
-        ));
+            "--positions must be 1..={CAP} (with --prefill B: positions + B <= {CAP}), \
+             --rounds positive\n{USAGE}"
+        )
+        .into());
     }
+    Ok((positions, rounds, prefill))
+}
+
+fn run(positions: usize, rounds: usize, prefill: usize) -> Result<(), String> {
+    let (layers, heads, hd, cap) = (32usize, 32usize, 96usize, CAP);
     let features = CpuFeatures::detect();
     let k = Kernels::for_tier(features.best_tier(), &features).ok_or("no kernel tier")?;
     let kv_layer = cap * heads * hd;
@@ -201,7 +217,11 @@ fn prefill_attention(
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
+    let (positions, rounds, prefill) = match parse_args() {
+        Ok(a) => a,
+        Err(e) => return args::exit("attention_bw", USAGE, e),
+    };
+    match run(positions, rounds, prefill) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("attention_bw: {e}");

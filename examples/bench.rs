@@ -4,12 +4,18 @@
 //! ```text
 //! cargo run --release --example bench -- --model M.gguf [--threads 1,2] [--prompt 512] \
 //!     [--gen 128] [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] [--tier NAME]
+//!     [--allow-long-context]
 //! ```
+//!
+//! The context (`--ctx`, default `--prompt` + `--gen`) may exceed the model's trained context
+//! only with `--allow-long-context`; an arena that cannot be allocated is an error, not an
+//! abort. Usage errors (including a non-UTF-8 argument) exit with status 2.
 //!
 //! `--tier` picks a kernel tier by name (`scalar`, `avx2`, `avx-vnni`, `avx512`, …; it must run on this
 //! CPU) instead of the best one detected.
 //!
-//! The model is memory-mapped. For each thread count N of `--threads` (a list), on a
+//! The model is memory-mapped (it must not be truncated while the bench runs: `SIGBUS`; see
+//! the README's board guide). For each thread count N of `--threads` (a list), on a
 //! [`ThreadPool`] of N workers: one prompt of `--prompt` random tokens prefilled in batches of
 //! `--batch`, then `--gen` tokens decoded one by one right after it (each the previous step's
 //! argmax), then — after a reset — `--gen` tokens decoded from an empty context, as
@@ -41,7 +47,16 @@
 #[path = "common/stream_read.rs"]
 mod stream_read;
 
+#[path = "common/aligned.rs"]
+mod aligned;
+#[path = "common/args.rs"]
+mod args;
+
 use std::time::Instant;
+
+use aligned::AlignedBuf;
+use args::CliError;
+use phi3_kernels::error::ModelError;
 
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::Kernels;
@@ -59,13 +74,14 @@ struct Args {
     bw_runs: usize,
     reps: usize,
     tier: Option<phi3_kernels::cpu::Tier>,
+    allow_long_context: bool,
 }
 
 const USAGE: &str = "usage: bench --model M.gguf [--threads 1,2] [--prompt 512] [--gen 128] \
                      [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] \
-                     [--tier NAME]";
+                     [--tier NAME] [--allow-long-context]";
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Args, CliError> {
     let mut a = Args {
         model: String::new(),
         threads: vec![1],
@@ -77,8 +93,9 @@ fn parse_args() -> Result<Args, String> {
         bw_runs: 5,
         reps: 3,
         tier: None,
+        allow_long_context: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = args::args()?.into_iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
         let num = |s: String| s.parse::<usize>().map_err(|e| format!("{arg}: {e}"));
@@ -107,15 +124,19 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or(format!("--tier: unknown tier {name:?}"))?;
                 a.tier = Some(tier);
             }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            "--allow-long-context" => a.allow_long_context = true,
+            "-h" | "--help" => return Err(CliError::Help),
+            other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
     if a.model.is_empty() {
-        return Err(format!("--model is required\n{USAGE}"));
+        return Err(format!("--model is required\n{USAGE}").into());
     }
     if a.threads.contains(&0) || a.batch == 0 || a.prompt == 0 || a.bw_runs == 0 || a.reps == 0 {
-        return Err("--threads, --batch, --prompt, --bw-runs and --reps must be at least 1".into());
+        return Err(format!(
+            "--threads, --batch, --prompt, --bw-runs and --reps must be at least 1\n{USAGE}"
+        )
+        .into());
     }
     Ok(a)
 }
@@ -141,7 +162,9 @@ fn read_bandwidth(buf: &[u64], threads: usize, runs: usize) -> f64 {
                     .chunks(chunk)
                     .map(|part| s.spawn(move || sum_words(part)))
                     .collect();
-                hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+                // Wrapping, like the per-thread sums (`sum()` overflows in debug builds).
+                hs.into_iter()
+                    .fold(0u64, |a, h| a.wrapping_add(h.join().unwrap_or(0)))
             });
             std::hint::black_box(total);
             t.elapsed().as_secs_f64()
@@ -290,14 +313,25 @@ fn run(args: &Args) -> Result<(), String> {
 
     let max_threads = args.threads.iter().copied().max().unwrap_or(1);
     let limits = Limits {
-        max_context: args.ctx.unwrap_or(args.prompt + args.gen),
+        max_context: args.ctx.unwrap_or(args.prompt.saturating_add(args.gen)),
         max_batch: args.batch.min(args.prompt),
         workers: max_threads,
+        allow_beyond_trained_context: args.allow_long_context,
     };
-    let plan = ArenaPlan::new(c, &limits).map_err(|e| e.to_string())?;
-    let mut arena_buf = vec![0u8; plan.bytes_needed() + ARENA_ALIGN];
-    let start = arena_buf.as_ptr().align_offset(ARENA_ALIGN);
-    let arena = &mut arena_buf[start..start + plan.bytes_needed()];
+    let plan = ArenaPlan::new(c, &limits).map_err(|e| match e {
+        ModelError::ContextBeyondTraining {
+            max_context,
+            trained,
+        } => format!(
+            "a context of {max_context} positions (--ctx, or --prompt + --gen) is beyond the \
+             model's trained context of {trained}; --allow-long-context runs it anyway"
+        ),
+        e => e.to_string(),
+    })?;
+    const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));
+    let mut arena_buf =
+        AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;
+    let arena = &mut arena_buf[..];
     let arena_mib = plan.bytes_needed() as f64 / (1u64 << 20) as f64;
     eprintln!("bench: arena {arena_mib:.1} MiB for {limits:?}");
 
@@ -405,10 +439,7 @@ fn run(args: &Args) -> Result<(), String> {
 fn main() -> std::process::ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(e) => return args::exit("bench", USAGE, e),
     };
     match run(&args) {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,10 +4,15 @@
 //! ```text
 //! cargo run --release --example generate -- --model M.gguf --prompt TEXT [--chat]
 //!     [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N]
-//!     [--ctx N]
+//!     [--ctx N] [--allow-long-context] [--copy]
 //! ```
 //!
-//! - The file is memory-mapped (`memmap2`); the library only ever sees the `&[u8]`.
+//! - The file is memory-mapped (`memmap2`); the library only ever sees the `&[u8]`. A mapped
+//!   file must not be truncated or rewritten while the program runs: the process would read
+//!   the change, or die of `SIGBUS` on pages that no longer exist. `--copy` (alias
+//!   `--no-mmap`) reads the file into private memory instead: immune to changes of the file,
+//!   at the cost of the model's size in RAM (not shared with the page cache) and the time to
+//!   read it up front.
 //! - `--chat` renders `--prompt` as one user turn with the model's chat template (recognised
 //!   from `tokenizer.chat_template`: Phi-3, Phi-4-mini or ChatML), including the default system
 //!   message the template injects when there is none (SmolLM2's "You are a helpful AI assistant
@@ -18,8 +23,13 @@
 //! - Sampling: llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05);
 //!   `--temp 0` is greedy. Generation stops after `-n` tokens (default 128), on one of the
 //!   tokenizer's stop tokens (EOS, `<|end|>`, `<|im_end|>` …), or when the context is full.
-//! - `--ctx` is the KV-cache length (default: prompt + `-n`, at most the model's
-//!   `context_length`); the arena is sized exactly for it.
+//! - `--ctx` is the KV-cache length (default: prompt + `-n`, at most the model's trained
+//!   context); the arena is sized exactly for it, and an arena that cannot be allocated is an
+//!   error. A `--ctx` (or a prompt) beyond the model's trained context
+//!   (`Config::max_trained_context`: `context_length`, or a LongRoPE model's long context) is
+//!   refused unless `--allow-long-context` opts in (`Limits::allow_beyond_trained_context`).
+//! - Usage errors (including an argument that is not UTF-8) exit with status 2, other errors
+//!   with 1; `--help` prints the usage on stdout.
 //! - The text is printed as it is produced (incomplete UTF-8 is held back until it
 //!   completes); the last line on stderr reports prompt tokens, prefill and decode speed and
 //!   arena bytes.
@@ -35,6 +45,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
+use phi3_kernels::error::ModelError;
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
@@ -44,9 +55,17 @@ use phi3_kernels::tokenizer::{
     ChatFamily, ChatTemplate, EncodeOptions, Message, StreamDecoder, Tokenizer, TokenizerError,
 };
 
+#[path = "common/aligned.rs"]
+mod aligned;
+#[path = "common/args.rs"]
+mod args;
+
+pub use aligned::AlignedBuf;
+pub use args::CliError;
+
 const USAGE: &str = "usage: generate --model M.gguf --prompt TEXT [--chat] [--system TEXT] \
                      [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N] \
-                     [--ctx N]";
+                     [--ctx N] [--allow-long-context] [--copy|--no-mmap]";
 
 /// Most prompt tokens one prefill `forward` call takes (bounds the activation buffers).
 pub const MAX_PREFILL_BATCH: usize = 256;
@@ -65,6 +84,10 @@ pub struct Args {
     pub sampler: SamplerConfig,
     pub threads: usize,
     pub ctx: Option<usize>,
+    /// `--allow-long-context`: a context beyond the model's trained one is allowed.
+    pub allow_long_context: bool,
+    /// `--copy` / `--no-mmap`: read the model into private memory instead of mapping it.
+    pub copy: bool,
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String>
@@ -75,9 +98,10 @@ where
 }
 
 /// Parses the command line (without the program name).
-pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
     let mut it = args.into_iter();
     let (mut model, mut prompt, mut system, mut ctx) = (None, None, None, None);
+    let (mut allow_long_context, mut copy) = (false, false);
     let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (mut chat, mut n_predict, mut threads) = (false, 128usize, default_threads);
     let mut sampler = SamplerConfig::default();
@@ -95,15 +119,17 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String
             "--seed" => sampler.seed = parse_num(&arg, &value()?)?,
             "--threads" | "-t" => threads = parse_num(&arg, &value()?)?,
             "--ctx" | "-c" => ctx = Some(parse_num(&arg, &value()?)?),
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+            "--allow-long-context" => allow_long_context = true,
+            "--copy" | "--no-mmap" => copy = true,
+            "-h" | "--help" => return Err(CliError::Help),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
     }
     if system.is_some() && !chat {
-        return Err("--system needs --chat".into());
+        return Err(format!("--system needs --chat\n{USAGE}").into());
     }
     if threads == 0 || ctx == Some(0) {
-        return Err("--threads and --ctx must be at least 1".into());
+        return Err(format!("--threads and --ctx must be at least 1\n{USAGE}").into());
     }
     if sampler.temperature <= 0.0 {
         sampler = SamplerConfig {
@@ -121,6 +147,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String
         sampler,
         threads,
         ctx,
+        allow_long_context,
+        copy,
     })
 }
 
@@ -137,6 +165,39 @@ pub fn map_model(path: &str) -> Result<Mmap, String> {
         ));
     }
     Ok(map)
+}
+
+/// The model's bytes: memory-mapped, or with `copy` a private copy in memory (see the module
+/// docs for the trade-off).
+pub enum ModelBytes {
+    /// A read-only map of the file.
+    Mapped(Mmap),
+    /// The file read into aligned memory.
+    Copied(AlignedBuf),
+}
+
+impl std::ops::Deref for ModelBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ModelBytes::Mapped(m) => m,
+            ModelBytes::Copied(b) => b,
+        }
+    }
+}
+
+/// Opens the model file: mapped, or with `copy` read into private memory.
+pub fn open_model(path: &str, copy: bool) -> Result<ModelBytes, String> {
+    if !copy {
+        return map_model(path).map(ModelBytes::Mapped);
+    }
+    let buf = AlignedBuf::read_file(path).map_err(|e| format!("cannot read model: {e}"))?;
+    if buf.get(..4) != Some(b"GGUF".as_slice()) {
+        return Err(format!(
+            "{path} is not a GGUF file (it does not start with the bytes `GGUF`)"
+        ));
+    }
+    Ok(ModelBytes::Copied(buf))
 }
 
 /// Parses the GGUF and binds the model (unsupported architecture, tensor type or shape → the
@@ -210,16 +271,37 @@ pub fn encode_prompt(tok: &mut Tokenizer<'_, '_>, text: &str) -> Result<Vec<u32>
 }
 
 /// The session limits for a prompt of `n_prompt` tokens and `n_predict` new ones, on
-/// `workers` workers.
+/// `workers` workers. Without `allow_long`, a context (`ctx`, or the prompt) beyond the
+/// model's trained context is an error naming `--allow-long-context`.
 pub fn session_limits(
     model: &Model<'_>,
     n_prompt: usize,
     n_predict: usize,
     ctx: Option<usize>,
     workers: usize,
+    allow_long: bool,
 ) -> Result<Limits, String> {
-    let model_ctx = model.config().context_length.max(1);
-    let max_context = ctx.unwrap_or_else(|| n_prompt.saturating_add(n_predict).min(model_ctx));
+    let trained = model.config().max_trained_context().max(1);
+    let default_ctx = n_prompt.saturating_add(n_predict);
+    let max_context = ctx.unwrap_or(if allow_long {
+        default_ctx
+    } else {
+        default_ctx.min(trained)
+    });
+    if !allow_long && n_prompt > trained {
+        return Err(format!(
+            "the prompt has {n_prompt} tokens, more than the model's trained context of \
+             {trained} positions; --allow-long-context runs it anyway (quality typically \
+             degrades past the trained context)"
+        ));
+    }
+    if !allow_long && max_context > trained {
+        return Err(format!(
+            "--ctx {max_context} is beyond the model's trained context of {trained} \
+             positions; --allow-long-context runs it anyway (quality typically degrades past \
+             the trained context)"
+        ));
+    }
     if n_prompt > max_context {
         return Err(format!(
             "the prompt has {n_prompt} tokens but the context holds {max_context} (--ctx)"
@@ -229,17 +311,31 @@ pub fn session_limits(
         max_context,
         max_batch: n_prompt.clamp(1, MAX_PREFILL_BATCH),
         workers: workers.max(1),
+        allow_beyond_trained_context: allow_long,
     })
 }
 
-/// A zeroed arena of `bytes` bytes starting at a multiple of [`ARENA_ALIGN`]: the owning
-/// vector and the offset of the aligned start.
-pub fn arena_for(model: &Model<'_>, limits: &Limits) -> Result<(Vec<u8>, usize, usize), String> {
-    let plan = ArenaPlan::new(model.config(), limits).map_err(|e| format!("arena: {e}"))?;
-    let bytes = plan.bytes_needed();
-    let buf = vec![0u8; bytes + ARENA_ALIGN];
-    let start = buf.as_ptr().align_offset(ARENA_ALIGN);
-    Ok((buf, start, bytes))
+/// The session's zeroed arena: exactly [`ArenaPlan::bytes_needed`] bytes starting at a
+/// multiple of [`ARENA_ALIGN`]. An arena the allocator refuses (e.g. a huge `--ctx`) is an
+/// error, not an abort.
+pub fn arena_for(model: &Model<'_>, limits: &Limits) -> Result<AlignedBuf, String> {
+    const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));
+    let plan = ArenaPlan::new(model.config(), limits).map_err(|e| match e {
+        ModelError::ContextBeyondTraining {
+            max_context,
+            trained,
+        } => format!(
+            "a context of {max_context} positions is beyond the model's trained context of \
+             {trained}; --allow-long-context runs it anyway"
+        ),
+        e => format!("arena: {e}"),
+    })?;
+    AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| {
+        format!(
+            "arena for a context of {} positions: {e} (a smaller --ctx needs less)",
+            limits.max_context
+        )
+    })
 }
 
 /// What one generation produced.
@@ -336,19 +432,27 @@ pub fn generate(
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let map = map_model(&args.model)?;
-    let (gguf, model) = load_model(&args.model, &map)?;
+    let bytes = open_model(&args.model, args.copy)?;
+    let (gguf, model) = load_model(&args.model, &bytes)?;
     let text = render_prompt(&gguf, &args.prompt, args.chat, args.system.as_deref())?;
     let mut tok_buf = tokenizer_buffer(&gguf, text.len())?;
     let mut tok = Tokenizer::new(&gguf, &mut tok_buf, text.len())
         .map_err(|e| format!("{}: tokenizer: {e}", args.model))?;
     let prompt = encode_prompt(&mut tok, &text)?;
-    let limits = session_limits(&model, prompt.len(), args.n_predict, args.ctx, args.threads)?;
-    let (mut arena, start, bytes) = arena_for(&model, &limits)?;
+    let limits = session_limits(
+        &model,
+        prompt.len(),
+        args.n_predict,
+        args.ctx,
+        args.threads,
+        args.allow_long_context,
+    )?;
+    let mut arena = arena_for(&model, &limits)?;
+    let bytes = arena.len();
     let kernels = Kernels::detect();
     let tier = kernels.tier;
-    let mut session = Session::new(&model, &mut arena[start..start + bytes], limits, kernels)
-        .map_err(|e| format!("session: {e}"))?;
+    let mut session =
+        Session::new(&model, &mut arena, limits, kernels).map_err(|e| format!("session: {e}"))?;
     let mut sampler = Sampler::new(args.sampler).map_err(|e| format!("sampler: {e}"))?;
     let pool = ThreadPool::new(args.threads);
 
@@ -390,12 +494,9 @@ fn run(args: &Args) -> Result<(), String> {
 
 #[allow(dead_code)] // unused when tests include this file as a module
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match args::args().and_then(parse_args) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("generate: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return args::exit("generate", USAGE, e),
     };
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,12 +6,22 @@
 //!
 //! Arrays are abbreviated to their type, length and first few items; long strings are cut.
 //! `--all` prints every array item and whole strings. A file that does not parse prints the
-//! reader's error and exits with status 1.
+//! reader's error and exits with status 1; a usage error (including an argument that is not
+//! UTF-8) exits with status 2.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use phi3_kernels::gguf::{Array, Gguf, Value, ValueType};
+
+#[path = "common/aligned.rs"]
+mod aligned;
+#[path = "common/args.rs"]
+mod args;
+
+use args::CliError;
+
+const USAGE: &str = "usage: gguf_dump FILE [--all]";
 
 /// Array items shown without `--all`.
 const ARRAY_ITEMS: usize = 8;
@@ -22,31 +32,32 @@ struct Options {
     all: bool,
 }
 
-fn main() -> ExitCode {
+/// The file to dump and the options.
+fn parse_args() -> Result<(String, Options), CliError> {
     let mut path = None;
     let mut opts = Options { all: false };
-    for arg in std::env::args().skip(1) {
+    for arg in args::args()? {
         match arg.as_str() {
             "--all" => opts.all = true,
-            "-h" | "--help" => {
-                println!("usage: gguf_dump FILE [--all]");
-                return ExitCode::SUCCESS;
-            }
+            "-h" | "--help" => return Err(CliError::Help),
             _ if path.is_none() => path = Some(arg),
-            _ => {
-                eprintln!("usage: gguf_dump FILE [--all]");
-                return ExitCode::from(2);
-            }
+            other => return Err(format!("unexpected argument {other}\n{USAGE}").into()),
         }
     }
-    let Some(path) = path else {
-        eprintln!("usage: gguf_dump FILE [--all]");
-        return ExitCode::from(2);
+    let path = path.ok_or(format!("FILE is required\n{USAGE}"))?;
+    Ok((path, opts))
+}
+
+fn main() -> ExitCode {
+    let (path, opts) = match parse_args() {
+        Ok(a) => a,
+        Err(e) => return args::exit("gguf_dump", USAGE, e),
     };
-    let bytes = match std::fs::read(&path) {
+    // Aligned, exactly the file's bytes.
+    let bytes = match aligned::AlignedBuf::read_file(&path) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("gguf_dump: {path}: {e}");
+            eprintln!("gguf_dump: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -36,6 +36,9 @@
 #[path = "common/stream_read.rs"]
 mod stream_read;
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -43,6 +46,8 @@ use phi3_kernels::kernels::{matmul, quantize_into, Matrix, WeightData};
 use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k, quantize_q6_k};
 use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ5K, BlockQ6K};
 use phi3_kernels::{CpuFeatures, Kernels, Tier};
+
+use args::CliError;
 
 struct Args {
     runs: usize,
@@ -58,7 +63,7 @@ struct Args {
 const USAGE: &str = "usage: kernel_bw [--runs 5] [--mib 1024] [--tiers scalar,avx2] \
                      [--types q4_0,q4_k,q5_k,q6_k] [--shape ROWSxCOLS] [--stream-mib 512] [--batch 1]";
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Args, CliError> {
     let mut a = Args {
         runs: 5,
         mib: 1024,
@@ -69,9 +74,9 @@ fn parse_args() -> Result<Args, String> {
         stream_mib: 512,
         batch: 1,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = args::args()?.into_iter();
     while let Some(arg) = it.next() {
-        let mut value = || it.next().ok_or(format!("{arg} needs a value"));
+        let mut value = || it.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
         let num = |s: &str| s.parse::<usize>().map_err(|e| format!("{arg}: {e}"));
         match arg.as_str() {
             "--runs" => a.runs = num(&value()?)?,
@@ -93,8 +98,8 @@ fn parse_args() -> Result<Args, String> {
                 a.rows = num(r)?;
                 a.cols = num(c)?;
             }
-            "-h" | "--help" => return Err(USAGE.into()),
-            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
+            "-h" | "--help" => return Err(CliError::Help),
+            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}").into()),
         }
     }
     if a.runs == 0
@@ -104,13 +109,14 @@ fn parse_args() -> Result<Args, String> {
         || a.cols == 0
         || !a.cols.is_multiple_of(256)
     {
-        return Err("--runs, --mib and the shape must be positive; cols a multiple of 256".into());
+        return Err(format!(
+            "--runs, --mib and the shape must be positive; cols a multiple of 256\n{USAGE}"
+        )
+        .into());
     }
     for t in &a.types {
         if !["q4_0", "q4_k", "q5_k", "q6_k"].contains(&t.as_str()) {
-            return Err(format!(
-                "--types: unknown type {t:?} (q4_0, q4_k, q5_k, q6_k)"
-            ));
+            return Err(format!("--types: unknown type {t:?} (q4_0, q4_k, q5_k, q6_k)").into());
         }
     }
     Ok(a)
@@ -357,8 +363,7 @@ impl Copies {
 
 use bytemuck::Zeroable;
 
-fn run() -> Result<(), String> {
-    let args = parse_args()?;
+fn run(args: Args) -> Result<(), String> {
     let features = CpuFeatures::detect();
     let tiers: Vec<Tier> = match &args.tiers {
         Some(t) => t.clone(),
@@ -468,7 +473,11 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => return args::exit("kernel_bw", USAGE, e),
+    };
+    match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kernel_bw: {e}");

@@ -12,13 +12,27 @@
 //!
 //! `--threads N` runs the session on a [`ThreadPool`] of N workers (the arena is planned for
 //! N workers); the logits are bitwise identical for any N.
+//!
+//! The file is read into aligned memory and parsed at exactly its length: a truncated model
+//! is an error (exit status 1), never run on made-up bytes. `--allow-long-context` permits
+//! more tokens than the model's trained context (`Limits::allow_beyond_trained_context`);
+//! without it such a run is refused. A usage error exits with status 2.
 
 use std::process::ExitCode;
 
+use phi3_kernels::error::ModelError;
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::ThreadPool;
+
+#[path = "common/aligned.rs"]
+mod aligned;
+#[path = "common/args.rs"]
+mod args;
+
+use aligned::AlignedBuf;
+use args::CliError;
 
 struct Args {
     model: String,
@@ -27,15 +41,17 @@ struct Args {
     out: String,
     threads: usize,
     batch: Option<usize>,
+    allow_long_context: bool,
 }
 
 const USAGE: &str = "usage: logits --model M.gguf --tokens 1,2,3 [--all] --out FILE \
-                     [--threads N] [--batch K]";
+                     [--threads N] [--batch K] [--allow-long-context]";
 
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
+fn parse_args() -> Result<Args, CliError> {
+    let mut it = args::args()?.into_iter();
     let (mut model, mut tokens, mut out) = (None, None, None);
     let (mut all, mut threads, mut batch) = (false, 1, None);
+    let mut allow_long_context = false;
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -57,16 +73,17 @@ fn parse_args() -> Result<Args, String> {
             "--batch" => {
                 batch = Some(value()?.parse().map_err(|e| format!("--batch: {e}"))?);
             }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            "--allow-long-context" => allow_long_context = true,
+            "-h" | "--help" => return Err(CliError::Help),
+            other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
     let tokens = tokens.ok_or(format!("--tokens is required\n{USAGE}"))?;
     if tokens.is_empty() {
-        return Err("--tokens is empty".into());
+        return Err(format!("--tokens is empty\n{USAGE}").into());
     }
     if threads == 0 || batch == Some(0) {
-        return Err("--threads and --batch must be at least 1".into());
+        return Err(format!("--threads and --batch must be at least 1\n{USAGE}").into());
     }
     Ok(Args {
         model: model.ok_or(format!("--model is required\n{USAGE}"))?,
@@ -75,17 +92,15 @@ fn parse_args() -> Result<Args, String> {
         out: out.ok_or(format!("--out is required\n{USAGE}"))?,
         threads,
         batch,
+        allow_long_context,
     })
 }
 
 fn run(args: &Args) -> Result<(usize, usize), String> {
-    let raw = std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model))?;
-    // Copy into u64-backed memory so every block view is aligned.
-    let mut words = vec![0u64; raw.len().div_ceil(8)];
-    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..raw.len()].copy_from_slice(&raw);
-    drop(raw);
-    let bytes = &bytemuck::cast_slice::<u64, u8>(&words)[..words.len() * 8];
-    let gguf = Gguf::parse(bytes).map_err(|e| format!("{}: {e}", args.model))?;
+    // Aligned memory so every block view is aligned; exactly the file's bytes (a file cut
+    // short must fail to parse, not run on padding).
+    let bytes = AlignedBuf::read_file(&args.model)?;
+    let gguf = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", args.model))?;
     let model = Model::from_gguf(&gguf).map_err(|e| format!("{}: {e}", args.model))?;
 
     let n = args.tokens.len();
@@ -94,13 +109,22 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
         max_context: n,
         max_batch: batch,
         workers: args.threads,
+        allow_beyond_trained_context: args.allow_long_context,
     };
-    let plan = ArenaPlan::new(model.config(), &limits).map_err(|e| e.to_string())?;
-    let mut arena = vec![0u8; plan.bytes_needed() + ARENA_ALIGN];
-    let start = arena.as_ptr().align_offset(ARENA_ALIGN);
-    let arena = &mut arena[start..start + plan.bytes_needed()];
+    let plan = ArenaPlan::new(model.config(), &limits).map_err(|e| match e {
+        ModelError::ContextBeyondTraining {
+            max_context,
+            trained,
+        } => format!(
+            "{max_context} tokens are more than the model's trained context of {trained} \
+             positions; --allow-long-context runs them anyway"
+        ),
+        e => e.to_string(),
+    })?;
+    const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));
+    let mut arena = AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;
     let mut session =
-        Session::new(&model, arena, limits, Kernels::detect()).map_err(|e| e.to_string())?;
+        Session::new(&model, &mut arena, limits, Kernels::detect()).map_err(|e| e.to_string())?;
 
     let pool = ThreadPool::new(args.threads);
     let n_vocab = model.config().n_vocab;
@@ -127,10 +151,7 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return args::exit("logits", USAGE, e),
     };
     match run(&args) {
         Ok((n_vocab, n_positions)) => {

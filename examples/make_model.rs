@@ -34,6 +34,11 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::CliError;
+
 const GGML_F32: u32 = 0;
 const GGML_F16: u32 = 1;
 const GGML_Q4_0: u32 = 2;
@@ -109,8 +114,8 @@ const USAGE: &str = "usage: make_model --preset tiny|phi3-mini|phi3-medium|phi4-
     [--n-head N] [--n-head-kv N] [--n-ff N] [--n-vocab N] [--head-dim N] [--n-rot N] \
     [--ctx N] [--tied]";
 
-fn parse_args() -> Result<Args, String> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+fn parse_args() -> Result<Args, CliError> {
+    let argv: Vec<String> = args::args()?;
     let mut preset_name = "tiny".to_string();
     if let Some(i) = argv.iter().position(|a| a == "--preset") {
         preset_name = argv.get(i + 1).ok_or("--preset needs a value")?.clone();
@@ -152,13 +157,13 @@ fn parse_args() -> Result<Args, String> {
                     "q4_k_m" => FileType::Q4KM,
                     "q8_0" => FileType::Q8_0,
                     "f16" => FileType::F16,
-                    t => return Err(format!("unknown --type {t}")),
+                    t => return Err(format!("unknown --type {t}\n{USAGE}").into()),
                 }
             }
             "--seed" => seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--out" => out = Some(value()?),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            "-h" | "--help" => return Err(CliError::Help),
+            other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
     let p = preset(&preset_name).ok_or("preset")?;
@@ -185,7 +190,8 @@ fn parse_args() -> Result<Args, String> {
         return Err(format!(
             "--n-vocab must be at least {}",
             3 + 256 + SPECIALS.len() + 64
-        ));
+        )
+        .into());
     }
     Ok(Args {
         dims,
@@ -599,10 +605,7 @@ fn write_model(args: &Args) -> Result<u64, String> {
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return args::exit("make_model", USAGE, e),
     };
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         if !dir.as_os_str().is_empty() {

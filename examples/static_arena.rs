@@ -23,6 +23,11 @@ use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session};
 use phi3_kernels::{sample, Error};
 
+#[path = "common/args.rs"]
+mod args;
+
+const USAGE: &str = "usage: static_arena (no arguments)";
+
 /// Bytes with the alignment of the arena (tensor views need their block alignment; a plain
 /// `include_bytes!` array is only 1-aligned).
 #[repr(C, align(64))]
@@ -34,11 +39,7 @@ static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(
 ));
 
 /// The session limits the arena is sized for.
-const LIMITS: Limits = Limits {
-    max_context: 64,
-    max_batch: 8,
-    workers: 1,
-};
+const LIMITS: Limits = Limits::new(64, 8, 1); // max_context, max_batch, workers
 
 /// Size of the static arena. `run` checks it against `ArenaPlan::bytes_needed` (which is a
 /// `const fn`, so firmware that knows its `Config` can compute this at compile time).
@@ -91,7 +92,15 @@ fn run(model_bytes: &'static [u8], arena: &'static mut [u8], steps: usize) -> Re
     Ok(next)
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
+    let parsed = args::args().and_then(|a| match a.first().map(String::as_str) {
+        None => Ok(()),
+        Some("-h" | "--help") => Err(args::CliError::Help),
+        Some(other) => Err(format!("unexpected argument {other}\n{USAGE}").into()),
+    });
+    if let Err(e) = parsed {
+        return args::exit("static_arena", USAGE, e);
+    }
     let arena = ARENA.take().expect("the arena is taken once");
     let gguf = Gguf::parse(&MODEL.0).expect("fixture parses");
     let model = Model::from_gguf(&gguf).expect("fixture binds");
@@ -106,7 +115,8 @@ fn main() {
         ),
         Err(e) => {
             eprintln!("static_arena: {e}");
-            std::process::exit(1);
+            return std::process::ExitCode::FAILURE;
         }
     }
+    std::process::ExitCode::SUCCESS
 }

@@ -9,17 +9,30 @@
 //! stdin. `--no-special` treats special-token text as plain text (`--no-parse-special`);
 //! `--bos` adds the model's BOS (and EOS) the way the vocabulary asks for them
 //! (`tokenizer.ggml.add_bos_token` / `add_eos_token`, i.e. llama-tokenize without `--no-bos`).
-//! Errors (missing or unreadable file, unsupported vocabulary) go to stderr with exit status 1.
+//! Errors (missing or unreadable file, unsupported vocabulary) go to stderr with exit status 1;
+//! usage errors (including an argument that is not UTF-8) with status 2; `--help` prints the
+//! usage on stdout.
 
 use std::process::ExitCode;
 
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::tokenizer::{EncodeOptions, Tokenizer, TokenizerError};
 
+#[path = "common/aligned.rs"]
+mod aligned;
+#[path = "common/args.rs"]
+mod args;
+
+use args::CliError;
+
 const USAGE: &str = "usage: tokenize --model M.gguf --text TEXT [--no-special] [--bos]";
 
 fn main() -> ExitCode {
-    match run() {
+    let (model, text, opts) = match parse_args() {
+        Ok(a) => a,
+        Err(e) => return args::exit("tokenize", USAGE, e),
+    };
+    match run(&model, &text, opts) {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS
@@ -31,38 +44,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<String, String> {
+/// `(model, text, options)` from the command line.
+fn parse_args() -> Result<(String, String, EncodeOptions), CliError> {
     let mut model = None;
     let mut text = None;
     let mut opts = EncodeOptions::default();
-    let mut args = std::env::args().skip(1);
+    let mut args = args::args()?.into_iter();
     while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
         match arg.as_str() {
-            "--model" | "-m" => model = Some(args.next().ok_or(USAGE)?),
-            "--text" | "-t" => text = Some(args.next().ok_or(USAGE)?),
+            "--model" | "-m" => model = Some(value()?),
+            "--text" | "-t" => text = Some(value()?),
             "--no-special" => opts.parse_special = false,
             "--bos" => opts.add_special = true,
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+            "--help" | "-h" => return Err(CliError::Help),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
     }
-    let (model, text) = match (model, text) {
-        (Some(m), Some(t)) => (m, t),
-        _ => return Err(USAGE.to_string()),
-    };
-    let bytes = std::fs::read(&model).map_err(|e| format!("cannot read {model}: {e}"))?;
+    match (model, text) {
+        (Some(m), Some(t)) => Ok((m, t, opts)),
+        _ => Err(format!("--model and --text are required\n{USAGE}").into()),
+    }
+}
+
+fn run(model: &str, text: &str, opts: EncodeOptions) -> Result<String, String> {
+    // Aligned, exactly the file's bytes.
+    let bytes = aligned::AlignedBuf::read_file(model)?;
     let gguf = Gguf::parse(&bytes).map_err(|e| format!("{model}: {e}"))?;
     let size = Tokenizer::bytes_needed(&gguf, text.len()).map_err(|e| format!("{model}: {e}"))?;
     let mut buf = vec![0u8; size];
     let mut tok =
         Tokenizer::new(&gguf, &mut buf, text.len()).map_err(|e| format!("{model}: {e}"))?;
     let mut ids = vec![0u32; text.len() + 2];
-    let n = match tok.encode(&text, opts, &mut ids) {
+    let n = match tok.encode(text, opts, &mut ids) {
         Ok(n) => n,
         // The error carries the exact count: size the output and encode again.
         Err(TokenizerError::OutputTooSmall { needed, .. }) => {
             ids = vec![0u32; needed];
-            tok.encode(&text, opts, &mut ids)
+            tok.encode(text, opts, &mut ids)
                 .map_err(|e| format!("encode: {e}"))?
         }
         Err(e) => return Err(format!("encode: {e}")),

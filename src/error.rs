@@ -208,6 +208,15 @@ pub enum ModelError {
         /// Which field or size.
         what: &'static str,
     },
+    /// `max_context` is above the model's trained context
+    /// ([`crate::model::Config::max_trained_context`]) and the limits do not opt in with
+    /// [`crate::model::Limits::allow_beyond_trained_context`].
+    ContextBeyondTraining {
+        /// The requested `max_context`.
+        max_context: usize,
+        /// The longest context the model was trained for.
+        trained: usize,
+    },
     /// The arena is shorter than [`crate::model::ArenaPlan::bytes_needed`].
     ArenaTooSmall {
         /// Bytes needed.
@@ -283,6 +292,14 @@ impl fmt::Display for ModelError {
                 write!(f, "tensor `{tensor}` (#{index}) has unsupported type {ty}")
             }
             BadLimits { what } => write!(f, "session limits: `{what}` is unusable"),
+            ContextBeyondTraining {
+                max_context,
+                trained,
+            } => write!(
+                f,
+                "max_context {max_context} is beyond the model's trained context of {trained} \
+                 positions (opt in with `Limits::allow_beyond_trained_context`)"
+            ),
             ArenaTooSmall { needed, actual } => {
                 write!(f, "arena has {actual} bytes, the session needs {needed}")
             }

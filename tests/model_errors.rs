@@ -18,6 +18,7 @@ fn limits() -> Limits {
         max_context: 16,
         max_batch: 4,
         workers: 1,
+        allow_beyond_trained_context: false,
     }
 }
 
@@ -97,6 +98,7 @@ fn plan_regions_are_aligned_disjoint_and_sized() {
         max_context: 100,
         max_batch: 7,
         workers: 3,
+        allow_beyond_trained_context: false,
     };
     let plan = ArenaPlan::new(&c, &l).unwrap();
     let mut end = 0;
@@ -202,6 +204,7 @@ fn session_input_errors_leave_it_usable() {
         max_context: 16,
         max_batch: 32,
         workers: 1,
+        allow_beyond_trained_context: false,
     };
     let mut arena3 = ArenaBuf::for_plan(&model, &big_limits);
     let mut s3 = Session::new(&model, arena3.bytes(), big_limits, Kernels::detect()).unwrap();
@@ -282,4 +285,44 @@ fn binding_errors_name_the_tensor() {
         b"\x04\x00\x00\x00\x00\x00\x00\x00phi2",
     );
     assert_eq!(bind_err(&arch), ModelError::UnsupportedArchitecture);
+}
+
+/// A `max_context` beyond the model's trained context is refused unless the limits opt in
+/// (`allow_beyond_trained_context`); for a LongRoPE model the bound is its long context, not
+/// the original (short-factor) one.
+#[test]
+fn context_beyond_training_needs_opt_in() {
+    for (name, trained) in [(MODEL, 256), ("phi3-tiny-longrope-q4_0", 1024)] {
+        let bytes = model_bytes(name);
+        let (_g, model) = parse(&bytes);
+        let c = *model.config();
+        assert_eq!(c.max_trained_context(), trained, "{name}");
+        let at = Limits::new(trained, 4, 1);
+        assert!(!at.allow_beyond_trained_context);
+        assert!(ArenaPlan::new(&c, &at).is_ok(), "{name}");
+        let beyond = Limits::new(trained + 1, 4, 1);
+        let refused = ModelError::ContextBeyondTraining {
+            max_context: trained + 1,
+            trained,
+        };
+        assert_eq!(ArenaPlan::new(&c, &beyond).err(), Some(refused), "{name}");
+        assert!(refused.to_string().contains("allow_beyond_trained_context"));
+        let opted = beyond.beyond_trained_context();
+        assert!(opted.allow_beyond_trained_context);
+        let plan = ArenaPlan::new(&c, &opted).expect("opted in");
+        let mut arena = ArenaBuf::new(plan.bytes_needed());
+        let e = Session::new(&model, arena.bytes(), beyond, Kernels::detect()).err();
+        assert_eq!(e.map(model_err), Some(refused), "{name}");
+        // Opted in, the session really holds positions past the trained context.
+        let mut s = Session::new(&model, arena.bytes(), opted, Kernels::detect()).expect("session");
+        let tokens: Vec<u32> = (0..trained as u32 + 1).map(|t| 1 + t % 500).collect();
+        for chunk in tokens.chunks(4) {
+            s.forward(chunk, false).expect("forward");
+        }
+        assert_eq!(s.len(), trained + 1);
+        assert!(matches!(
+            s.forward(&[1], false).map(|_| ()).map_err(model_err),
+            Err(ModelError::ContextOverflow { .. })
+        ));
+    }
 }

@@ -161,17 +161,10 @@ fn argmax(v: &[f32]) -> u32 {
 fn new_session<'m, 'w>(
     model: &'m Model<'w>,
     limits: Limits,
-    arena: &'m mut Vec<u8>,
+    arena: &'m mut generate::AlignedBuf,
 ) -> Session<'m, 'w, 'm> {
-    let (buf, start, bytes) = generate::arena_for(model, &limits).expect("arena");
-    *arena = buf;
-    Session::new(
-        model,
-        &mut arena[start..start + bytes],
-        limits,
-        Kernels::detect(),
-    )
-    .expect("session")
+    *arena = generate::arena_for(model, &limits).expect("arena");
+    Session::new(model, arena, limits, Kernels::detect()).expect("session")
 }
 
 /// Results of one case, for the report and the verdict.
@@ -226,8 +219,9 @@ fn run_case(
         max_context: n_prompt + STEPS,
         max_batch: n_prompt.max(STEPS),
         workers: 1,
+        allow_beyond_trained_context: false,
     };
-    let mut arena = Vec::new();
+    let mut arena = generate::AlignedBuf::default();
     let mut session = new_session(model, limits, &mut arena);
     let last = session.forward(prompt, false).expect("prefill").to_vec();
     let (nmse, max_abs) = compare(&c.last_logits, &last);
@@ -265,9 +259,10 @@ fn run_case(
 
     // Free-running greedy through `generate`.
     let pool = ThreadPool::new(FREE_RUNNING_THREADS);
-    let limits = generate::session_limits(model, n_prompt, STEPS, None, FREE_RUNNING_THREADS)
-        .expect("limits");
-    let mut arena = Vec::new();
+    let limits =
+        generate::session_limits(model, n_prompt, STEPS, None, FREE_RUNNING_THREADS, false)
+            .expect("limits");
+    let mut arena = generate::AlignedBuf::default();
     let mut session = new_session(model, limits, &mut arena);
     let mut sampler = Sampler::new(SamplerConfig::greedy()).expect("sampler");
     let mut reply = String::new();

@@ -19,6 +19,7 @@ const LIMITS: Limits = Limits {
     max_context: 16,
     max_batch: 4,
     workers: 1,
+    allow_beyond_trained_context: false,
 };
 const PROMPT: [u32; 4] = [1, 15, 300, 1000];
 

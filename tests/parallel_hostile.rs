@@ -73,11 +73,7 @@ fn tiny_model_bytes() -> Vec<u64> {
 
 /// The bits of every logit of a prefill (all positions) and two decode steps on `par`.
 fn logits_bits(model: &Model, par: &dyn Parallel) -> Vec<u32> {
-    let limits = Limits {
-        max_context: 8,
-        max_batch: 4,
-        workers: 3,
-    };
+    let limits = Limits::new(8, 4, 3);
     let needed = phi3_kernels::model::ArenaPlan::new(model.config(), &limits)
         .unwrap()
         .bytes_needed();

@@ -203,6 +203,7 @@ fn tiny_model_session_end_to_end() {
         max_context: 6,
         max_batch: 3,
         workers: 1,
+        allow_beyond_trained_context: false,
     };
     let mut arena = ArenaBuf::for_plan(&model, &limits);
     let mut s = Session::new(&model, arena.bytes(), limits, Kernels::detect()).unwrap();

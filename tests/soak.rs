@@ -83,6 +83,7 @@ fn soak(cycles: usize, full_every: usize, check_every: usize, seed: u64) -> usiz
         max_context: model.config().context_length,
         max_batch: 16,
         workers: 1,
+        allow_beyond_trained_context: false,
     };
     let k = Kernels::detect();
     let mut arena = ArenaBuf::for_plan(&model, &limits);

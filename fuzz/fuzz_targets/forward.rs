@@ -27,6 +27,7 @@ const LIMITS: Limits = Limits {
     max_context: 16,
     max_batch: 4,
     workers: 1,
+    allow_beyond_trained_context: false,
 };
 /// The closing check's prompt.
 const PROBE: [u32; 3] = [1, 517, 1023];

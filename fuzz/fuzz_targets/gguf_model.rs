@@ -42,26 +42,33 @@ fuzz_target!(|data: &[u8]| {
     let Ok(model) = Model::from_gguf(&gguf) else {
         return;
     };
+    // The extreme sizes and the run limits opt in to contexts beyond the (fuzzed) trained
+    // context: the former must reach the size arithmetic, the latter must run whatever
+    // `context_length` the input claims.
     let extra = match (control >> 3) & 3 {
         0 => Limits {
             max_context: 1,
             max_batch: 1,
             workers: 1,
+            allow_beyond_trained_context: false,
         },
         1 => Limits {
             max_context: usize::MAX,
             max_batch: 1,
             workers: 1,
+            allow_beyond_trained_context: true,
         },
         2 => Limits {
             max_context: 1 << 40,
             max_batch: 1 << 30,
             workers: 1 << 20,
+            allow_beyond_trained_context: true,
         },
         _ => Limits {
             max_context: 0,
             max_batch: 0,
             workers: 0,
+            allow_beyond_trained_context: false,
         },
     };
     for limits in [
@@ -69,11 +76,13 @@ fuzz_target!(|data: &[u8]| {
             max_context: 8,
             max_batch: 4,
             workers: 1,
+            allow_beyond_trained_context: true,
         },
         Limits {
             max_context: 17,
             max_batch: 3,
             workers: 3,
+            allow_beyond_trained_context: true,
         },
         extra,
     ] {

@@ -33,7 +33,7 @@
 //!     context_length: 256, original_context_length: 256, rope_attn_factor: 1.0,
 //!     rope_layout: phi3_kernels::kernels::rope::RopeLayout::Neox,
 //! };
-//! const LIMITS: Limits = Limits { max_context: 256, max_batch: 8, workers: 1 };
+//! const LIMITS: Limits = Limits::new(256, 8, 1);
 //! const BYTES: usize = match ArenaPlan::new(&CONFIG, &LIMITS) {
 //!     Ok(plan) => plan.bytes_needed(),
 //!     Err(_) => panic!("bad config"),
@@ -67,6 +67,34 @@ pub struct Limits {
     pub max_batch: usize,
     /// Worker count the scratch buffers are sized for (1 = single-threaded).
     pub workers: usize,
+    /// Opt-in to a `max_context` above the model's trained context
+    /// ([`Config::max_trained_context`]). Positions past it were never seen in training (and
+    /// without LongRoPE factors RoPE is extrapolated): the model runs, but its output is
+    /// typically degraded. `false` makes [`ArenaPlan::new`] (and so
+    /// [`super::Session::new`]) answer [`ModelError::ContextBeyondTraining`] instead.
+    pub allow_beyond_trained_context: bool,
+}
+
+impl Limits {
+    /// Limits of `max_context` positions, batches of `max_batch` tokens and `workers`
+    /// workers, within the model's trained context (`allow_beyond_trained_context` off).
+    pub const fn new(max_context: usize, max_batch: usize, workers: usize) -> Self {
+        Limits {
+            max_context,
+            max_batch,
+            workers,
+            allow_beyond_trained_context: false,
+        }
+    }
+
+    /// The same limits with `max_context` allowed past the model's trained context (see
+    /// [`Limits::allow_beyond_trained_context`]).
+    pub const fn beyond_trained_context(self) -> Self {
+        Limits {
+            allow_beyond_trained_context: true,
+            ..self
+        }
+    }
 }
 
 /// One buffer of the arena: `len` bytes at byte `offset` (a multiple of [`ARENA_ALIGN`]).
@@ -194,11 +222,20 @@ impl ArenaPlan {
     /// Plans the arena of a session of `config` under `limits`.
     ///
     /// Errors: [`ModelError::BadLimits`] when a limit is zero (`what` names it) or a size
-    /// overflows `usize` (`what` names the buffer).
+    /// overflows `usize` (`what` names the buffer); [`ModelError::ContextBeyondTraining`]
+    /// when `max_context` exceeds [`Config::max_trained_context`] and
+    /// [`Limits::allow_beyond_trained_context`] is not set.
     pub const fn new(config: &Config, limits: &Limits) -> Result<Self, ModelError> {
         if limits.max_context == 0 {
             return Err(ModelError::BadLimits {
                 what: "max_context",
+            });
+        }
+        let trained = config.max_trained_context();
+        if limits.max_context > trained && !limits.allow_beyond_trained_context {
+            return Err(ModelError::ContextBeyondTraining {
+                max_context: limits.max_context,
+                trained,
             });
         }
         if limits.max_batch == 0 {

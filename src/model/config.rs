@@ -234,6 +234,18 @@ impl Config {
         })
     }
 
+    /// The longest context the model was trained for: the larger of `context_length` and
+    /// `original_context_length` (a LongRoPE model's long context; for other models the
+    /// two are equal). [`super::ArenaPlan::new`] refuses a `max_context` above it unless
+    /// [`super::Limits::allow_beyond_trained_context`] is set.
+    pub const fn max_trained_context(&self) -> usize {
+        if self.context_length > self.original_context_length {
+            self.context_length
+        } else {
+            self.original_context_length
+        }
+    }
+
     /// Query values per token: `n_head · head_dim`.
     pub const fn q_dim(&self) -> usize {
         self.n_head.saturating_mul(self.head_dim)

@@ -18,7 +18,7 @@
 //! fn run(file: &[u8], arena: &mut [u8]) -> Result<u32, phi3_kernels::Error> {
 //!     let gguf = Gguf::parse(file)?;
 //!     let model = Model::from_gguf(&gguf)?;
-//!     let limits = Limits { max_context: 512, max_batch: 32, workers: 1 };
+//!     let limits = Limits::new(512, 32, 1); // max_context, max_batch, workers
 //!     let needed = ArenaPlan::new(model.config(), &limits)?.bytes_needed();
 //!     assert!(arena.len() >= needed); // and 64-byte aligned
 //!     let mut session = Session::new(&model, arena, limits, Kernels::detect())?;

@@ -194,7 +194,9 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
     /// [`ArenaPlan::bytes_needed`] bytes for `(model.config(), limits)`; its contents need not
     /// be initialised (any bytes are fine) and it is not cleared.
     ///
-    /// Errors: [`ModelError::BadLimits`], [`ModelError::ArenaMisaligned`],
+    /// Errors: [`ModelError::BadLimits`], [`ModelError::ContextBeyondTraining`] (a
+    /// `max_context` beyond the model's trained context without
+    /// [`Limits::allow_beyond_trained_context`]), [`ModelError::ArenaMisaligned`],
     /// [`ModelError::ArenaTooSmall`].
     pub fn new(
         model: &'m Model<'w>,

@@ -246,6 +246,7 @@ pub fn run_chunks(
         max_context,
         max_batch: batch,
         workers: 1,
+        allow_beyond_trained_context: false,
     };
     let mut arena = ArenaBuf::for_plan(model, &limits);
     let mut session = Session::new(model, arena.bytes(), limits, kernels).expect("session");
