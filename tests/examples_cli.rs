@@ -129,9 +129,16 @@ fn build_examples(dir: &Path) -> Result<(), std::io::Error> {
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(manifest_dir())
         .args(["build", "--profile", "test", "--examples"]);
-    // Cargo marks the root of a target directory with CACHEDIR.TAG; otherwise `above` is
-    // `<target>/<triple>`.
-    if above.join("CACHEDIR.TAG").is_file() {
+    // `above` is `<target>/<triple>` for a cross build (a triple has at least two dashes,
+    // and cargo marks the target directory above it with CACHEDIR.TAG), else `<target>`.
+    let cross = above
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.matches('-').count() >= 2)
+        && above
+            .parent()
+            .is_some_and(|t| t.join("CACHEDIR.TAG").is_file());
+    if !cross {
         cmd.arg("--target-dir").arg(above);
     } else {
         let triple = above.file_name().expect("triple").to_owned();
