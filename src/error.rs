@@ -145,12 +145,88 @@ impl fmt::Display for TensorName {
     }
 }
 
+/// Where in the forward pass [`ModelError::NonFinite`] found a NaN or ±∞, in graph order.
+/// Each weight tensor's corrupt values first show at one stage: `token_embd` at
+/// [`ForwardStage::Embeddings`], `attn_norm` at [`ForwardStage::AttentionNorm`], `attn_qkv`
+/// (or `attn_q/k/v`) and the RoPE factors at [`ForwardStage::Qkv`], `attn_output` at
+/// [`ForwardStage::AfterAttention`], `ffn_norm` at [`ForwardStage::FfnNorm`], `ffn_up` /
+/// `ffn_gate` at [`ForwardStage::FfnActivation`], `ffn_down` at [`ForwardStage::AfterLayer`],
+/// `output_norm` at [`ForwardStage::FinalNorm`], `output` at [`ForwardStage::Logits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForwardStage {
+    /// The token embeddings (rows of `token_embd.weight`).
+    Embeddings,
+    /// `rms_norm(x) · attn_norm` of a layer (the qkv projection's input).
+    AttentionNorm {
+        /// The layer.
+        layer: u32,
+    },
+    /// q, k and v of a layer after RoPE (the qkv projection's output).
+    Qkv {
+        /// The layer.
+        layer: u32,
+    },
+    /// The attention heads' output of a layer (the `attn_output` projection's input).
+    Attention {
+        /// The layer.
+        layer: u32,
+    },
+    /// The hidden state after a layer's attention block (`x + W_o · attn`).
+    AfterAttention {
+        /// The layer.
+        layer: u32,
+    },
+    /// `rms_norm(x) · ffn_norm` of a layer (the gate / up projection's input).
+    FfnNorm {
+        /// The layer.
+        layer: u32,
+    },
+    /// `silu(gate) ⊙ up` of a layer (the `ffn_down` projection's input).
+    FfnActivation {
+        /// The layer.
+        layer: u32,
+    },
+    /// The hidden state after a layer (`x + W_down · act`).
+    AfterLayer {
+        /// The layer.
+        layer: u32,
+    },
+    /// `rms_norm(x) · output_norm` (the output head's input).
+    FinalNorm,
+    /// The logits.
+    Logits,
+}
+
+impl fmt::Display for ForwardStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ForwardStage::*;
+        match *self {
+            Embeddings => f.write_str("the token embeddings"),
+            AttentionNorm { layer } => write!(f, "the attention norm of layer {layer}"),
+            Qkv { layer } => write!(f, "q/k/v of layer {layer}"),
+            Attention { layer } => write!(f, "the attention output of layer {layer}"),
+            AfterAttention { layer } => {
+                write!(f, "the hidden state after the attention of layer {layer}")
+            }
+            FfnNorm { layer } => write!(f, "the feed-forward norm of layer {layer}"),
+            FfnActivation { layer } => {
+                write!(f, "the feed-forward activation of layer {layer}")
+            }
+            AfterLayer { layer } => write!(f, "the hidden state after layer {layer}"),
+            FinalNorm => f.write_str("the final norm"),
+            Logits => f.write_str("the logits"),
+        }
+    }
+}
+
 /// Why a model cannot be bound, an arena cannot host a session, or a session rejects an input.
 ///
 /// Session input errors ([`ModelError::ContextOverflow`], [`ModelError::BatchTooLarge`],
 /// [`ModelError::EmptyBatch`], [`ModelError::TokenOutOfRange`],
 /// [`ModelError::TruncateBeyondEnd`]) are detected before anything changes: the session stays
-/// usable with its previous contents.
+/// usable with its previous contents. [`ModelError::NonFinite`] is detected during the forward
+/// pass; the batch is not committed (see [`crate::model::Session::forward`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ModelError {
@@ -163,12 +239,21 @@ pub enum ModelError {
         /// The key without the architecture prefix (e.g. `"embedding_length"`).
         key: &'static str,
     },
-    /// A hyper-parameter has a value the graph cannot use (zero, not a divisor, too large...).
+    /// An integer hyper-parameter has a value the graph cannot use (zero, not a divisor, too
+    /// large...).
     BadHyperParameter {
         /// The key without the architecture prefix.
         key: &'static str,
-        /// Its value (floats: their bit pattern is not kept; `0`).
+        /// Its value.
         value: u64,
+    },
+    /// A floating-point hyper-parameter has a value the graph cannot use (NaN, ±∞, or not
+    /// positive where it must be).
+    BadFloatHyperParameter {
+        /// The key without the architecture prefix.
+        key: &'static str,
+        /// Its value's bit pattern ([`f32::from_bits`]; bits, so that the error stays `Eq`).
+        bits: u32,
     },
     /// The model has more layers than [`crate::model::MAX_LAYERS`].
     TooManyLayers {
@@ -261,6 +346,15 @@ pub enum ModelError {
         /// The current length.
         len: usize,
     },
+    /// A value of the forward pass is NaN or ±∞ (a corrupt weight, or values past `f32`'s
+    /// range). `forward` never returns non-finite logits; the batch is not committed (see
+    /// [`crate::model::Session::forward`]).
+    NonFinite {
+        /// The first stage (in graph order) where a non-finite value was found.
+        at: ForwardStage,
+        /// The sequence position of the first token whose values there are not all finite.
+        position: usize,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -274,6 +368,10 @@ impl fmt::Display for ModelError {
             MissingKey { key } => write!(f, "metadata key `<arch>.{key}` is missing"),
             BadHyperParameter { key, value } => {
                 write!(f, "hyper-parameter `<arch>.{key}` = {value} is unusable")
+            }
+            BadFloatHyperParameter { key, bits } => {
+                let value = f32::from_bits(bits);
+                write!(f, "hyper-parameter `<arch>.{key}` = {value:?} is unusable")
             }
             TooManyLayers { layers, max } => {
                 write!(f, "{layers} layers, at most {max} are supported")
@@ -330,6 +428,11 @@ impl fmt::Display for ModelError {
                     "cannot truncate to {n} positions, the sequence has {len}"
                 )
             }
+            NonFinite { at, position } => write!(
+                f,
+                "non-finite value (NaN or ±∞) in {at} at position {position}; the batch was not \
+                 committed"
+            ),
         }
     }
 }

@@ -1,18 +1,24 @@
-//! Numerical safety: NaN / ±∞ in weights and activations never crash or hang a session,
-//! sampling from all-NaN logits is an error, values past f16's range in the KV cache do not
-//! crash (and KV values past the f16 range saturate at ±65504, so they stay finite), and RoPE through the dispatched kernels stays accurate
-//! at position 131072 (the scalar tables up to 131071 are in `kernels_rope.rs`).
+//! Numerical safety: NaN / ±∞ in weights and activations never crash or hang a session and
+//! never come out as finite garbage — `forward` reports [`ModelError::NonFinite`] naming the
+//! first stage of the graph where a non-finite value shows, on every tier, and the batch is not
+//! committed; sampling from all-NaN logits is an error; values past f16's range in the KV cache
+//! do not crash (and KV values past the f16 range saturate at ±65504, so they stay finite); and
+//! RoPE through the dispatched kernels stays accurate at position 131072 (the scalar tables up
+//! to 131071 are in `kernels_rope.rs`).
 
+mod common;
 mod model_support;
 
 use half::f16;
 use model_support::*;
-use phi3_kernels::cpu::CpuFeatures;
+use phi3_kernels::error::ForwardStage;
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::rope::{rope_cos_sin, RopeParams};
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{Limits, Model, Session};
+use phi3_kernels::quant::GgmlType;
 use phi3_kernels::sample::{greedy, SampleError, Sampler, SamplerConfig};
+use phi3_kernels::{Error, ModelError};
 
 const MODEL: &str = "phi3-tiny-gqa-q4_0";
 const LIMITS: Limits = Limits {
@@ -46,11 +52,12 @@ fn to_words(raw: &[u8]) -> Vec<u64> {
     words
 }
 
-/// Every tier this machine runs (scalar first).
+/// Every tier this machine runs (scalar first); fails when `PHI3_REQUIRE_TIERS` names one
+/// that is missing.
 fn all_kernels() -> Vec<Kernels> {
-    let f = CpuFeatures::detect();
-    f.supported_tiers()
-        .filter_map(|t| Kernels::for_tier(t, &f))
+    common::tiers_under_test()
+        .into_iter()
+        .map(|(_, k)| k)
         .collect()
 }
 
@@ -88,22 +95,117 @@ fn set_scales(data: &mut [u8], block: usize, v: f16, every: usize) {
     }
 }
 
+/// The fixture with tensor `name` poisoned by `v` (NaN or ±∞): for a quantized matrix, the
+/// scale of every `every`-th block (a super-block's `d` for K-quants); for an F32 vector, every
+/// `every`-th element.
+fn poisoned(name: &str, v: f32, every: usize) -> Vec<u64> {
+    let ty = {
+        let bytes = model_bytes(MODEL);
+        let gguf = Gguf::parse(bytes.bytes()).unwrap();
+        gguf.tensor(name).unwrap().ty()
+    };
+    patched_model(name, |d| match ty {
+        GgmlType::F32 => {
+            for (i, c) in d.chunks_exact_mut(4).enumerate() {
+                if i % every == 0 {
+                    c.copy_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        GgmlType::Q4_0 => set_scales(d, 18, f16::from_f32(v), every),
+        GgmlType::Q8_0 => set_scales(d, 34, f16::from_f32(v), every),
+        GgmlType::Q6_K => {
+            for (i, b) in d.chunks_exact_mut(210).enumerate() {
+                if i % every == 0 {
+                    b[208..210].copy_from_slice(&f16::from_f32(v).to_le_bytes());
+                }
+            }
+        }
+        other => panic!("{name}: unexpected type {other:?}"),
+    })
+}
+
+/// The forward result must be `NonFinite { at, position }` (never logits: in particular never
+/// finite all-zero ones).
+#[track_caller]
+fn expect_non_finite(r: Result<&[f32], Error>, at: ForwardStage, position: usize, what: &str) {
+    match r {
+        Err(Error::Model(ModelError::NonFinite { at: a, position: p })) => {
+            assert_eq!((a, p), (at, position), "{what}: wrong stage or position");
+            let msg = r.unwrap_err().to_string();
+            assert!(
+                msg.contains(&at.to_string()) && msg.contains(&format!("position {position}")),
+                "{what}: message {msg:?}"
+            );
+        }
+        Err(e) => panic!("{what}: expected NonFinite at {at:?}, got {e:?}"),
+        Ok(l) => panic!(
+            "{what}: expected NonFinite at {at:?}, got logits (all finite: {}, all zero: {})",
+            l.iter().all(|v| v.is_finite()),
+            l.iter().all(|&v| v == 0.0)
+        ),
+    }
+}
+
+/// On every tier: a prefill of `PROMPT` (all logits and last logits) and a decode step from
+/// an empty session fail with `NonFinite { at, position }` (the first token's position; the
+/// output head only sees the last token unless all logits are asked for), commit nothing, and
+/// leave the session usable for the next call (which fails the same way).
+fn assert_forward_fails_at(words: &[u64], at: ForwardStage, what: &str) {
+    let gguf = Gguf::parse(bytemuck::cast_slice(words)).expect("parse");
+    let model = Model::from_gguf(&gguf).expect("bind");
+    for k in all_kernels() {
+        let what = format!("{what} ({:?})", k.tier);
+        let mut arena = ArenaBuf::for_plan(&model, &LIMITS);
+        let mut s = Session::new(&model, arena.bytes(), LIMITS, k).expect("session");
+        for all in [true, false] {
+            let head = matches!(at, ForwardStage::FinalNorm | ForwardStage::Logits);
+            let position = if head && !all { PROMPT.len() - 1 } else { 0 };
+            expect_non_finite(s.forward(&PROMPT, all), at, position, &what);
+            assert_eq!((s.len(), s.tokens()), (0, &[][..]), "{what}: committed");
+        }
+        expect_non_finite(s.forward(&[7], false), at, 0, &what);
+        assert_eq!(s.len(), 0, "{what}: committed");
+    }
+}
+
 #[test]
 fn nan_weight_scales_do_not_crash_or_hang() {
-    // One NaN scale in every 7th block of the fused qkv projection (Q4_0, 18-byte blocks).
+    // One NaN scale in every 7th block of the fused qkv projection (Q4_0, 18-byte blocks):
+    // q, k and v hold NaN from layer 0 on. Before the check, every tier returned finite,
+    // all-zero logits (the attention softmax and the Q8 quantizer turned NaN into zeros).
     let words = patched_model("blk.0.attn_qkv.weight", |d| set_scales(d, 18, f16::NAN, 7));
-    for logits in run_all_tiers(&words) {
-        // NaN spreads through attention; whatever survives, greedy must answer or say AllNaN.
-        match greedy(&logits) {
-            Ok(id) => assert!((id as usize) < logits.len()),
-            Err(e) => assert_eq!(e, SampleError::AllNaN),
+    assert_forward_fails_at(&words, ForwardStage::Qkv { layer: 0 }, "NaN attn_qkv");
+}
+
+#[test]
+fn non_finite_weights_are_named_on_every_tier() {
+    use ForwardStage::*;
+    let cases = [
+        ("token_embd.weight", Embeddings),
+        ("blk.0.attn_norm.weight", AttentionNorm { layer: 0 }),
+        ("blk.1.attn_qkv.weight", Qkv { layer: 1 }),
+        ("blk.0.attn_output.weight", AfterAttention { layer: 0 }),
+        ("blk.1.ffn_norm.weight", FfnNorm { layer: 1 }),
+        ("blk.0.ffn_up.weight", FfnActivation { layer: 0 }),
+        ("blk.1.ffn_down.weight", AfterLayer { layer: 1 }),
+        ("output_norm.weight", FinalNorm),
+        ("output.weight", Logits),
+    ];
+    for (name, at) in cases {
+        for v in [f32::NAN, f32::INFINITY] {
+            // One value in 5: a single poisoned element is enough, as the attention norm
+            // case shows (one NaN among 256 weights, which the quantizer would zero).
+            let every = if name.contains("norm") { 256 } else { 5 };
+            let words = poisoned(name, v, every);
+            assert_forward_fails_at(&words, at, &format!("{v} in {name}"));
         }
     }
 }
 
 #[test]
 fn inf_weights_and_activations_do_not_crash_or_hang() {
-    // +∞ in the attention norm (f32): activations become ±∞ / NaN from layer 0 on.
+    // ±∞ in the attention norm (f32): the norm's output is ±∞ / NaN from layer 0 on.
     let words = patched_model("blk.0.attn_norm.weight", |d| {
         for (i, c) in d.chunks_exact_mut(4).enumerate() {
             let v = if i % 3 == 0 {
@@ -114,43 +216,81 @@ fn inf_weights_and_activations_do_not_crash_or_hang() {
             c.copy_from_slice(&v.to_le_bytes());
         }
     });
-    let _ = run_all_tiers(&words);
+    let at = ForwardStage::AttentionNorm { layer: 0 };
+    assert_forward_fails_at(&words, at, "±∞ attn_norm");
     // ∞ block scales in the embedding: the embedding row itself is non-finite.
     let words = patched_model("token_embd.weight", |d| set_scales(d, 18, f16::INFINITY, 1));
-    let _ = run_all_tiers(&words);
+    assert_forward_fails_at(&words, ForwardStage::Embeddings, "∞ token_embd");
+}
+
+/// The error commits nothing: the tokens before it stay, the next forward continues from them
+/// and gives bit for bit the logits of a session that never saw the bad token.
+#[test]
+fn non_finite_error_leaves_the_session_usable() {
+    const BAD: u32 = 300;
+    // NaN in one block of token BAD's embedding row only.
+    let (n_vocab, row_bytes) = {
+        let bytes = model_bytes(MODEL);
+        let gguf = Gguf::parse(bytes.bytes()).unwrap();
+        let t = gguf.tensor("token_embd.weight").unwrap();
+        assert_eq!(t.ty(), GgmlType::Q4_0);
+        let n_vocab = t.data().len() / t.row_bytes();
+        (n_vocab, t.row_bytes())
+    };
+    let words = patched_model("token_embd.weight", |d| {
+        let at = BAD as usize * row_bytes + 2 * 18;
+        d[at..at + 2].copy_from_slice(&f16::NAN.to_le_bytes());
+    });
+    let gguf = Gguf::parse(bytemuck::cast_slice(&words)).unwrap();
+    let model = Model::from_gguf(&gguf).unwrap();
+    assert_eq!(model.config().n_vocab, n_vocab);
+    for k in all_kernels() {
+        let what = format!("{:?}", k.tier);
+        let reference = {
+            let mut arena = ArenaBuf::for_plan(&model, &LIMITS);
+            let mut s = Session::new(&model, arena.bytes(), LIMITS, k).unwrap();
+            s.forward(&[1, 15], false).unwrap();
+            s.forward(&[1000, 7], true).unwrap().to_vec()
+        };
+        let mut arena = ArenaBuf::for_plan(&model, &LIMITS);
+        let mut s = Session::new(&model, arena.bytes(), LIMITS, k).unwrap();
+        s.forward(&[1, 15], false).unwrap();
+        let at = ForwardStage::Embeddings;
+        expect_non_finite(s.forward(&[BAD], false), at, 2, &what);
+        expect_non_finite(s.forward(&[1000, BAD, 7], true), at, 3, &what);
+        assert_eq!((s.len(), s.tokens()), (2, &[1, 15][..]), "{what}");
+        let logits = s.forward(&[1000, 7], true).unwrap();
+        assert!(logits.iter().all(|v| v.is_finite()), "{what}");
+        assert_eq!(
+            logits,
+            &reference[..],
+            "{what}: not the never-failed session's logits"
+        );
+        assert_eq!(s.tokens(), &[1, 15, 1000, 7], "{what}");
+        // And after truncating past the good tokens.
+        s.truncate(1).unwrap();
+        expect_non_finite(s.forward(&[BAD], false), at, 1, &what);
+        assert_eq!(s.len(), 1, "{what}");
+    }
 }
 
 #[test]
-fn all_nan_logits_are_a_sampling_error() {
-    // NaN scales on every block of the output head: every logit is NaN.
-    let ty = {
-        let bytes = model_bytes(MODEL);
-        let gguf = Gguf::parse(bytes.bytes()).unwrap();
-        gguf.tensor("output.weight").unwrap().ty()
-    };
-    let (block, scale_at) = match ty {
-        phi3_kernels::quant::GgmlType::Q4_0 => (18, 0),
-        phi3_kernels::quant::GgmlType::Q8_0 => (34, 0),
-        phi3_kernels::quant::GgmlType::Q6_K => (210, 208),
-        other => panic!("unexpected output type {other:?}"),
-    };
-    let words = patched_model("output.weight", |d| {
-        for b in d.chunks_exact_mut(block) {
-            b[scale_at..scale_at + 2].copy_from_slice(&f16::NAN.to_le_bytes());
-        }
-    });
-    for logits in run_all_tiers(&words) {
-        assert!(logits.iter().all(|v| v.is_nan()), "every logit NaN");
-        assert_eq!(greedy(&logits), Err(SampleError::AllNaN));
-        let n = logits.len();
-        let (mut ids, mut work) = (vec![0u32; n], vec![0f32; n]);
-        for cfg in [SamplerConfig::default(), SamplerConfig::greedy()] {
-            let mut s = Sampler::new(cfg).unwrap();
-            assert_eq!(
-                s.sample(&logits, &[1, 2, 3], &mut ids, &mut work),
-                Err(SampleError::AllNaN)
-            );
-        }
+fn nan_output_head_is_a_forward_error_and_all_nan_logits_a_sampling_error() {
+    // NaN scales on every block of the output head: every logit would be NaN. `forward`
+    // reports it instead of returning them.
+    let words = poisoned("output.weight", f32::NAN, 1);
+    assert_forward_fails_at(&words, ForwardStage::Logits, "NaN output head");
+    // Logits from elsewhere (the sampler takes any slice): all NaN is a sampling error.
+    let n = 1024;
+    let logits = vec![f32::NAN; n];
+    assert_eq!(greedy(&logits), Err(SampleError::AllNaN));
+    let (mut ids, mut work) = (vec![0u32; n], vec![0f32; n]);
+    for cfg in [SamplerConfig::default(), SamplerConfig::greedy()] {
+        let mut s = Sampler::new(cfg).unwrap();
+        assert_eq!(
+            s.sample(&logits, &[1, 2, 3], &mut ids, &mut work),
+            Err(SampleError::AllNaN)
+        );
     }
 }
 

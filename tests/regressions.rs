@@ -38,6 +38,13 @@ fn set_u32(raw: &mut [u8], key: &str, v: u32) {
     raw[at + 4..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
+/// Overwrites the f32 value of metadata key `key`.
+fn set_f32(raw: &mut [u8], key: &str, v: f32) {
+    let at = find(raw, key.as_bytes()) + key.len();
+    assert_eq!(&raw[at..at + 4], &6u32.to_le_bytes(), "{key} is an f32");
+    raw[at + 4..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
 fn rename(raw: &mut [u8], from: &str, to: &str) {
     assert_eq!(from.len(), to.len());
     let at = find(raw, from.as_bytes());
@@ -112,6 +119,42 @@ fn binding_errors_on_patched_metadata() {
             tensor: TensorName { layer: Some(2), .. }
         }
     ));
+}
+
+/// Float hyper-parameters that are NaN, ±∞ or not positive are named with their value (they
+/// used to print as `= 0`).
+#[test]
+#[cfg_attr(miri, ignore)] // a 1.2 MB fixture: too slow under Miri
+fn bad_float_hyper_parameters_show_their_value() {
+    for (key, v, shown) in [
+        ("attention.layer_norm_rms_epsilon", f32::NAN, "= NaN"),
+        ("attention.layer_norm_rms_epsilon", f32::INFINITY, "= inf"),
+        (
+            "attention.layer_norm_rms_epsilon",
+            f32::NEG_INFINITY,
+            "= -inf",
+        ),
+        ("attention.layer_norm_rms_epsilon", 0.0, "= 0.0"),
+        ("attention.layer_norm_rms_epsilon", -1e-5, "= -1e-5"),
+        ("rope.freq_base", f32::NAN, "= NaN"),
+        ("rope.freq_base", -10000.0, "= -10000.0"),
+    ] {
+        let w = patched(MODEL, |r| set_f32(r, &format!("phi3.{key}"), v));
+        let e = model_err(&w);
+        assert_eq!(
+            e,
+            ModelError::BadFloatHyperParameter {
+                key,
+                bits: v.to_bits()
+            }
+        );
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            format!("hyper-parameter `<arch>.{key}` {shown} is unusable"),
+            "{key} = {v}"
+        );
+    }
 }
 
 #[test]

@@ -120,9 +120,9 @@ const BPE: &[(&str, i32)] = &[
     ("\u{C3}\u{A9}", NORMAL), // 39
 ];
 
-/// BPE merges, best rank first. "w o" has no result token; "x y" names tokens that do not
-/// exist; "l d" repeats (the first rank counts); "nospace" is not a pair: all are kept or
-/// skipped without error.
+/// BPE merges, best rank first. "w o" has no result token (kept: the merged symbol is emitted
+/// as its bytes); "l d" repeats (the first rank counts). A merge naming a piece that is no
+/// token, or with no space, is an error (`error_bad_merge`).
 const MERGES: &[&str] = &[
     "h e",
     "l l",
@@ -136,9 +136,7 @@ const MERGES: &[&str] = &[
     "1 2",
     "\u{C3} \u{A9}",
     "w o",
-    "x y",
     "l d",
-    "nospace",
 ];
 
 const CHATML_TEMPLATE: &str = "{% for message in messages %}{% if loop.first and \
@@ -1013,11 +1011,9 @@ fn error_too_large() {
 
 #[test]
 fn error_missing_special_token() {
-    // Two tokens: the default BOS (1) exists, the default EOS (2) does not; an out-of-range
-    // EOS id falls back to that default.
-    let b = spm_min(&["<unk>", "<s>"])
-        .kv("tokenizer.ggml.eos_token_id", V::U32(7))
-        .kv("tokenizer.ggml.add_eos_token", V::Bool(1));
+    // Two tokens: the default BOS (1) exists, the default EOS (2) does not (an out-of-range
+    // EOS id is an error of its own: `error_special_token_out_of_range`).
+    let b = spm_min(&["<unk>", "<s>"]).kv("tokenizer.ggml.add_eos_token", V::Bool(1));
     assert_eq!(
         build_err(&b),
         TokenizerError::MissingSpecialToken("add_eos_token")
@@ -1028,13 +1024,71 @@ fn error_missing_special_token() {
         TokenizerError::MissingSpecialToken("add_bos_token")
     );
     // BPE: llama.cpp's default BOS is id 11, absent from a 3-token vocabulary.
-    let b = bpe_min()
-        .kv("tokenizer.ggml.bos_token_id", V::U32(3))
-        .kv("tokenizer.ggml.add_bos_token", V::Bool(1));
+    let b = bpe_min().kv("tokenizer.ggml.add_bos_token", V::Bool(1));
     assert!(matches!(
         build_err(&b),
         TokenizerError::MissingSpecialToken("add_bos_token")
     ));
+}
+
+/// A BOS / EOS id past the vocabulary is a corrupt file (llama.cpp warns and silently uses its
+/// default, which would add a wrong BOS or stop on a wrong token); other special ids out of
+/// range are ignored, as llama.cpp does (real files carry e.g. a padding id equal to the
+/// vocabulary size).
+#[test]
+fn error_special_token_out_of_range() {
+    for key in ["tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"] {
+        for (b, n_vocab) in [(spm_min(&FIVE), 5), (bpe_min(), 3)] {
+            for id in [n_vocab as u32, 7, u32::MAX] {
+                let e = build_err(&b.clone().kv(key, V::U32(id)));
+                assert_eq!(
+                    e,
+                    TokenizerError::SpecialTokenOutOfRange { key, id, n_vocab },
+                    "{key} = {id}"
+                );
+                assert_eq!(
+                    e.to_string(),
+                    format!("`{key}` = {id} is not below the vocabulary size {n_vocab}")
+                );
+            }
+        }
+    }
+    // The last valid id is fine, and an out-of-range padding / EOT / unknown id is ignored.
+    let b = spm_min(&FIVE)
+        .kv("tokenizer.ggml.bos_token_id", V::U32(4))
+        .kv("tokenizer.ggml.eos_token_id", V::U32(4))
+        .kv("tokenizer.ggml.padding_token_id", V::U32(5))
+        .kv("tokenizer.ggml.eot_token_id", V::U32(99))
+        .kv("tokenizer.ggml.unknown_token_id", V::U32(5));
+    with_tok(&b, |tok| {
+        assert_eq!((tok.bos(), tok.eos(), tok.pad()), (Some(4), Some(4), None));
+    });
+}
+
+/// A merge must name two tokens separated by a space; anything else is refused with its index
+/// (it used to be skipped silently). A result that is no token is fine (`bpe_smollm`).
+#[test]
+fn error_bad_merge() {
+    for (merge, why) in [
+        ("a c", "right piece is no token"),
+        ("c b", "left piece is no token"),
+        ("ab a", "fine: both are tokens, no result"),
+        ("nospace", "no space"),
+        ("a ", "empty right piece"),
+        ("", "empty"),
+    ] {
+        let b = with(bpe_min(), "tokenizer.ggml.merges", strings(["a b", merge]));
+        if why.starts_with("fine") {
+            with_tok(&b, |_| ());
+            continue;
+        }
+        let e = build_err(&b);
+        assert_eq!(e, TokenizerError::BadMerge { index: 1 }, "{merge:?}: {why}");
+        assert_eq!(
+            e.to_string(),
+            "merge #1 of `tokenizer.ggml.merges` is not two vocabulary tokens separated by a space"
+        );
+    }
 }
 
 #[test]

@@ -139,6 +139,13 @@ fn bad(key: &'static str, value: usize) -> Error {
     })
 }
 
+fn bad_f32(key: &'static str, value: f32) -> Error {
+    Error::Model(ModelError::BadFloatHyperParameter {
+        key,
+        bits: value.to_bits(),
+    })
+}
+
 impl Config {
     /// Reads the configuration of a `phi3` or `llama` model from its metadata (see the module
     /// docs for the keys) and checks it: every size non-zero, `n_head_kv` divides `n_head`,
@@ -146,7 +153,8 @@ impl Config {
     /// finite and positive.
     ///
     /// Errors: [`ModelError::MissingArchitecture`], [`ModelError::UnsupportedArchitecture`],
-    /// [`ModelError::MissingKey`], [`ModelError::BadHyperParameter`], or a GGUF type error
+    /// [`ModelError::MissingKey`], [`ModelError::BadHyperParameter`],
+    /// [`ModelError::BadFloatHyperParameter`], or a GGUF type error
     /// when a key has the wrong type.
     pub fn from_gguf(gguf: &Gguf) -> Result<Self, Error> {
         let arch_name = gguf
@@ -207,13 +215,13 @@ impl Config {
         }
         let positive = |v: f32| v.is_finite() && v > 0.0;
         if !positive(rope_freq_base) {
-            return Err(bad("rope.freq_base", 0));
+            return Err(bad_f32("rope.freq_base", rope_freq_base));
         }
         if !positive(rms_eps) {
-            return Err(bad("attention.layer_norm_rms_epsilon", 0));
+            return Err(bad_f32("attention.layer_norm_rms_epsilon", rms_eps));
         }
         if !rope_attn_factor.is_finite() {
-            return Err(bad("rope.scaling.attn_factor", 0));
+            return Err(bad_f32("rope.scaling.attn_factor", rope_attn_factor));
         }
         Ok(Config {
             arch,

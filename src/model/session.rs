@@ -85,7 +85,7 @@ use super::arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 use super::config::Config;
 use super::split::{project, project_matrix, run_claimed, SharedOut, Split, INTERNAL};
 use super::Model;
-use crate::error::{Error, ModelError};
+use crate::error::{Error, ForwardStage, ModelError};
 use crate::kernels::attention::{attention_causal_block, CausalBlock};
 use crate::kernels::rope::{rope_cos_sin, RopeParams};
 use crate::kernels::Kernels;
@@ -322,6 +322,22 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
     /// [`ModelError::EmptyBatch`], [`ModelError::BatchTooLarge`] (`tokens.len() > max_batch`),
     /// [`ModelError::ContextOverflow`] (`len() + tokens.len() > max_context`),
     /// [`ModelError::TokenOutOfRange`].
+    ///
+    /// [`ModelError::NonFinite`] when a value of the pass is NaN or ±∞ (a corrupt weight, or
+    /// values past `f32`'s range), naming the first stage where it showed (see
+    /// [`ForwardStage`]) and the position: the hidden states of the batch are checked after the
+    /// embedding lookup, at every matmul input (the norms, the attention output, the
+    /// feed-forward activation; the Q8 activation quantizer would turn a NaN into a finite 0),
+    /// on q/k/v after RoPE (the attention softmax would turn NaN scores into zeros), after each
+    /// residual addition, and the returned logits, so `Ok` logits are always finite. The batch is
+    /// then **not committed**: `len()` and `tokens()` are as before the call and the cached
+    /// positions below `len()` are untouched (the cache rows past `len()` that the batch wrote
+    /// are overwritten by the next forward before anything reads them), so the session stays
+    /// usable — e.g. for other tokens, or after [`Session::truncate`]. One exception: when the
+    /// error comes while the LongRoPE cache is being recomputed (module docs), `len()` drops
+    /// to the prefix recomputed so far. Only the logits buffer is left undefined. The check is
+    /// one pass over each checked row (a few thousand values per token and layer, next to
+    /// millions of weights).
     pub fn forward(&mut self, tokens: &[u32], all_logits: bool) -> Result<&[f32], Error> {
         self.forward_with(tokens, all_logits, &Sequential)
     }
@@ -375,8 +391,15 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
             Output::Last
         };
         self.run(p0, n, output, par)?;
+        let (first, rows) = if all_logits { (0, n) } else { (n - 1, 1) };
+        check_rows(
+            self.bufs.logits,
+            rows,
+            n_vocab,
+            p0 + first,
+            ForwardStage::Logits,
+        )?;
         self.len = total;
-        let rows = if all_logits { n } else { 1 };
         let logits_len = rows.checked_mul(n_vocab).ok_or(INTERNAL)?;
         self.bufs.logits.get(..logits_len).ok_or(INTERNAL)
     }
@@ -422,6 +445,7 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         for (t, &token) in history.iter().enumerate() {
             w.embed(token, range_mut(b.x, t * d, d)?)?;
         }
+        check_rows(b.x, n, d, p0, ForwardStage::Embeddings)?;
 
         let params = RopeParams {
             n_rot,
@@ -448,6 +472,7 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
                 .v_cache
                 .get_mut(l * kv_layer..(l + 1) * kv_layer)
                 .ok_or(INTERNAL)?;
+            let layer_no = u32::try_from(l).unwrap_or(u32::MAX);
             let layer_io = LayerIo {
                 k,
                 c,
@@ -456,9 +481,28 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
                 par,
                 p0,
                 n,
+                layer: layer_no,
             };
+            // Each block checks its norm's output; what else it computed is still in its
+            // buffers (q/k/v, the heads' output, the feed-forward activation) and is checked
+            // here, in graph order, with the residual stream after each block.
             layer_io.attention_block(b, layer, k_layer, v_layer)?;
+            check_rows(
+                b.qkv,
+                n,
+                c.qkv_dim(),
+                p0,
+                ForwardStage::Qkv { layer: layer_no },
+            )?;
+            let at = ForwardStage::Attention { layer: layer_no };
+            check_rows(b.attn, n, c.q_dim(), p0, at)?;
+            let at = ForwardStage::AfterAttention { layer: layer_no };
+            check_rows(b.x, n, d, p0, at)?;
             layer_io.ffn_block(b, layer)?;
+            let at = ForwardStage::FfnActivation { layer: layer_no };
+            check_rows(b.ffn_act, n, c.n_ff, p0, at)?;
+            let at = ForwardStage::AfterLayer { layer: layer_no };
+            check_rows(b.x, n, d, p0, at)?;
         }
 
         let (first, rows) = match output {
@@ -470,6 +514,7 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
             let x = range(b.x, (first + r) * d, d)?;
             (k.rms_norm)(x, w.output_norm(), c.rms_eps, range_mut(b.xn, r * d, d)?);
         }
+        check_rows(b.xn, rows, d, p0 + first, ForwardStage::FinalNorm)?;
         let input = range(b.xn, 0, rows * d)?;
         let split = Split {
             workers: self.plan.limits.workers,
@@ -503,6 +548,8 @@ struct LayerIo<'k> {
     par: &'k dyn Parallel,
     p0: usize,
     n: usize,
+    /// The layer's index (for [`ModelError::NonFinite`]).
+    layer: u32,
 }
 
 impl LayerIo<'_> {
@@ -529,6 +576,8 @@ impl LayerIo<'_> {
             let x = range(b.x, t * d, d)?;
             (k.rms_norm)(x, layer.attn_norm, c.rms_eps, range_mut(b.xn, t * d, d)?);
         }
+        let at = ForwardStage::AttentionNorm { layer: self.layer };
+        check_rows(b.xn, n, d, p0, at)?;
         let xn = range(b.xn, 0, n * d)?;
         // (`b.logits` is free until the output head: the row-split scratch.)
         project(
@@ -676,6 +725,8 @@ impl LayerIo<'_> {
             let x = range(b.x, t * d, d)?;
             (k.rms_norm)(x, layer.ffn_norm, c.rms_eps, range_mut(b.xn, t * d, d)?);
         }
+        let at = ForwardStage::FfnNorm { layer: self.layer };
+        check_rows(b.xn, n, d, self.p0, at)?;
         let xn = range(b.xn, 0, n * d)?;
         project(
             k,
@@ -711,4 +762,38 @@ fn add_into(x: &mut [f32], y: &[f32]) {
     for (a, &b) in x.iter_mut().zip(y) {
         *a += b;
     }
+}
+
+/// Whether every value of `v` is finite: one branch-free pass over the exponent bits (all ones
+/// for NaN and ±∞) that the compiler vectorises.
+fn all_finite(v: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    v.iter()
+        .fold(0u32, |bad, &x| bad | u32::from(x.to_bits() & EXP == EXP))
+        == 0
+}
+
+/// [`ModelError::NonFinite`] at stage `at` for the first of the `rows` rows of `width` values
+/// at the start of `buf` that holds a NaN or ±∞; row `r` is sequence position `first + r`.
+fn check_rows(
+    buf: &[f32],
+    rows: usize,
+    width: usize,
+    first: usize,
+    at: ForwardStage,
+) -> Result<(), Error> {
+    let len = rows.checked_mul(width).ok_or(INTERNAL)?;
+    let values = range(buf, 0, len)?;
+    if all_finite(values) {
+        return Ok(());
+    }
+    let r = values
+        .chunks(width.max(1))
+        .position(|row| !all_finite(row))
+        .unwrap_or(0);
+    Err(ModelError::NonFinite {
+        at,
+        position: first + r,
+    }
+    .into())
 }

@@ -37,6 +37,22 @@ pub enum TokenizerError {
     TooLarge,
     /// `add_bos_token` / `add_eos_token` is set but the file has no usable BOS / EOS id.
     MissingSpecialToken(&'static str),
+    /// `tokenizer.ggml.bos_token_id` / `eos_token_id` is not below the vocabulary size (a
+    /// corrupt file: llama.cpp would warn and silently use its default id instead).
+    SpecialTokenOutOfRange {
+        /// The key.
+        key: &'static str,
+        /// Its value.
+        id: u32,
+        /// The vocabulary size.
+        n_vocab: usize,
+    },
+    /// A BPE merge of `tokenizer.ggml.merges` is not two vocabulary tokens separated by a
+    /// space (a piece that is no token, or no space after the first byte).
+    BadMerge {
+        /// The merge's index (its rank).
+        index: usize,
+    },
     /// The caller's buffer is smaller than [`super::Tokenizer::bytes_needed`] said.
     BufferTooSmall {
         /// Bytes needed.
@@ -99,6 +115,15 @@ impl fmt::Display for TokenizerError {
                     "{what} is required but the vocabulary has no valid id for it"
                 )
             }
+            TokenizerError::SpecialTokenOutOfRange { key, id, n_vocab } => write!(
+                f,
+                "`{key}` = {id} is not below the vocabulary size {n_vocab}"
+            ),
+            TokenizerError::BadMerge { index } => write!(
+                f,
+                "merge #{index} of `tokenizer.ggml.merges` is not two vocabulary tokens \
+                 separated by a space"
+            ),
             TokenizerError::BufferTooSmall { needed, got } => {
                 write!(f, "tokenizer buffer has {got} bytes, needs {needed}")
             }

@@ -335,7 +335,24 @@ impl Specials {
     }
 }
 
-/// Reads an optional id key; out-of-range ids count as absent (llama.cpp warns and ignores).
+/// Reads the BOS / EOS id key: absent → `default` (if in range); present and out of range →
+/// [`TokenizerError::SpecialTokenOutOfRange`] (llama.cpp warns and uses the default, which
+/// would silently add a wrong BOS or stop on a wrong token).
+fn required_id_key(
+    gguf: &Gguf<'_>,
+    key: &'static str,
+    default: Option<u32>,
+    n_vocab: usize,
+) -> Result<Option<u32>, TokenizerError> {
+    match gguf.get_u32(key)? {
+        Some(id) if (id as usize) < n_vocab => Ok(Some(id)),
+        Some(id) => Err(TokenizerError::SpecialTokenOutOfRange { key, id, n_vocab }),
+        None => Ok(default.filter(|&d| (d as usize) < n_vocab)),
+    }
+}
+
+/// Reads an optional id key; out-of-range ids count as absent (llama.cpp warns and ignores;
+/// real files carry e.g. a padding id equal to the vocabulary size).
 fn id_key(
     gguf: &Gguf<'_>,
     key: &str,
@@ -447,8 +464,8 @@ pub(super) fn build<'g, 'b>(
         VocabKind::Bpe(_) => (Some(11), Some(11), None),
     };
     let mut sp = Specials {
-        bos: id_key(gguf, "tokenizer.ggml.bos_token_id", def_bos, n_vocab)?,
-        eos: id_key(gguf, "tokenizer.ggml.eos_token_id", def_eos, n_vocab)?,
+        bos: required_id_key(gguf, "tokenizer.ggml.bos_token_id", def_bos, n_vocab)?,
+        eos: required_id_key(gguf, "tokenizer.ggml.eos_token_id", def_eos, n_vocab)?,
         eot: id_key(gguf, "tokenizer.ggml.eot_token_id", None, n_vocab)?,
         unk: id_key(gguf, "tokenizer.ggml.unknown_token_id", def_unk, n_vocab)?,
         pad: id_key(gguf, "tokenizer.ggml.padding_token_id", None, n_vocab)?,
@@ -591,7 +608,12 @@ pub(super) fn build<'g, 'b>(
         };
     }
 
-    // 6. merges (BPE): "left right", split at the first space after the first byte.
+    // 6. merges (BPE): "left right", split at the first space after the first byte. Both
+    //    pieces must be tokens (else `BadMerge`: llama.cpp would keep such a merge by text,
+    //    where it could only apply to a piece built by a merge whose result is no token; here
+    //    symbols without a token never merge again, so refusing the file is the honest
+    //    answer). A result that is no token is kept (the symbol is emitted as its bytes, as
+    //    llama.cpp does).
     if plan.merge_cap > 0 {
         for slot in merges.iter_mut() {
             *slot = [NONE, NONE, NONE, NONE];
@@ -599,15 +621,14 @@ pub(super) fn build<'g, 'b>(
         let mmask = plan.merge_cap - 1;
         let list = string_array(gguf, KEY_MERGES)?;
         for (rank, m) in list.iter_str_bytes()?.enumerate() {
-            let Some(sp_at) = m.iter().skip(1).position(|&c| c == b' ') else {
-                continue;
-            };
+            let bad = TokenizerError::BadMerge { index: rank };
+            let sp_at = m.iter().skip(1).position(|&c| c == b' ').ok_or(bad)?;
             let (left, right) = (m.get(..sp_at + 1), m.get(sp_at + 2..));
             let (Some(left), Some(right)) = (left, right) else {
-                continue;
+                return Err(bad);
             };
             let (Some(l), Some(r)) = (vocab.lookup(left), vocab.lookup(right)) else {
-                continue;
+                return Err(bad);
             };
             let result = vocab.lookup_parts(&[left, right]).unwrap_or(NONE);
             let mut i = hash_pair(l, r) as usize & mmask;
