@@ -182,7 +182,10 @@ mod pool {
                 wake: Condvar::new(),
             });
             let mut threads = Vec::new();
-            if threads.try_reserve_exact(workers.saturating_sub(1)).is_err() {
+            if threads
+                .try_reserve_exact(workers.saturating_sub(1))
+                .is_err()
+            {
                 // Not even the handles fit: a pool of the calling thread alone.
                 threads = Vec::new();
             }

@@ -105,7 +105,10 @@ fn wrong_executors_give_the_sequential_logits() {
     let rounds = if cfg!(miri) { 1 } else { 20 };
     for round in 0..rounds {
         assert!(logits_bits(&model, &Twice) == want, "Twice, round {round}");
-        assert!(logits_bits(&model, &Skewed) == want, "Skewed, round {round}");
+        assert!(
+            logits_bits(&model, &Skewed) == want,
+            "Skewed, round {round}"
+        );
     }
     assert!(logits_bits(&model, &Idle) == want, "Idle");
     let pool = ThreadPool::new(3);

@@ -33,7 +33,9 @@
 //! ```
 
 pub mod arena;
+mod buffers;
 pub mod config;
+mod layer;
 pub mod session;
 mod split;
 pub mod weights;

@@ -6,7 +6,7 @@
 //! length). Per layer, for the whole batch at once:
 //!
 //! 1. `xn_t = rms_norm(x_t) · attn_norm` for each token `t`;
-//! 2. `[q | k | v] = W_qkv · quantize(xn)` — one multi-column [`matmul`] per weight matrix, so
+//! 2. `[q | k | v] = W_qkv · quantize(xn)` — one multi-column [`matmul`](crate::kernels::matmul) per weight matrix, so
 //!    every weight block is loaded once for all `B` tokens;
 //! 3. RoPE on q and k (per token, tables for its position), then k and v of every token are
 //!    written to the f16 cache at their positions; the cache is head-major (per layer: KV head,
@@ -16,15 +16,15 @@
 //!    against the position-major layout, whose rows of one head lie `kv_dim` apart);
 //! 4. per token `t` and query head `h`: attention over cached positions `0 ..= p0 + t` (causal
 //!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
-//!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`]
-//!    consecutive tokens at once ([`attention_causal_block`]), so each cached key and value
+//!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`](super::ATTENTION_BLOCK)
+//!    consecutive tokens at once ([`attention_causal_block`](crate::kernels::attention::attention_causal_block)), so each cached key and value
 //!    row is loaded and converted once for the block's queries (`examples/attention_bw
 //!    --prefill 64`, Phi-3-mini's shape on Zen 3, one thread: ×1.5 at 448 and 1984 positions);
 //! 5. `x += W_o · quantize(attn)`; `xn = rms_norm(x) · ffn_norm`;
 //!    `[gate | up] = W_gu · quantize(xn)`; `x += W_down · quantize(silu(gate) ⊙ up)`.
 //!
 //! Then `logits = W_out · quantize(rms_norm(x) · output_norm)` for the last token (or every
-//! token of the batch). Because [`matmul`] is bit-identical to [`crate::kernels::matvec()`] per
+//! token of the batch). Because [`matmul`](crate::kernels::matmul) is bit-identical to [`crate::kernels::matvec()`] per
 //! column and a causal block gives each query bit for bit the single-query attention of
 //! decode, **a batched prefill gives bit for bit the logits of token-by-token decode** (for a
 //! given kernel tier).
@@ -81,16 +81,15 @@
 
 use half::f16;
 
-use super::arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
-use super::config::Config;
-use super::split::{project, project_matrix, run_claimed, SharedOut, Split, INTERNAL};
+use super::arena::{ArenaPlan, Limits};
+use super::buffers::{check_rows, range, range_mut, range_mut_u32, Buffers, Carved};
+use super::layer::LayerIo;
+use super::split::{project_matrix, Split, INTERNAL};
 use super::Model;
 use crate::error::{Error, ForwardStage, ModelError};
-use crate::kernels::attention::{attention_causal_block, CausalBlock};
 use crate::kernels::rope::{rope_cos_sin, RopeParams};
 use crate::kernels::Kernels;
 use crate::parallel::{Parallel, Sequential};
-use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use super::split::ROW_TASKS_PER_WORKER;
 
@@ -112,20 +111,6 @@ enum Output {
     All,
 }
 
-/// The per-batch activation buffers, carved from the arena.
-struct Buffers<'a> {
-    x: &'a mut [f32],
-    xn: &'a mut [f32],
-    qkv: &'a mut [f32],
-    attn: &'a mut [f32],
-    gate_up: &'a mut [f32],
-    ffn_act: &'a mut [f32],
-    quant: &'a mut [u8],
-    rope: &'a mut [f32],
-    scores: &'a mut [f32],
-    logits: &'a mut [f32],
-}
-
 /// One sequence of a [`Model`] over a caller-provided arena (see the module docs).
 ///
 /// Nothing allocates: every buffer is a piece of the arena given to [`Session::new`].
@@ -141,56 +126,10 @@ pub struct Session<'m, 'w, 'a> {
     bufs: Buffers<'a>,
 }
 
-/// Takes the bytes of `region` from the front of `rest` (regions come in increasing order;
-/// `consumed` is how many bytes of the arena `rest` no longer holds).
-fn carve<'a>(
-    rest: &mut &'a mut [u8],
-    consumed: &mut usize,
-    region: Region,
-) -> Result<&'a mut [u8], Error> {
-    let too_small = ModelError::ArenaTooSmall {
-        needed: region.end(),
-        actual: consumed.saturating_add(rest.len()),
-    };
-    let skip = region.offset.checked_sub(*consumed).ok_or(too_small)?;
-    let taken = core::mem::take(rest);
-    let (_, after_skip) = taken.split_at_mut_checked(skip).ok_or(too_small)?;
-    let (bytes, after) = after_skip
-        .split_at_mut_checked(region.len)
-        .ok_or(too_small)?;
-    *rest = after;
-    *consumed = region.end();
-    Ok(bytes)
-}
-
-fn cast<T: bytemuck::Pod>(bytes: &mut [u8]) -> Result<&mut [T], Error> {
-    let offset = bytes_addr_mod(bytes);
-    bytemuck::try_cast_slice_mut(bytes).map_err(|_| {
-        Error::Model(ModelError::ArenaMisaligned {
-            align: ARENA_ALIGN,
-            offset,
-        })
-    })
-}
-
-fn bytes_addr_mod(bytes: &[u8]) -> usize {
-    bytes.as_ptr().addr() % ARENA_ALIGN
-}
-
-fn range_mut(s: &mut [f32], start: usize, len: usize) -> Result<&mut [f32], Error> {
-    s.get_mut(start..start.checked_add(len).ok_or(INTERNAL)?)
-        .ok_or(INTERNAL)
-}
-
-fn range(s: &[f32], start: usize, len: usize) -> Result<&[f32], Error> {
-    s.get(start..start.checked_add(len).ok_or(INTERNAL)?)
-        .ok_or(INTERNAL)
-}
-
 impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
     /// A new, empty session of `model` whose working memory is `arena`.
     ///
-    /// The arena must start at a multiple of [`ARENA_ALIGN`] and hold at least
+    /// The arena must start at a multiple of [`ARENA_ALIGN`](super::ARENA_ALIGN) and hold at least
     /// [`ArenaPlan::bytes_needed`] bytes for `(model.config(), limits)`; its contents need not
     /// be initialised (any bytes are fine) and it is not cleared.
     ///
@@ -205,39 +144,12 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         kernels: Kernels,
     ) -> Result<Self, Error> {
         let plan = ArenaPlan::new(model.config(), &limits)?;
-        let offset = bytes_addr_mod(arena);
-        if offset != 0 {
-            return Err(ModelError::ArenaMisaligned {
-                align: ARENA_ALIGN,
-                offset,
-            }
-            .into());
-        }
-        if arena.len() < plan.bytes_needed() {
-            return Err(ModelError::ArenaTooSmall {
-                needed: plan.bytes_needed(),
-                actual: arena.len(),
-            }
-            .into());
-        }
-        let mut rest = arena;
-        let mut used = 0;
-        let mut take = |r: Region| carve(&mut rest, &mut used, r);
-        let k_cache = cast(take(plan.k_cache)?)?;
-        let v_cache = cast(take(plan.v_cache)?)?;
-        let tokens = cast(take(plan.tokens)?)?;
-        let bufs = Buffers {
-            x: cast(take(plan.x)?)?,
-            xn: cast(take(plan.xn)?)?,
-            qkv: cast(take(plan.qkv)?)?,
-            attn: cast(take(plan.attn)?)?,
-            gate_up: cast(take(plan.gate_up)?)?,
-            ffn_act: cast(take(plan.ffn_act)?)?,
-            quant: take(plan.quant)?,
-            rope: cast(take(plan.rope)?)?,
-            scores: cast(take(plan.scores)?)?,
-            logits: cast(take(plan.logits)?)?,
-        };
+        let Carved {
+            k_cache,
+            v_cache,
+            tokens,
+            bufs,
+        } = Carved::from_arena(arena, &plan)?;
         Ok(Session {
             model,
             kernels,
@@ -531,269 +443,4 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
             &mut [],
         )
     }
-}
-
-fn range_mut_u32(s: &mut [u32], start: usize, len: usize) -> Result<&mut [u32], Error> {
-    s.get_mut(start..start.checked_add(len).ok_or(INTERNAL)?)
-        .ok_or(INTERNAL)
-}
-
-/// What one layer of one batch needs besides the buffers.
-struct LayerIo<'k> {
-    k: &'k Kernels,
-    c: &'k Config,
-    /// Positions per KV head in the cache (`Limits::max_context`).
-    ctx: usize,
-    workers: usize,
-    par: &'k dyn Parallel,
-    p0: usize,
-    n: usize,
-    /// The layer's index (for [`ModelError::NonFinite`]).
-    layer: u32,
-}
-
-impl LayerIo<'_> {
-    fn split(&self) -> Split<'_> {
-        Split {
-            workers: self.workers,
-            par: self.par,
-        }
-    }
-
-    /// Steps 1–4 of the module docs, and `x += W_o · attn`.
-    fn attention_block(
-        &self,
-        b: &mut Buffers,
-        layer: &super::weights::LayerWeights,
-        k_layer: &mut [f16],
-        v_layer: &mut [f16],
-    ) -> Result<(), Error> {
-        let (k, c, n, p0) = (self.k, self.c, self.n, self.p0);
-        let (d, hd) = (c.n_embd, c.head_dim);
-        let (q_dim, kv_dim, qkv_dim) = (c.q_dim(), c.kv_dim(), c.qkv_dim());
-        let (n_rot, half) = (c.n_rot, c.n_rot / 2);
-        for t in 0..n {
-            let x = range(b.x, t * d, d)?;
-            (k.rms_norm)(x, layer.attn_norm, c.rms_eps, range_mut(b.xn, t * d, d)?);
-        }
-        let at = ForwardStage::AttentionNorm { layer: self.layer };
-        check_rows(b.xn, n, d, p0, at)?;
-        let xn = range(b.xn, 0, n * d)?;
-        // (`b.logits` is free until the output head: the row-split scratch.)
-        project(
-            k,
-            &layer.qkv,
-            xn,
-            b.quant,
-            b.qkv,
-            qkv_dim,
-            self.split(),
-            b.logits,
-        )?;
-
-        for t in 0..n {
-            let row = range_mut(b.qkv, t * qkv_dim, qkv_dim)?;
-            let (q, rest) = row.split_at_mut(q_dim);
-            let (key, value) = rest.split_at_mut(kv_dim);
-            let (cos, sin) = range(b.rope, t * n_rot, n_rot)?.split_at(half);
-            c.rope_layout.apply(k, q, hd, cos, sin);
-            c.rope_layout.apply(k, key, hd, cos, sin);
-            for (g, (kg, vg)) in key
-                .chunks_exact(hd.max(1))
-                .zip(value.chunks_exact(hd.max(1)))
-                .enumerate()
-            {
-                let at = (g * self.ctx + p0 + t) * hd;
-                let k_dst = k_layer.get_mut(at..at + hd).ok_or(INTERNAL)?;
-                for (dst, &src) in k_dst.iter_mut().zip(kg) {
-                    *dst = f16::from_f32(src.clamp(-65504.0, 65504.0));
-                }
-                let v_dst = v_layer.get_mut(at..at + hd).ok_or(INTERNAL)?;
-                for (dst, &src) in v_dst.iter_mut().zip(vg) {
-                    *dst = f16::from_f32(src.clamp(-65504.0, 65504.0));
-                }
-            }
-        }
-
-        self.attention_heads(b, k_layer, v_layer)?;
-
-        let attn = range(b.attn, 0, n * q_dim)?;
-        project_matrix(
-            k,
-            &layer.attn_output,
-            attn,
-            b.quant,
-            b.xn,
-            d,
-            self.split(),
-            b.logits,
-        )?;
-        add_into(range_mut(b.x, 0, n * d)?, range(b.xn, 0, n * d)?);
-        Ok(())
-    }
-
-    /// Step 4: attention of every `(token, head)` pair of the batch, by causal blocks: unit
-    /// `(tb, h)` is head `h` of the up to [`ATTENTION_BLOCK`] consecutive tokens of token block
-    /// `tb` ([`attention_causal_block`]: each cached key / value row is converted once for the
-    /// block's queries, and each query's output is bit for bit the single-query head's). The
-    /// units are handed out dynamically, longest (last tokens) first, to `workers` tasks; each
-    /// task uses the slot of the scores scratch it claimed for the block's scores and outputs,
-    /// then copies each output to `attn[(t · n_head + h) · head_dim ..]` (pairs are disjoint).
-    fn attention_heads(
-        &self,
-        b: &mut Buffers,
-        k_layer: &[f16],
-        v_layer: &[f16],
-    ) -> Result<(), Error> {
-        let (k, c, n, p0) = (self.k, self.c, self.n, self.p0);
-        let (hd, n_head) = (c.head_dim, c.n_head);
-        let qkv_dim = c.qkv_dim();
-        let scale = 1.0 / libm::sqrtf(hd as f32);
-        let group = c.gqa_group().max(1);
-        let positions = self.ctx;
-        let block = ATTENTION_BLOCK.min(n).max(1);
-        let blocks = n.div_ceil(block);
-        let units = blocks.checked_mul(n_head).ok_or(INTERNAL)?;
-        let workers = self.workers.max(1);
-        let slot = b.scores.len() / workers;
-        let scores_len = block.checked_mul(positions).ok_or(INTERNAL)?;
-        let out_len = block.checked_mul(hd).ok_or(INTERNAL)?;
-        if scores_len
-            .checked_add(out_len)
-            .is_none_or(|need| need > slot)
-        {
-            return Err(INTERNAL);
-        }
-        let tasks = workers.min(units);
-        let attn = SharedOut::new(range_mut(
-            b.attn,
-            0,
-            n.checked_mul(c.q_dim()).ok_or(INTERNAL)?,
-        )?);
-        let scratch = SharedOut::new(b.scores);
-        let qkv: &[f32] = b.qkv;
-        let failed = AtomicBool::new(false);
-        run_claimed(self.par, units, tasks, &|i, u| {
-            // SAFETY: slot `i` has one claimant at a time (`run_claimed`), and `b.scores` is
-            // borrowed mutably until `run_claimed` returns.
-            let slot = unsafe { scratch.range(i * slot, (i + 1) * slot) };
-            let (scores, rest) = slot.split_at_mut(scores_len.min(slot.len()));
-            let outs = rest.get_mut(..out_len).unwrap_or(&mut []);
-            let (tb, h) = (blocks - 1 - u / n_head, u % n_head);
-            let t0 = tb * block;
-            let m = block.min(n - t0);
-            let kv_off = (h / group) * positions * hd;
-            let res = (|| -> Result<(), Error> {
-                let cb = CausalBlock {
-                    queries: m,
-                    first: p0 + t0 + 1,
-                    dim: hd,
-                    q_pitch: qkv_dim,
-                    kv_stride: hd,
-                    out_pitch: hd,
-                };
-                let q = qkv.get(t0 * qkv_dim + h * hd..).ok_or(INTERNAL)?;
-                let keys = k_layer.get(kv_off..).ok_or(INTERNAL)?;
-                let values = v_layer.get(kv_off..).ok_or(INTERNAL)?;
-                attention_causal_block(k, &cb, q, keys, values, scale, scores, outs)?;
-                for (j, o) in outs.chunks_exact(hd.max(1)).take(m).enumerate() {
-                    // SAFETY: pair `(t0 + j, h)` belongs to unit `u` alone, claimed once
-                    // (`run_claimed`), and `b.attn` is borrowed mutably until it returns.
-                    unsafe { attn.copy_in(((t0 + j) * n_head + h) * hd, o) };
-                }
-                Ok(())
-            })();
-            if res.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-        });
-        if failed.load(Ordering::Relaxed) {
-            return Err(INTERNAL);
-        }
-        Ok(())
-    }
-
-    /// Step 5's feed-forward half: `x += W_down · swiglu(W_gu · rms_norm(x))`.
-    fn ffn_block(
-        &self,
-        b: &mut Buffers,
-        layer: &super::weights::LayerWeights,
-    ) -> Result<(), Error> {
-        let (k, c, n) = (self.k, self.c, self.n);
-        let (d, ff) = (c.n_embd, c.n_ff);
-        for t in 0..n {
-            let x = range(b.x, t * d, d)?;
-            (k.rms_norm)(x, layer.ffn_norm, c.rms_eps, range_mut(b.xn, t * d, d)?);
-        }
-        let at = ForwardStage::FfnNorm { layer: self.layer };
-        check_rows(b.xn, n, d, self.p0, at)?;
-        let xn = range(b.xn, 0, n * d)?;
-        project(
-            k,
-            &layer.gate_up,
-            xn,
-            b.quant,
-            b.gate_up,
-            2 * ff,
-            self.split(),
-            b.logits,
-        )?;
-        for t in 0..n {
-            let (gate, up) = range(b.gate_up, t * 2 * ff, 2 * ff)?.split_at(ff);
-            (k.swiglu)(gate, up, range_mut(b.ffn_act, t * ff, ff)?);
-        }
-        let act = range(b.ffn_act, 0, n * ff)?;
-        project_matrix(
-            k,
-            &layer.ffn_down,
-            act,
-            b.quant,
-            b.xn,
-            d,
-            self.split(),
-            b.logits,
-        )?;
-        add_into(range_mut(b.x, 0, n * d)?, range(b.xn, 0, n * d)?);
-        Ok(())
-    }
-}
-
-fn add_into(x: &mut [f32], y: &[f32]) {
-    for (a, &b) in x.iter_mut().zip(y) {
-        *a += b;
-    }
-}
-
-/// Whether every value of `v` is finite: one branch-free pass over the exponent bits (all ones
-/// for NaN and ±∞) that the compiler vectorises.
-fn all_finite(v: &[f32]) -> bool {
-    const EXP: u32 = 0x7f80_0000;
-    v.iter()
-        .fold(0u32, |bad, &x| bad | u32::from(x.to_bits() & EXP == EXP))
-        == 0
-}
-
-/// [`ModelError::NonFinite`] at stage `at` for the first of the `rows` rows of `width` values
-/// at the start of `buf` that holds a NaN or ±∞; row `r` is sequence position `first + r`.
-fn check_rows(
-    buf: &[f32],
-    rows: usize,
-    width: usize,
-    first: usize,
-    at: ForwardStage,
-) -> Result<(), Error> {
-    let len = rows.checked_mul(width).ok_or(INTERNAL)?;
-    let values = range(buf, 0, len)?;
-    if all_finite(values) {
-        return Ok(());
-    }
-    let r = values
-        .chunks(width.max(1))
-        .position(|row| !all_finite(row))
-        .unwrap_or(0);
-    Err(ModelError::NonFinite {
-        at,
-        position: first + r,
-    }
-    .into())
 }

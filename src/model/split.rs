@@ -95,13 +95,8 @@ pub(super) fn run_claimed(
 pub(super) fn part(len: usize, parts: usize, i: usize) -> Range<usize> {
     let parts = parts.max(1);
     let (base, extra) = (len / parts, len % parts);
-    let start = i
-        .saturating_mul(base)
-        .saturating_add(i.min(extra))
-        .min(len);
-    let end = start
-        .saturating_add(base + usize::from(i < extra))
-        .min(len);
+    let start = i.saturating_mul(base).saturating_add(i.min(extra)).min(len);
+    let end = start.saturating_add(base + usize::from(i < extra)).min(len);
     start..end
 }
 
