@@ -14,7 +14,7 @@
 //! `kernels()` being reachable only through [`Kernels::for_tier`], which checks those features
 //! first.
 //!
-//! This project's development machine (Zen 3) has no AVX-VNNI and QEMU 7.2 does not emulate
+//! This project's development machine has no AVX-VNNI and QEMU 7.2 does not emulate
 //! it: the tier is tested on a borrowed machine (`scripts/avx512-check`, which requires this
 //! tier too). Here, the unit tests of `avx2::octet_q32` run the same `i32`
 //! accumulation with an AVX2 stand-in for `vpdpbusd`.

@@ -11,15 +11,13 @@
 //! 3. RoPE on q and k (per token, tables for its position), then k and v of every token are
 //!    written to the f16 cache at their positions; the cache is head-major (per layer: KV head,
 //!    position, dim), so one head's keys and values over all positions are contiguous rows of
-//!    `head_dim` and attention streams them (`examples/attention_bw`, Phi-3-mini's shape on
-//!    Zen 3, one thread: 17.0 → 13.2 ms per token at 560 positions and 74.3 → 45.4 ms at 2048
-//!    against the position-major layout, whose rows of one head lie `kv_dim` apart);
+//!    `head_dim` and attention streams them (`examples/attention_bw`: about 1.6 times as fast
+//!    at 2048 positions as the position-major layout, whose rows of one head lie `kv_dim` apart);
 //! 4. per token `t` and query head `h`: attention over cached positions `0 ..= p0 + t` (causal
 //!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
 //!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`](super::ATTENTION_BLOCK)
 //!    consecutive tokens at once ([`attention_causal_block`](crate::kernels::attention::attention_causal_block)), so each cached key and value
-//!    row is loaded and converted once for the block's queries (`examples/attention_bw
-//!    --prefill 64`, Phi-3-mini's shape on Zen 3, one thread: ×1.5 at 448 and 1984 positions);
+//!    row is loaded and converted once for the block's queries;
 //! 5. `x += W_o · quantize(attn)`; `xn = rms_norm(x) · ffn_norm`;
 //!    `[gate | up] = W_gu · quantize(xn)`; `x += W_down · quantize(silu(gate) ⊙ up)`.
 //!
@@ -44,10 +42,9 @@
 //!   little core takes fewer chunks instead of holding the big ones up): each task runs the
 //!   tier's register-tiled gemm over its rows for every token into its own range of a scratch
 //!   buffer (the `logits` region, unused until the output head), then copies each token's
-//!   segment into place. Every weight is read once per matmul. On this project's 2-vCPU Zen 3
-//!   VM this measured level with the former static split by columns (pp512 on 2 threads,
-//!   alternating: Q4_0 median 30.9 vs 31.2 tok/s, Q4_K_M 29.8–31.4 vs 29.2–31.2); its point is
-//!   uneven cores. With one worker, and for the output head (which writes `logits` itself),
+//!   segment into place. Every weight is read once per matmul. On equal cores this measured
+//!   level with a static split by columns; its point is uneven cores. With one worker, and for
+//!   the output head (which writes `logits` itself),
 //!   the *columns* (tokens) are cut into up to `Limits::workers` groups instead: each task runs
 //!   the gemm over all rows for its tokens and writes their output vectors, which are disjoint.
 //!   Either way a column's values are bit-identical to that column's dot products for any

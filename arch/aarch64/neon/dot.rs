@@ -12,7 +12,7 @@
 //!
 //! A block unpacks to two `int8x16_t` (elements 0–15 and 16–31; for the nibble formats the low
 //! nibbles of `qs` are elements 0–15 and the high nibbles 16–31). Eight blocks per iteration:
-//! - integer: one `int32x4_t` of partial sums per block ([`IntDot`]: `sdot` ×2 for the dotprod
+//! - integer: one `int32x4_t` of partial sums per block ([`IntDot`]: two `sdot`s for the dotprod
 //!   tiers, `smull`/`smlal` + `saddlp` for baseline NEON), folded into one vector of block sums
 //!   per four blocks with two `addp` ([`hsum4`]);
 //! - float: the 8 scale products (f16 scales converted with `fcvtl`; a product of two f16 values

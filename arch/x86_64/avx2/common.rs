@@ -89,7 +89,8 @@ pub(in crate::arch::x86_64) unsafe fn reduce_lanes_ps(acc: __m256) -> f32 {
 }
 
 /// `_mm256_hadd_epi32(a, b)` (per 128-bit lane `[a0+a1, a2+a3, b0+b1, b2+b3]`) from two
-/// single-uop `shufps` and an add: `vphaddd` costs about two cycles of throughput on Zen 3.
+/// single-uop `shufps` and an add: `vphaddd` is microcoded on common AVX2 cores (about two
+/// cycles of throughput).
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -169,30 +170,24 @@ pub(in crate::arch::x86_64) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
 
 /// How far ahead of the block being read the weight streams of the panel kernels (prefill,
 /// whose weights come from L2 after a panel's first column tile) are prefetched, in bytes.
-/// Measured on Zen 3 with `examples/kernel_bw` (Q4_0 decode, weights streamed from DRAM, when
-/// decode used it too): 0 → 0.78, 1024 → 0.85, 2048 → 0.99, 4096 → 0.96 of the single-thread
-/// read bandwidth; the hardware prefetchers alone do not run far enough ahead of a kernel that
-/// also computes.
+/// The hardware prefetchers alone do not run far enough ahead of a kernel that also computes;
+/// 2048 measured best of 0, 1024, 2048 and 4096 with `examples/kernel_bw` (reaching about the
+/// single-thread read bandwidth).
 pub(in crate::arch::x86_64) const PREFETCH_BYTES: usize = 2048;
 
 /// The prefetch distance of the one-row (decode) paths, whose every weight byte comes from
-/// DRAM: 4096 measured ×1.04 over 2048 for Q4_0, Q4_K and Q6_K streamed (median of 4
-/// alternating rounds each, later on the same VM), and one-thread Q4_K_M decode 6.59 → 6.78
-/// tok/s (median of 3); 1024 measured 0.91. The panel kernels keep [`PREFETCH_BYTES`] (4096
-/// measured 0.99 there).
+/// DRAM: 4096 measured faster than 1024 and 2048 for Q4_0, Q4_K and Q6_K streamed and for
+/// whole-model decode. The panel kernels keep [`PREFETCH_BYTES`], where 4096 gains nothing.
 pub(in crate::arch::x86_64) const STREAM_PREFETCH_BYTES: usize = 4096;
 
 /// How many contiguous row ranges the register-tile decode path reads in step ([`StreamRows`]).
 ///
-/// One thread reading one sequential stream leaves DRAM bandwidth unused: on Zen 3 a 256-bit
-/// read of a 1 GiB buffer gives about 21 GB/s, the same bytes read as two halves in step about
-/// 24 and as three thirds about 30 (`examples/kernel_bw` prints these read passes). A matvec
-/// may visit its rows in any order, so decode takes one row tile from each of two ranges in
-/// turn. Measured on Zen 3, alternating builds: Q4_K streamed from DRAM (`kernel_bw --types
-/// q4_k`) 17.9 → 19.3 GB/s (×1.08, three rounds; 16.9 → 19.1 at a slower spell of the host,
-/// equal at a faster one); Phi-3-mini Q4_K_M decode (`bench`) ×1.02 on one thread (8.12, 8.10,
-/// 8.15 against 7.87, 7.99, 8.05 tok/s) and ×1.045 on two (14.20, 14.25 against 13.61, 13.59).
-/// Three ranges measured below two (18.3 against 19.1 GB/s).
+/// One thread reading one sequential stream leaves DRAM bandwidth unused: a 256-bit read of a
+/// 1 GiB buffer gives about 21 GB/s on the development machine, the same bytes read as two
+/// halves in step about 24 (`examples/kernel_bw` prints these read passes). A matvec may visit
+/// its rows in any order, so decode takes one row tile from each of two ranges in turn. Two
+/// ranges measured faster than one and than three, for streamed Q4_K and for whole-model
+/// decode (`docs/performance.md`).
 pub(in crate::arch::x86_64) const DECODE_STREAMS: usize = 2;
 
 /// The starting rows of decode's `step`-row tiles in stream order: the rows are split into

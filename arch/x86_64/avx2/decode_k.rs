@@ -2,13 +2,9 @@
 //! generation) with the column's activations rearranged once into a stack table, so that each
 //! register holds the same elements of two consecutive super-blocks, one per 128-bit lane.
 //! Bit-exact with [`crate::kernels::dot`]: the same exact integer sums per super-block and the
-//! same float term, added to the row's `sumf` in super-block order.
-//!
-//! Measured on Zen 3 against [`super::dot_k::tile_pairs`] (alternating builds, pinned, medians
-//! of 4–5 rounds): `kernel_bw --stream-mib 0 --shape 96x3072 --types q4_k` (in L2) 21.5 →
-//! 22.8 GB/s (×1.06); `kernel_bw --types q4_k` (streamed from DRAM) 19.6 → 20.3 GB/s (×1.036);
-//! Phi-3-mini Q4_K_M `bench` decode 7.81–7.84 → 8.12–8.15 tok/s on one thread (×1.04) and
-//! 14.5–14.8 → 15.1 on two.
+//! same float term, added to the row's `sumf` in super-block order. It measured faster than
+//! [`super::dot_k::tile_pairs`] in cache, streamed from DRAM and in whole-model decode
+//! (`docs/performance.md`).
 //!
 //! # Math
 //!
@@ -37,8 +33,7 @@
 //! [`MAX_PAIRS`] pairs: 23.7 KiB of stack, of which only the column's pairs are written) and
 //! read by every row. Per pair this trades the general tile's two `vpermq`, two scale
 //! `pshufb`s, two `madd`s, a `hadd` and two of its four transpositions for eight 16-byte
-//! inserts and eight `i16` adds. (Building the registers from two `vbroadcasti128` and a
-//! `vpblendd` instead of the inserts measured ×0.986.)
+//! inserts and eight `i16` adds.
 //!
 //! # Accumulators
 //!

@@ -5,10 +5,9 @@
 //! Bit-exact with [`crate::kernels::dot`] (same integer sums, same float operations in the same
 //! order).
 //!
-//! Measured on Zen 3 (`examples/kernel_bw`, one thread, the previous general tile and this
-//! path run back to back on a quiet machine): Q4_0 decode from DRAM 0.50 → 0.90 of the read
-//! bandwidth (with the 2 KiB prefetch); in L2, 9.9 → 18.3 GB/s for one column and
-//! 15.5 → 22.5 GB/s·column for 64 columns.
+//! The per-column tables are why this path exists: with them Q4_0 decode from DRAM went from
+//! about half to about 0.9 of one thread's read bandwidth (`examples/kernel_bw`,
+//! `docs/performance.md`).
 //!
 //! # Math
 //!
@@ -48,8 +47,7 @@
 //! the column's [`PairTable`] holds rearranged the same way; the block sums then take 6
 //! unpacks, 7 adds and one `madd` instead of 8 variable shifts, 14 unpacks, an extract and two
 //! widenings. The integer sums and their lanes are the same, so the results are bit for bit
-//! those of [`row`]. Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 96x3072 --types
-//! q4_0`, one thread, alternating with the previous build): ×1.17 in L2.
+//! those of [`row`], with fewer shuffles on the vector ports that bound decode.
 //!
 //! # Tails
 //!
@@ -327,8 +325,8 @@ unsafe fn row<P: DecodePair, const C: usize>(
 /// transposition by unpacks and 16-bit adds (`unpacklo/hi` of 16-, 32- and 64-bit elements,
 /// each level adding the two halves), which leaves lane `k` of each 128-bit half holding block
 /// `k`'s half-sum in block order; the two halves are then widened to `i32` and added. All
-/// single-uop operations: on Zen 3 this is measurably cheaper than the `hadd` tree, whose
-/// `vphaddw` costs about two cycles of throughput each.
+/// single-uop operations: measurably cheaper than the `hadd` tree, whose microcoded `vphaddw`
+/// costs about two cycles of throughput each.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -409,10 +407,8 @@ pub(in crate::arch::x86_64) unsafe fn decode<P: DecodePair>(
 /// 0..16 of block `p` in its low half and of block `p + 4` in its high half, entry `2p + 1`
 /// elements 16..32 of the same two blocks.
 ///
-/// Only the column's whole groups are written: zeroing all [`MAX_GROUPS`] (20 KiB) first cost
-/// short matvecs measurably (Q4_0 in L2, `kernel_bw --stream-mib 0 --types q4_0`, alternating
-/// builds: ×1.034 at 96 × 3072 and ×1.024 at 576 × 768 without it). [`row_paired`] reads only
-/// the written groups.
+/// Only the column's whole groups are written: zeroing all [`MAX_GROUPS`] (20 KiB) first
+/// measurably slowed short matvecs. [`row_paired`] reads only the written groups.
 struct PairTable {
     q: [[MaybeUninit<__m256i>; 8]; MAX_GROUPS],
 }
@@ -456,7 +452,7 @@ impl PairTable {
 /// most 16 products, `≤ 16 · 15 · 128 = 30720`): the same integers as [`block_sums_narrow`]
 /// in the same lanes, so the float terms are unchanged. This halves the shuffles of the
 /// one-block-per-vector path (`vpsrlvd`, 14 unpacks, extract and two widenings → 4 inserts and
-/// 6 unpacks per group), the port pressure that bounds decode on Zen 3.
+/// 6 unpacks per group), the port pressure that bounds decode.
 ///
 /// # Safety
 /// As [`row`] with `C = 1`, `t` and `pairs` filled for `x`; `P::NARROW` must hold.

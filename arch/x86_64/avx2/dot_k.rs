@@ -29,35 +29,30 @@
 //! - Q4_K / Q5_K: the 8 sub-blocks' `i16` products go through two levels of pairwise sums per
 //!   four sub-blocks (each lane then sums 8 products, ≤ 8 · 31 · 128 = 31744: still an `i16`),
 //!   and one `madd` with the scales `[sc_4h, …, sc_4h+3]` (twice per 128-bit lane) per four
-//!   sub-blocks widens and scales them. The levels were two `hadd_epi16` (6 per super-block
-//!   instead of 8 scale broadcasts + 8 `madd` + 8 adds: +4 % in cache, +8 % streamed); they are
-//!   now `unpacklo/hi` + add transpositions ([`quad16`]: single-uop shuffles, `vphaddw` costs
-//!   about two cycles of throughput on Zen 3): decode in cache +9.6 %, streamed +4.3 % (median
-//!   ratio of 16 and 6 rounds alternating with the `hadd` build, `kernel_bw --types q4_k`).
-//!   Mins: `madd(bsums, m_dup)`.
-//! - Q6_K (quants up to 63: only one `hadd` level would fit, and that measured 9 % slower):
+//!   sub-blocks widens and scales them (fewer operations than a broadcast, `madd` and add per
+//!   sub-block). The levels are `unpacklo/hi` + add transpositions ([`quad16`]: single-uop
+//!   shuffles, where `vphaddw` is microcoded). Mins: `madd(bsums, m_dup)`.
+//! - Q6_K (quants up to 63: only one pairwise level would fit, and that measured slower):
 //!   `madd` with the sub-block scale broadcast as i16 per 32 elements; the `−32` offset through
 //!   the `bsums`.
 //!
 //! One `i32x8` accumulator per super-block and the mins vector are reduced together (`hadd`)
 //! into `(isum, summs)`. (Q4_K's decode has a faster path of its own, [`super::decode_k`], for
 //! rows that fit its per-column table; [`tile_pairs`] serves Q5_K, Q6_K and longer Q4_K rows.)
-//! The one-column (decode) tile, [`tile_pairs`], takes super-blocks in
-//! pairs: one `hadd` tree reduces both super-blocks' four vectors and both float terms are
-//! formed in one vector (the same per-super-block values, added in order): +2 % (Q4_K) and
-//! +6 % (Q6_K) in cache, +6 % / +2 % streamed (`kernel_bw`, best of 5–8 alternating runs). The
-//! loop is software-pipelined: each pair's reduction and float terms are issued after the next
-//! pair's integer work (+15 % in cache). A weight super-block is unpacked once (nibbles split,
-//! high bits merged, scales decoded) and serves the tile's `C` columns; each `(row, column)`
-//! keeps its own scalar `sumf`, in super-block order.
+//! The one-column (decode) tile, [`tile_pairs`], takes super-blocks in pairs: one `hadd` tree
+//! reduces both super-blocks' four vectors and both float terms are formed in one vector (the
+//! same per-super-block values, added in order), halving the reductions. The loop is
+//! software-pipelined: each pair's reduction and float terms are issued after the next pair's
+//! integer work (about 15 % faster in cache). A weight super-block is unpacked once (nibbles
+//! split, high bits merged, scales decoded) and serves the tile's `C` columns; each
+//! `(row, column)` keeps its own scalar `sumf`, in super-block order.
 //!
 //! In that decode tile, the two super-blocks' 6-bit scales and mins of Q4_K / Q5_K are decoded
 //! together in SIMD ([`k4_pair_scales2`]: two `pshufb` gathers, masks and 16-bit shifts, then
 //! one cross-lane copy and three `pshufb` widenings per super-block) instead of ggml's `kmask`
-//! `u32` arithmetic per super-block and its moves into vector registers: the same values.
-//! Measured (`kernel_bw --stream-mib 0 --shape 96x3072 --tiers avx2`, pinned, median of 6–8
-//! alternating rounds): Q4_K ×1.19 with the host contended, ×1.03 quiet; Q5_K ×1.11; streamed
-//! (`--types q4_k`) ×1.00 on a quiet host, where the kernel is then near the bandwidth.
+//! `u32` arithmetic per super-block and its moves into vector registers: the same values, with
+//! fewer instructions where the kernel runs from cache (streamed, it is near the bandwidth
+//! either way).
 //!
 //! # Tails
 //!
@@ -500,7 +495,7 @@ unsafe fn k4_vecs(u: &K4Unpacked, x: &BlockQ8K) -> (__m256i, __m256i) {
 
 /// Per 128-bit lane `[a, b, c, d, a, b, c, d]`: each `i16` the sum of four of the named vector's
 /// lanes (so the four vectors' totals are kept), by unpack-and-add levels (single-uop shuffles
-/// and adds, cheaper on Zen 3 than `vphaddw`).
+/// and adds, cheaper than the microcoded `vphaddw`).
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -1055,10 +1050,8 @@ unsafe fn add_pair_terms<F: KPairs>(
 ///
 /// Software-pipelined: a pair's reduction and float terms (a long dependency chain: `hadd`s,
 /// conversions, products, the `sumf` adds) are issued after the next pair's integer work, so
-/// they overlap it instead of filling the out-of-order window with waiting instructions.
-/// Measured on Zen 3 against the unpipelined loop (`kernel_bw --stream-mib 0 --shape 96x3072
-/// --tiers avx2`, pinned, median of 4–6 alternating rounds): Q4_K ×1.15 (19.2 → 22.2 GB/s),
-/// Q5_K ×1.16, Q6_K ×1.13 in cache.
+/// they overlap it instead of filling the out-of-order window with waiting instructions
+/// (measured faster than the unpipelined loop for Q4_K, Q5_K and Q6_K in cache).
 ///
 /// # Safety
 /// Every `w[r]` and `x` must point to `nb` readable super-blocks; the CPU must support AVX2,

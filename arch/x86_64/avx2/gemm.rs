@@ -18,10 +18,8 @@
 //!   eight rows share every `maddubs`, 4-byte chunks of the eight rows in one vector, the
 //!   activation slice broadcast), Q4_K, Q5_K and Q6_K in row quads ([`super::quad_k`]: four
 //!   rows, 8-byte chunks), in row panels of 192 KiB, each column tile passing over the panel's
-//!   octets or quads. The rows left over take the paths below. Against the one-row tiles below,
-//!   measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6
-//!   alternating runs): Q4_0 24.2 → 32.2 GB/s·column with the first row quads (more since,
-//!   see the modules), Q4_K 19.6 → 39.3, Q6_K 30.5 → 39.5.
+//!   octets or quads. The rows left over take the paths below. Octets and quads measured well
+//!   ahead of the one-row tiles below for prefill (`docs/performance.md`).
 //! - Q4_0, Q4_1 and Q5_0 (the maddubs formats) take [`super::decode_q32`]'s paths whenever a
 //!   row fits its per-column tables (up to 20480 elements): one column (decode) streams the
 //!   rows once against a table of the column's offset corrections and scales; several columns
@@ -41,7 +39,7 @@
 //!   ([`super::common::STREAM_PREFETCH_BYTES`]) and 2 KiB ahead in the panel kernels
 //!   ([`super::common::PREFETCH_BYTES`]).
 //!
-//! Tile sizes (per format, in the table at the bottom) were picked by timing on Zen 3
+//! Tile sizes (per format, in the table at the bottom) were picked by timing
 //! (3072 × 3072, 1 and 64 columns): with 16 ymm registers, 1 × 4 tiles (one weight block
 //! unpacked for 4 columns) beat 2 × 2 and 4 × 1 for the maddubs formats and the K formats (larger
 //! tiles spill the per-pair block-sum trees); Q8_0 (no nibble unpacking) uses 2 × 2. Decode

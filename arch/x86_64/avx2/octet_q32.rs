@@ -2,8 +2,9 @@
 //! eight weight rows share every 256-bit `maddubs`, one dword lane per row, each activation
 //! 4-byte slice is broadcast to the eight lanes straight from the activation block, and a
 //! block's eight row sums come out of one `madd` with ones — no horizontal reduction and no
-//! reordered copy of the activations. Bit-exact with [`crate::kernels::dot`] (the same exact
-//! integer block sums, the same float operations per block, in the same order per lane).
+//! reordered copy of the activations. Octets with 16-column tiles replaced row quads (which
+//! needed a reordered activation table) and measured faster than 8-column tiles at every row
+//! length (`docs/performance.md`).
 //!
 //! # Math
 //!
@@ -11,7 +12,8 @@
 //! stored unsigned nibble, `c = 8` for Q4_0, `0` for Q4_1), and the float term
 //! `(d_w · d_x) · (isum_b as f32)` (`+ m_w · s_x` for Q4_1) is added to lane `b % 8` of the
 //! `(row, column)` accumulator, the 8 lanes folded at the end in the order of
-//! [`crate::kernels::dot::reduce_lanes`].
+//! [`crate::kernels::dot::reduce_lanes`]. Bit-exact with [`crate::kernels::dot`]: the same
+//! exact integer block sums, the same float operations per block, in the same order per lane.
 //!
 //! # Layout
 //!
@@ -19,73 +21,48 @@
 //! `A_i = [r_i | r_{i+4}]` (128-bit halves) and transposed as 4 × 4 dword matrices per half
 //! (`unpacklo/hi_epi32`, then `unpacklo/hi_epi64`): `V_k` holds bytes `4k..4k+4` of row `i` in
 //! dword lane `i`. One mask (and one 16-bit shift for the high nibbles) gives the eight
-//! vectors `W_j` holding elements `4j..4j+4` of the eight rows (the Q4 layout: byte `i` holds
-//! element `i` in its low nibble and `i + 16` in its high one). The activation slice
-//! `x[4j..4j+4]` is broadcast to the eight lanes (`vpbroadcastd` from the block), so
-//! `maddubs(W_j, X_j)` gives, per row, two `i16` pair sums; the eight `j` add up in `i16`
-//! (sums of 16 products, `≤ 16 · 15 · 128 = 30720 < 2^15`), and a `madd` with ones leaves the
-//! eight rows' exact `Σ u·x` in their `i32` lanes. The activation data (offset corrections
-//! `c·Σx`, `d_x`, `s_x`) come from a per-column table, one 4-byte entry per block, broadcast.
+//! vectors `W_j` holding elements `4j..4j+4` of the eight rows (byte `i` holds element `i` in
+//! its low nibble and `i + 16` in its high one). With `x[4j..4j+4]` broadcast (`vpbroadcastd`),
+//! `maddubs(W_j, X_j)` gives two `i16` pair sums per row; the eight `j` add up in `i16` (16
+//! products, `≤ 16 · 15 · 128 = 30720 < 2^15`), and a `madd` with ones leaves the eight rows'
+//! exact `Σ u·x` in their `i32` lanes. The offset corrections `c·Σx`, `d_x` and `s_x` come
+//! from a per-column table, one 4-byte entry per block, broadcast.
 //!
 //! # Accumulators
 //!
 //! Per column, eight `f32x8` accumulators, one per reference lane `l = b % 8`: register lane
 //! `r` of accumulator `l` holds row `r`'s lane `l`, adding the terms of blocks `b ≡ l (mod 8)`
-//! in increasing `b`, exactly the scalar reference. The fold of the reference order
-//! (`((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`) runs on whole vectors and leaves row
-//! `r`'s result in lane `r`.
+//! in increasing `b`. The fold of the reference order runs on whole vectors and leaves row
+//! `r`'s result in lane `r`. The first group of 8 blocks starts each accumulator as
+//! `+0.0 + term` from a zero register (the reference's `+0.0` start), which saves zeroing
+//! 4 KiB per octet and tile; rows of fewer than 8 blocks get a zeroed array.
 //!
-//! The first group of 8 blocks of a row starts each accumulator as `+0.0 + term` from a zero
-//! register (the reference's `+0.0` start), so the accumulator array is not zeroed per octet
-//! and column tile; rows of fewer than 8 blocks, which have no whole first group, get a zeroed
-//! array. This removed a 4 KiB `memset` per octet and tile: ×1.016 (64 columns in cache, median
-//! of 6 alternating rounds).
-//!
-//! # Tiling and windows
+//! # Tiling, windows and interleaving
 //!
 //! Row panels of [`PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
 //! [`COLS`] pass over the panel's octets, each weight block unpacked once per tile. The table
 //! covers a window of [`WIN_BLOCKS`] blocks (34 KiB for 16 columns); longer rows run window
-//! by window, the accumulators of the panel's octets kept between windows on the stack (at
-//! most [`MAX_OCTETS`] octets per panel for such rows, 8 KiB: a panel of rows that long holds
-//! about two octets anyway).
+//! by window, the accumulators kept between windows on the stack (at most [`MAX_OCTETS`]
+//! octets per panel for such rows, 8 KiB: a panel of rows that long holds about two octets).
 //!
-//! # Interleaving
-//!
-//! Each `(block, column)` is a chain of about 30 dependent-in-part operations (8 broadcasts
-//! and `maddubs`, the `i16` adds, `madd`, correction, conversion, two multiplies, the
-//! accumulator's load, add and store), and the 16 columns' chains are independent. Written
-//! one column after the other, the out-of-order window holds only about three of them, so the
-//! core waited on latencies; [`block_products`] interleaves the `maddubs` steps of
-//! [`INTERLEAVE`] columns. Measured (same command as below, median of 6 alternating rounds):
-//! ×1.04–1.06 for 4 columns; 2 gave ×1.045 and 8 the same as 4. The same interleaving in the
-//! K-format row quads of [`super::quad_k`] measured 0.77–0.84 (their 8 column accumulators
-//! then spill), so it is not used there.
+//! Each `(block, column)` is a chain of about 30 partly dependent operations, and the
+//! columns' chains are independent; written one column after the other, the out-of-order
+//! window holds only about three, so [`block_products`] interleaves the `maddubs` steps of
+//! [`INTERLEAVE`] columns (not in the K-format quads of [`super::quad_k`], whose 8 column
+//! accumulators would then spill).
 //!
 //! # `vpdpbusd` (the AVX-VNNI and AVX-512 tiers)
 //!
 //! The kernels are generic over a [`ByteDot`]: this tier's `maddubs` + `madd`, or one
 //! `vpdpbusd` (VEX in the AVX-VNNI tier, EVEX in the AVX-512 tier), which sums each block's
 //! eight `W_j · X_j` steps straight into `i32`, even and odd `j` in two chains per column added
-//! at the end ([`block_products`]). Integer sums, so the same bits. On the AVX-512 machine (64
-//! columns in cache, `kernel_bw --batch 64 --stream-mib 0 --shape 256x3072`, three rounds):
-//! AVX-VNNI against AVX2 ×1.06, ×1.17 and ×1.02; one-thread `bench` prefill of an 8-layer
-//! Phi-3-mini-shaped Q4_0 model, median of 3 alternating runs, 55.0 → 58.2 tok/s (`docs/avx512.md`).
+//! at the end ([`block_products`]). Integer sums, so the same bits (`docs/avx512.md`).
 //!
 //! # Tails
 //!
-//! Blocks past the row are never visited: a lane with fewer blocks simply gets fewer terms,
-//! as in the reference. Rows that do not make a whole octet are the caller's
+//! Blocks past the row are never visited: a lane with fewer blocks gets fewer terms, as in the
+//! reference. Rows that do not make a whole octet are the caller's
 //! ([`super::decode_q32::gemm`] runs them one by one).
-//!
-//! Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64 --types q4_0`,
-//! alternating runs pinned to one core, the machine shared and noisy): the row quads this
-//! replaced reached 24.2 → 32.2 GB/s·column over the one-row panel kernel with 8-byte chunks
-//! of one block and a `hadd` per block pair, then ×1.09 with the two blocks of a pair
-//! interleaved in each chunk (no `hadd`, but a reordered activation table); these octets
-//! with 16-column tiles measured ×1.08–1.09 over that at 3072 columns, ×1.13 at 8192 and ×1.14
-//! at 17920 (two windows; medians of 8, 6 and 4 rounds), and ×1.05–1.08 over the same octets
-//! with 8-column tiles.
 
 use super::common::{prefetch_ahead, ByteDot};
 use super::decode_q32::{block_sums, DecodePair};
@@ -101,11 +78,11 @@ pub(in crate::arch::x86_64) const WIN_BLOCKS: usize = 256;
 /// The columns per tile: each weight block is unpacked once per tile.
 pub(in crate::arch::x86_64) const COLS: usize = 16;
 
-/// Columns whose products are interleaved ([`block_products`]): 4 measured ×1.06 over one at
-/// a time (2: ×1.045, 8: as 4).
+/// Columns whose products are interleaved ([`block_products`]): 4 measured fastest of 1, 2, 4
+/// and 8 (8 gains nothing more and holds more registers).
 pub(in crate::arch::x86_64) const INTERLEAVE: usize = 4;
 
-/// Weight bytes per row panel: the panel stays in L2 (512 KiB on Zen 3) while every column
+/// Weight bytes per row panel: the panel stays in a 512 KiB L2 while every column
 /// tile passes over it.
 pub(in crate::arch::x86_64) const PANEL_BYTES: usize = 192 * 1024;
 

@@ -29,11 +29,10 @@
 //! Mins: two rows per `madd`, one half each: `[m0, m0, …, m3, m3 | the same for the other
 //! row]` against `bsums[0..8]` broadcast to both halves, plus the same for `m4..m7` and
 //! `bsums[8..16]` (exact `i32` for any stored `bsums`); one `hadd` of the `(r0, r1)` and
-//! `(r2, r3)` sums gives the same two-lanes-per-row layout. (Before: one `madd` per row and two
-//! `hadd`s, two cross-lane permutes and an add per column; this measured ×1.06 for Q4_K and
-//! ×1.05 for Q5_K, 64 columns in cache, median of 6 and 4 alternating rounds.) One `hadd` of the two
-//! gives `[isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]`; the
-//! weight scales are gathered in the same order (`[d r0, d r2, dmin r0, dmin r2 | …]`), so
+//! `(r2, r3)` sums gives the same two-lanes-per-row layout, with no per-column permutes (one
+//! `madd` per row would need two `hadd`s, two cross-lane permutes and an add). One `hadd` of
+//! the two gives `[isum r0, isum r2, summs r0, summs r2 | isum r1, isum r3, summs r1, summs r3]`;
+//! the weight scales are gathered in the same order (`[d r0, d r2, dmin r0, dmin r2 | …]`), so
 //! `(scales · d_x) · f32(sums)` and one lane swap and subtraction give the four rows' terms in
 //! lanes `0, 1, 4, 5`, added to the `(row, column)` accumulators in super-block order.
 //!
@@ -46,21 +45,14 @@
 //! Q5_K is Q4_K with a fifth bit per quant: its `qh` bytes (byte `l` for element `l` of every
 //! sub-block) are interleaved like the nibbles, and bit `j` of each byte is moved to bit 4 and
 //! or-ed into sub-block `j`'s quants (values ≤ 31: sums of 8 products ≤ 31744, still `i16`).
-//! Q6_K: [`gemm_q6_k`].
-//!
-//! Measured on Zen 3 (`kernel_bw --stream-mib 0 --shape 256x3072 --batch 64`, best of 6 runs
-//! alternating with the previous one-row tiles of [`super::dot_k`]): Q4_K 19.6 → 34.1
-//! GB/s·column with 4-column tiles, 39.3 with 8 (16: no faster); Q6_K 30.5 → 36.0 with 4,
-//! 39.5 with 8, then ×1.21–1.24 with 16 (median of 6 alternating rounds); Q5_K (median of 8
-//! alternating rounds) 20.4 → 42.5.
+//! Q6_K: [`gemm_q6_k`]. Row quads about double the one-row tiles of [`super::dot_k`] they
+//! replaced for prefill (`kernel_bw --batch 64`, `docs/performance.md`).
 //!
 //! # Interleaving
 //!
 //! Q6_K's column loop runs [`Q6_INTERLEAVE`] columns' `maddubs` chains interleaved
-//! ([`q6_columns`], as the octets of [`super::octet_q32`]): ×1.04–1.07 (64 columns in cache,
-//! median of 4 alternating rounds). The same for Q4_K measured 0.84 with its 8-column tiles
-//! (its column sums no longer fit the registers) and 0.97 with 16-column tiles, so Q4_K / Q5_K
-//! keep one column at a time.
+//! ([`q6_columns`], as the octets of [`super::octet_q32`]). Q4_K / Q5_K keep one column at a
+//! time: interleaved, their column sums no longer fit the registers.
 //!
 //! # Tails
 //!
@@ -303,8 +295,7 @@ unsafe fn quad<B: K4Block, const C: usize>(
             };
             let mut isum = [_mm256_setzero_si256(); C];
             for g in 0..4 {
-                // The loads of `interleave4`, written out: calling it here measured 11 % slower
-                // (median of 14 alternating rounds, 64 columns in cache).
+                // The loads of `interleave4`, written out: calling it here measured slower.
                 let half = |r: usize, h: usize| (*w[r].add(sb)).qs().as_ptr().add(32 * g + 16 * h);
                 let mut v = [_mm256_setzero_si256(); 4];
                 for h in 0..2 {
@@ -384,8 +375,7 @@ struct K4<B>(core::marker::PhantomData<B>);
 
 impl<B: K4Block> QuadK for K4<B> {
     type W = B;
-    /// 8 measured faster than 4 (Q4_K 34.1 → 39.3 GB/s·column in cache); 16 no faster
-    /// (Q4_K: 0.88, median of 4 alternating rounds).
+    /// 8 measured fastest of 4, 8 and 16 (16 is slower: the column sums no longer fit).
     const COLS: usize = 8;
     #[inline(always)]
     unsafe fn quad<const C: usize>(
@@ -404,8 +394,7 @@ struct K6;
 impl QuadK for K6 {
     type W = BlockQ6K;
     /// Q6_K's unpack (nibbles and two high bits per quant) costs more per super-block than
-    /// Q4_K's, so wider tiles pay: 8 measured faster than 4 (36.0 → 39.5 GB/s·column in
-    /// cache), 16 ×1.24 over 8 (median of 6 alternating rounds).
+    /// Q4_K's, so wider tiles pay: 16 measured fastest of 4, 8 and 16.
     const COLS: usize = 16;
     #[inline(always)]
     unsafe fn quad<const C: usize>(
@@ -602,9 +591,8 @@ unsafe fn high2(h: __m256i, k: usize, n: usize) -> __m256i {
     }
 }
 
-/// Columns whose Q6_K products are interleaved ([`q6_columns`]): 4 measured ×1.04 over one at
-/// a time (2: ×1.03; 8: 0.82, its partial sums spill), 64 columns in cache, median of 4
-/// alternating rounds.
+/// Columns whose Q6_K products are interleaved ([`q6_columns`]): 4 measured fastest of 1, 2, 4
+/// and 8 (at 8 the partial sums spill).
 const Q6_INTERLEAVE: usize = 4;
 
 /// Adds the products of the 32-element run at `base` (sub-blocks `base / 16` and

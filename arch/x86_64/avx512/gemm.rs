@@ -11,31 +11,25 @@
 //! dot) or by the AVX2 tier's per-column-table paths, all bit-exact with the scalar reference
 //! for the integer formats, so any tiling gives the same bits.
 //!
-//! # Which kernel runs where (measured on the AVX-512 machine, `docs/avx512.md`)
+//! # Which kernel runs where
+//!
+//! Each choice below is the kernel that measured fastest on the AVX-512 machine; the figures
+//! are in `docs/avx512.md`.
 //!
 //! - Q4_0 / Q4_1, several columns (prefill): groups of sixteen rows ([`super::rows16_q32`]:
 //!   the AVX2 tier's row octets widened to 512-bit `vpdpbusd`), then one group of eight
-//!   (`avx2::octet_q32` with the EVEX 256-bit `vpdpbusd`, `EvexVnni`) for the rows left. The
-//!   octets replaced this tier's VNNI tiles in 32-row panels, which the AVX2 tier's octets had
-//!   overtaken: 64 columns in cache (`kernel_bw --batch 64 --stream-mib 0 --shape 256x3072`),
-//!   ×1.30, ×1.52 and ×1.44 in three alternating rounds; 16 columns at 3072 × 3072 15.9 → 23.9
-//!   GB/s. The groups of sixteen over the octets, three alternating rounds each (the machine's
-//!   speed moved by 2× between rounds): ×1.07, ×1.03, ×1.45 (64 columns); ×1.08, ×1.46, ×0.64
-//!   (16 columns of 3072 × 3072); one-thread pp256 of an 8-layer Q4_0 model ×0.99, ×1.61, ×1.74.
+//!   (`avx2::octet_q32` with the EVEX 256-bit `vpdpbusd`, `EvexVnni`) for the rows left. Both
+//!   beat this tier's VNNI tiles in 32-row panels, which they replaced.
 //! - Q4_0 / Q4_1 / Q5_0, rows of at most 20480 elements: one column (decode) and the rows the
 //!   octets leave (and Q5_0's 32-row panels) run the AVX2 tier's per-column-table kernels
-//!   (`avx2::decode_q32`), compiled here with this tier's features. Against this tier's VNNI
-//!   tiles they streamed Q4_0 at 10.7 vs 7.5 GB/s on one thread and prefilled at 28.9 vs
-//!   18.3 tok/s; a VNNI decode with a tile-height prefetch distance tied on one thread and lost
-//!   on 4 and 16 (decode 57 vs 42 and 145 vs 108 tok/s).
-//! - Longer rows, Q8_0, and the leftovers: the VNNI tiles (1.92× AVX2's tiles on 24576-element
-//!   Q4_0 rows, streamed).
-//! - K formats: this tier's integer parts in the AVX2 tile loop (one-thread streaming Q4_K 0.98
-//!   and Q6_K 1.06 of the bandwidth vs 0.87 / 0.92 for AVX2; 16-column products +31 % / +27 %
-//!   before the AVX2 tier's row quads). For several columns, Q4_K and Q5_K now take the AVX2
-//!   tier's row quads (`avx2::quad_k`): 64 columns in cache ×1.21, ×1.10 and ×1.39 in three
-//!   alternating rounds over this tier's tiles. Q6_K keeps this tier's tiles, which beat the
-//!   quads there (16 columns: 28.8 vs 23.7 GB/s).
+//!   (`avx2::decode_q32`), compiled here with this tier's features: they stream and prefill
+//!   faster than this tier's VNNI tiles (about 1.4 times the streamed Q4_0 bandwidth on one
+//!   thread), and a VNNI decode with a longer prefetch distance lost on several threads.
+//! - Longer rows, Q8_0, and the leftovers: the VNNI tiles (well ahead of AVX2's tiles there).
+//! - K formats: this tier's integer parts in the AVX2 tile loop, which stream closer to the
+//!   bandwidth than AVX2's. For several columns, Q4_K and Q5_K take the AVX2 tier's row quads
+//!   (`avx2::quad_k`), faster than this tier's tiles; Q6_K keeps this tier's tiles, which beat
+//!   the quads there.
 //!
 //! # Tiling
 //!
