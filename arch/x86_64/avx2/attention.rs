@@ -99,7 +99,6 @@ unsafe fn dot_rows<const R: usize>(q: &[f32], k: [*const f16; R]) -> [f32; R] {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn attn_scores_f16_avx2(q: &[f32], keys: &[f16], stride: usize, scale: f32, scores: &mut [f32]) {
     let n = rows_that_fit(keys.len(), stride, q.len(), scores.len());
-    debug_assert_eq!(n, scores.len(), "attn_scores_f16: key rows out of bounds");
     let kp = keys.as_ptr();
     let mut p = 0;
     // SAFETY (both loops): `p < n`, so row `p` (`p·stride + d ≤ keys.len()`) is in bounds.
@@ -181,11 +180,6 @@ fn prefetch_row(p: *const f16, bytes: usize) {
 fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
     let n = rows_that_fit(values.len(), stride, d, weights.len());
-    debug_assert_eq!(
-        n,
-        weights.len(),
-        "attn_values_f16: value rows out of bounds"
-    );
     let w = weights.get(..n).unwrap_or(&[]);
     let vp = values.as_ptr();
     let op = out.as_mut_ptr();
@@ -431,7 +425,6 @@ fn attn_scores_causal_avx2(
     scores: &mut [f32],
 ) {
     let Some(pos) = b.scores_fit(q.len(), keys.len(), scores.len()) else {
-        debug_assert!(false, "attn_scores_causal_f16: slices too short for {b:?}");
         return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
     };
     let (d, stride, kp) = (b.dim, b.kv_stride, keys.as_ptr());
@@ -509,7 +502,6 @@ unsafe fn values_group_all<const M: usize>(
 #[target_feature(enable = "avx2,fma,f16c")]
 fn attn_values_causal_avx2(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
     let Some(pos) = b.values_fit(weights.len(), values.len(), out.len()) else {
-        debug_assert!(false, "attn_values_causal_f16: slices too short for {b:?}");
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };
     let (wp, op) = (weights.as_ptr().cast_mut(), out.as_mut_ptr());

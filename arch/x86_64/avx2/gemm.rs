@@ -328,11 +328,8 @@ pub(in crate::arch::x86_64) unsafe fn gemm<
     }
     let rows = w.len() / bpr;
     let cols = x.len() / bpr;
-    debug_assert!(cols == 0 || stride >= rows, "gemm: out_stride < rows");
-    debug_assert!(
-        cols == 0 || out.len() >= (cols - 1) * stride + rows,
-        "gemm: out too short"
-    );
+    // Any shape is accepted (the table's contract, `crate::kernels::gemm`): the columns that
+    // do not fit `out` are skipped, overlapping columns are written in column order below.
     if rows == 0 || cols == 0 {
         return;
     }
