@@ -330,6 +330,7 @@ fn dot_gemm_case<W: Copy + PartialEq + std::fmt::Debug, X: Copy>(
     }
     // Gemm, 2 blocks per row: 3 rows (plus a trailing odd block), 3 columns.
     let bpr = 2;
+    let (w_all, x_all) = (w, x);
     let (w, x) = (&w[..7], &x[..6]);
     let mut full = vec![-7.0f32; 3 * 4];
     gemm(w, x, bpr, &mut full, 4);
@@ -371,6 +372,17 @@ fn dot_gemm_case<W: Copy + PartialEq + std::fmt::Debug, X: Copy>(
         }
     }
     assert_eq!(both, want, "{tier:?} {name} gemm overlapping, short");
+    // `out` shorter than one column (found by fuzz `kernels`: the AVX2 driver handed the
+    // 8-row groups of its fast path an `out` of fewer than `rows` values): nothing written.
+    let (w9, x5) = (&w_all[..18], &x_all[..10]);
+    for n in [0usize, 5, 8] {
+        let mut short = vec![-7.0f32; n];
+        gemm(w9, x5, bpr, &mut short, 179);
+        assert!(
+            short.iter().all(|&v| v == -7.0),
+            "{tier:?} {name} gemm out {n}"
+        );
+    }
     // Huge strides: only column 0 fits.
     let mut huge = vec![-7.0f32; 4];
     gemm(w, x, bpr, &mut huge, usize::MAX);
@@ -392,47 +404,47 @@ fn dots_and_gemms_mismatched_shapes() {
         case!(
             dot_q4_0_q8_0,
             gemm_q4_0_q8_0,
-            rng.blocks(8, fix_q4_0),
-            x_q8_0(rng, 8)
+            rng.blocks(18, fix_q4_0),
+            x_q8_0(rng, 10)
         );
         case!(
             dot_q4_1_q8_1,
             gemm_q4_1_q8_1,
-            rng.blocks(8, fix_q4_1),
-            x_q8_1(rng, 8)
+            rng.blocks(18, fix_q4_1),
+            x_q8_1(rng, 10)
         );
         case!(
             dot_q5_0_q8_0,
             gemm_q5_0_q8_0,
-            rng.blocks(8, fix_q5_0),
-            x_q8_0(rng, 8)
+            rng.blocks(18, fix_q5_0),
+            x_q8_0(rng, 10)
         );
         case!(
             dot_q8_0_q8_0,
             gemm_q8_0_q8_0,
-            rng.blocks(8, fix_q8_0),
-            x_q8_0(rng, 8)
+            rng.blocks(18, fix_q8_0),
+            x_q8_0(rng, 10)
         );
         case!(
             dot_q4_k_q8_k,
             gemm_q4_k_q8_k,
-            rng.blocks(8, fix_q4_k),
-            x_q8_k(rng, 8)
+            rng.blocks(18, fix_q4_k),
+            x_q8_k(rng, 10)
         );
         case!(
             dot_q5_k_q8_k,
             gemm_q5_k_q8_k,
-            rng.blocks(8, fix_q5_k),
-            x_q8_k(rng, 8)
+            rng.blocks(18, fix_q5_k),
+            x_q8_k(rng, 10)
         );
         case!(
             dot_q6_k_q8_k,
             gemm_q6_k_q8_k,
-            rng.blocks(8, fix_q6_k),
-            x_q8_k(rng, 8)
+            rng.blocks(18, fix_q6_k),
+            x_q8_k(rng, 10)
         );
-        case!(dot_f16_f32, gemm_f16_f32, rng.f16s(8), rng.vec(8));
-        case!(dot_f32_f32, gemm_f32_f32, rng.vec(8), rng.vec(8));
+        case!(dot_f16_f32, gemm_f16_f32, rng.f16s(18), rng.vec(10));
+        case!(dot_f32_f32, gemm_f32_f32, rng.vec(18), rng.vec(10));
     }
 }
 

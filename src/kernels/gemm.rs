@@ -58,7 +58,6 @@ pub fn gemm_with<W, X>(
         return;
     }
     let rows = w.len() / blocks_per_row;
-    let cols = x.len() / blocks_per_row;
     for (c, xc) in x.chunks_exact(blocks_per_row).enumerate() {
         let Some(start) = c.checked_mul(out_stride) else {
             return;
