@@ -225,8 +225,8 @@ fn causal_block_short_slices_skip_queries() {
 // ---------------------------------------------------------------------------------------------
 // Single-query attention.
 
-/// Key / value rows that do not fit: only the rows that fit are used (debug builds used to
-/// assert). Scores of the other positions are left untouched.
+/// Key / value rows that do not fit, huge or zero strides: only the rows that fit are used
+/// (debug builds used to assert). Scores of the other positions are left untouched.
 #[test]
 fn attention_rows_that_do_not_fit_are_skipped() {
     for (tier, k) in tiers_under_test() {
@@ -235,15 +235,19 @@ fn attention_rows_that_do_not_fit_are_skipped() {
             (5usize, 7usize, 40usize, 9usize),
             (3, 0, 2, 4),
             (4, 4, 3, 2),
+            // One row fits, the stride is huge (found by fuzz `kernels`: the AVX2 value
+            // loops computed their prefetch address `(p + 8) · stride` with an overflowing
+            // multiply).
+            (16, usize::MAX, 16, 3),
+            (96, usize::MAX / 2, 100, 2),
+            (9, 1 << 62, 9, 5),
         ] {
             let q = rng.vec(d);
             let keys = rng.f16s(len);
-            let fit = if d > len {
-                0
-            } else if stride == 0 {
-                n
-            } else {
-                ((len - d) / stride + 1).min(n)
+            // Rows `p` with `p · stride + d <= len` (every row when `stride == 0`).
+            let fit = match len.checked_sub(d) {
+                None => 0,
+                Some(room) => room.checked_div(stride).map_or(n, |last| (last + 1).min(n)),
             };
             let mut scores = vec![-7.0f32; n];
             (k.attn_scores_f16)(&q, &keys, stride, 0.5, &mut scores);

@@ -105,7 +105,7 @@ fn attn_scores_f16_avx2(q: &[f32], keys: &[f16], stride: usize, scale: f32, scor
     while p + 4 <= n {
         for r in 0..4 {
             prefetch_row(
-                kp.wrapping_add((p + PREFETCH_ROWS + r) * stride),
+                kp.wrapping_add((p + PREFETCH_ROWS + r).wrapping_mul(stride)),
                 2 * q.len(),
             );
         }
@@ -147,7 +147,10 @@ unsafe fn values_chunk<const V: usize>(
     unsafe {
         let mut acc = [_mm256_setzero_ps(); V];
         for (p, &wp) in w.iter().enumerate() {
-            prefetch_row(vp.wrapping_add((p + PREFETCH_ROWS) * stride + col), 16 * V);
+            prefetch_row(
+                vp.wrapping_add((p + PREFETCH_ROWS).wrapping_mul(stride).wrapping_add(col)),
+                16 * V,
+            );
             let row = vp.add(p * stride + col);
             let wv = _mm256_set1_ps(wp);
             for (j, a) in acc.iter_mut().enumerate() {
@@ -312,7 +315,10 @@ unsafe fn scores_group<const M: usize>(
         let mut p = 0;
         while p + SCORE_ROWS <= n {
             for r in 0..SCORE_ROWS {
-                prefetch_row(kp.wrapping_add((p + PREFETCH_ROWS + r) * stride), 2 * d);
+                prefetch_row(
+                    kp.wrapping_add((p + PREFETCH_ROWS + r).wrapping_mul(stride)),
+                    2 * d,
+                );
             }
             let rows = core::array::from_fn(|r| kp.add((p + r) * stride));
             let v = dot_rows_multi::<M, SCORE_ROWS>(q, d, rows);
@@ -362,7 +368,10 @@ unsafe fn values_group<const M: usize, const V: usize>(
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); V]; M];
         for p in 0..n {
-            prefetch_row(vp.wrapping_add((p + PREFETCH_ROWS) * stride + col), 16 * V);
+            prefetch_row(
+                vp.wrapping_add((p + PREFETCH_ROWS).wrapping_mul(stride).wrapping_add(col)),
+                16 * V,
+            );
             let row = vp.add(p * stride + col);
             let v: [__m256; V] = core::array::from_fn(|c| load_f16x8(row.add(8 * c)));
             for (a, &wj) in acc.iter_mut().zip(&w) {
