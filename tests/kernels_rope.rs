@@ -213,21 +213,17 @@ proptest! {
     }
 }
 
-/// Runs `f` on a copy of `x`: debug builds must panic (a `debug_assert!` on the contract),
-/// release builds must leave the copy as `expect` says.
+/// Runs `f` on a copy of `x`: it must not panic (in debug builds too: the table's contract)
+/// and must leave the copy as `expect` says.
 fn check_invalid(x: &[f32], expect: &[f32], f: fn(&mut [f32])) {
     let mut y = x.to_vec();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut y)));
-    if cfg!(debug_assertions) {
-        assert!(r.is_err(), "contract violation must debug_assert");
-    } else {
-        assert!(r.is_ok());
-        assert_eq!(y, expect);
-    }
+    assert!(r.is_ok(), "invalid shapes must not panic");
+    assert_eq!(y, expect);
 }
 
 #[test]
-fn invalid_shapes_never_panic_in_release() {
+fn invalid_shapes_never_panic() {
     let x: Vec<f32> = (0..12).map(|v| v as f32).collect();
     // n_rot = 8 > head_dim = 6: unchanged.
     check_invalid(&x, &x, |y| rope_neox(y, 6, &[0.0; 4], &[1.0; 4]));

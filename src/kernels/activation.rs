@@ -14,10 +14,9 @@
 //! a tolerance).
 
 /// SwiGLU: `out_i = (gate_i / (1 + expf(−gate_i))) · up_i` for
-/// `i < n = gate.len() == up.len() == out.len()` (the common prefix otherwise, with a
-/// `debug_assert!`). Very negative gates give `−0.0 · up_i`; NaN propagates.
+/// `i < n = min(gate.len(), up.len(), out.len())` (every tier, every build: mismatched lengths
+/// use the common prefix and leave the rest of `out` untouched; nothing panics). Very negative gates give `−0.0 · up_i`; NaN propagates.
 pub fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    debug_assert!(gate.len() == up.len() && gate.len() == out.len());
     for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
         *o = (g / (1.0 + libm::expf(-g))) * u;
     }

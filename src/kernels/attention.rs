@@ -42,12 +42,11 @@ fn rows_that_fit(len: usize, stride: usize, row_len: usize, want: usize) -> usiz
 /// Attention scores: `scores[p] = scale · Σ_{i < q.len()} q_i · f32(keys[p · stride + i])` for
 /// `p < scores.len()`, the sum in `f32` in index order.
 ///
-/// Contract: `(scores.len() − 1) · stride + q.len() ≤ keys.len()` (`debug_assert!`). Only the
-/// positions whose key row fits entirely in `keys` are written; the rest of `scores` is left
-/// untouched.
+/// Contract (every tier, every build): any lengths and stride are accepted. Only the positions
+/// whose key row fits entirely in `keys` (`p · stride + q.len() ≤ keys.len()`, computed in
+/// O(1) without overflow) are written; the rest of `scores` is left untouched. Nothing panics.
 pub fn attn_scores_f16(q: &[f32], keys: &[f16], stride: usize, scale: f32, scores: &mut [f32]) {
     let n = rows_that_fit(keys.len(), stride, q.len(), scores.len());
-    debug_assert_eq!(n, scores.len(), "attn_scores_f16: key rows out of bounds");
     let mut rows = keys;
     for (p, score) in scores.iter_mut().take(n).enumerate() {
         if p > 0 {
@@ -66,15 +65,11 @@ pub fn attn_scores_f16(q: &[f32], keys: &[f16], stride: usize, scale: f32, score
 /// `out` is overwritten (zeroed, then each position `p` in increasing order adds its row:
 /// `out_i = out_i + w_p · f32(v_i)`).
 ///
-/// Contract: `(weights.len() − 1) · stride + out.len() ≤ values.len()` (`debug_assert!`). Only
-/// the positions whose value row fits entirely in `values` contribute.
+/// Contract (every tier, every build): any lengths and stride are accepted. Only the positions
+/// whose value row fits entirely in `values` (`p · stride + out.len() ≤ values.len()`)
+/// contribute; `out` is always overwritten. Nothing panics.
 pub fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let n = rows_that_fit(values.len(), stride, out.len(), weights.len());
-    debug_assert_eq!(
-        n,
-        weights.len(),
-        "attn_values_f16: value rows out of bounds"
-    );
     out.fill(0.0);
     let mut rows = values;
     for (p, &w) in weights.iter().take(n).enumerate() {
@@ -292,9 +287,23 @@ fn query_rows<'s>(
     Some((q_j, rows.get_mut(row)?))
 }
 
+/// The number of leading queries of `b` whose rows of a scores / weights slice of `rows_len`
+/// values can fit (`j · positions ≤ rows_len`), in O(1): the per-query loops never run over a
+/// bogus query count (`queries = 2^32` with a short slice used to loop for seconds). Queries
+/// past it cannot fit; those below it are still checked one by one.
+fn queries_bound(b: &CausalBlock, rows_len: usize) -> usize {
+    match b.positions() {
+        None => 0,
+        // `positions == 0` only for `first == 0` and at most one query.
+        Some(0) => b.queries.min(1),
+        Some(pos) => b.queries.min(rows_len / pos + 1),
+    }
+}
+
 /// Block scores by running a single-query kernel per query: scores row `j` (pitch
 /// [`CausalBlock::positions`]) gets `single(q_j, keys, kv_stride, scale, ·)` over its
-/// `first + j` positions. A query whose row or scores do not fit is skipped.
+/// `first + j` positions. A query whose row or scores do not fit is skipped; the loop is
+/// bounded by the scores slice ([`queries_bound`]), not by `b.queries`.
 pub(crate) fn scores_causal_by_query(
     single: ScoresFn,
     b: &CausalBlock,
@@ -303,7 +312,7 @@ pub(crate) fn scores_causal_by_query(
     scale: f32,
     scores: &mut [f32],
 ) {
-    for j in 0..b.queries {
+    for j in 0..queries_bound(b, scores.len()) {
         if let Some((q_j, s_j)) = query_rows(b, j, q, scores) {
             single(q_j, keys, b.kv_stride, scale, s_j);
         }
@@ -312,7 +321,8 @@ pub(crate) fn scores_causal_by_query(
 
 /// Block value sums by running a single-query kernel per query: output `j` gets
 /// `single(weights_j, values, kv_stride, ·)` over its `first + j` positions. A query whose
-/// weights or output do not fit is skipped.
+/// weights or output do not fit is skipped; the loop is bounded by the weights slice
+/// ([`queries_bound`]), not by `b.queries`.
 pub(crate) fn values_causal_by_query(
     single: ValuesFn,
     b: &CausalBlock,
@@ -320,8 +330,8 @@ pub(crate) fn values_causal_by_query(
     values: &[f16],
     out: &mut [f32],
 ) {
-    for j in 0..b.queries {
-        let Some(pos) = b.positions() else { return };
+    let Some(pos) = b.positions() else { return };
+    for j in 0..queries_bound(b, weights.len()) {
         let w_j = CausalBlock::span(j, pos, b.first.saturating_add(j)).and_then(|r| weights.get(r));
         let o_j = CausalBlock::span(j, b.out_pitch, b.dim).and_then(|r| out.get_mut(r));
         if let (Some(w_j), Some(o_j)) = (w_j, o_j) {
@@ -334,8 +344,12 @@ pub(crate) fn values_causal_by_query(
 /// `p < first + j`, `scores[j · positions + p] = scale · Σ_{i<dim} q_j[i] · f32(keys[p ·
 /// kv_stride + i])`, exactly as [`attn_scores_f16`] computes it for that query.
 ///
-/// Contract: the lengths [`attention_causal_block`] checks (`debug_assert!`-free: a query
-/// whose slices do not fit is skipped, and the rest of `scores` is left untouched).
+/// Contract (every tier, every build): any block and lengths are accepted. When the lengths
+/// [`attention_causal_block`] checks hold, every query is computed; otherwise a query whose
+/// query row, scores row or key rows do not fit is skipped (the rest of `scores` is left
+/// untouched); when [`CausalBlock::positions`] overflows, nothing is written. The work is
+/// bounded by the slices' lengths, never by a bogus `queries` count (validated in O(1)
+/// first). Nothing panics.
 pub fn attn_scores_causal_f16(
     b: &CausalBlock,
     q: &[f32],
@@ -350,7 +364,10 @@ pub fn attn_scores_causal_f16(
 /// `j · out_pitch`) is overwritten with `Σ_{p < first + j} weights[j · positions + p] ·
 /// f32(values[p · kv_stride ..])`, exactly as [`attn_values_f16`] computes it for that query.
 ///
-/// Contract: as [`attn_scores_causal_f16`]; a query whose slices do not fit is skipped.
+/// Contract (every tier, every build): as [`attn_scores_causal_f16`]; a query whose weights row
+/// or output does not fit is skipped (its output left untouched), and only the value rows that
+/// fit contribute. `dim == 0` writes nothing. Nothing panics, and the work is bounded by the
+/// slices' lengths.
 pub fn attn_values_causal_f16(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
     values_causal_by_query(attn_values_f16, b, weights, values, out);
 }

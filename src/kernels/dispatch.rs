@@ -31,6 +31,31 @@ pub type QuantizeFn<B> = fn(&[f32], &mut [B]);
 /// A table of kernel implementations of one [`Tier`]. All fields have the signatures of the
 /// scalar reference functions in [`crate::kernels`] and [`crate::quant`], whose docs state each
 /// formula and length contract.
+///
+/// # Hostile arguments (every entry, every tier, every build)
+///
+/// Every entry accepts *any* arguments from safe code: it validates them first, in O(1) or
+/// O(length of the slices it was given), then does the clamped work its reference documents —
+/// it never panics (no assertion, also with debug assertions on; no index panic, division by
+/// zero or overflow), never reads or writes outside its slices, and never loops for a time
+/// proportional to a bogus count (a huge stride, pitch or query count). Per entry:
+///
+/// - `quantize_*`: `min(x.len() / block, out.len())` blocks; the rest of `out` untouched.
+/// - `dot_*`: the common prefix `min(w.len(), x.len())`.
+/// - `gemm_*`: `bpr == 0`, no rows or no columns: nothing; only the leading columns whose
+///   outputs fit `out` are written; overlapping columns (`out_stride < rows`) are written in
+///   column order ([`crate::kernels::gemm`]).
+/// - `rms_norm`, `swiglu`: the common prefix of the three slices; the rest of `out` untouched.
+/// - `rope_neox`, `rope_norm`: `head_dim == 0` or `2 · min(cos.len(), sin.len()) > head_dim`
+///   leaves `x` unchanged; a trailing partial head is untouched.
+/// - `softmax`: any length (empty included).
+/// - `attn_scores_f16`, `attn_values_f16`: only the positions whose key / value row fits.
+/// - `attn_scores_causal_f16`, `attn_values_causal_f16`: only the queries whose slices fit, the
+///   loop bounded by the scores / weights slice, not by `queries`; `dim == 0` writes no output.
+///
+/// The checked operations over the table ([`super::attention::attention_head`],
+/// [`super::attention::attention_causal_block`], [`super::matvec()`], [`super::matmul()`],
+/// [`super::quantize_into()`]) return a [`crate::ShapeError`] instead of clamping.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Kernels {

@@ -39,9 +39,9 @@
 //!
 //! # Tails and lengths
 //!
-//! Blocks never have tails: a row is a whole number of blocks. Contract: `w.len() == x.len()`
-//! (checked with `debug_assert_eq!`); in release builds a mismatch uses the common prefix
-//! (the pairs `zip` yields), it never panics.
+//! Blocks never have tails: a row is a whole number of blocks. Intended use: `w.len() ==
+//! x.len()`. Contract (every tier, every build): any lengths are accepted; a mismatch uses the
+//! common prefix `min(w.len(), x.len())` (the pairs `zip` yields), it never panics.
 
 use crate::quant::*;
 use half::f16;
@@ -205,7 +205,6 @@ fn isums_k4(q: &[u8; QK_K], scales: &[u8; 8], mins: &[u8; 8], x: &BlockQ8K) -> (
 /// Per block: `isum = Σ_{j<32} (q_j − 8)·x_j` exactly in `i32`, term
 /// `(d_w · d_x) · (isum as f32)`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_q4_0(bw, bx);
         (bw.d.to_f32() * bx.d.to_f32()) * isum as f32
@@ -219,7 +218,6 @@ pub fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
 /// Per block: `isum = Σ_{j<32} q_j·x_j` exactly in `i32`, term
 /// `(d_w · d_x) · (isum as f32) + m_w · s_x`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_q4_1(bw, bx);
         (bw.d.to_f32() * bx.d.to_f32()) * isum as f32 + bw.m.to_f32() * bx.s.to_f32()
@@ -232,7 +230,6 @@ pub fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
 /// Per block: `isum = Σ_{j<32} (q_j − 16)·x_j` exactly in `i32`, term
 /// `(d_w · d_x) · (isum as f32)`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_q5_0(bw, bx);
         (bw.d.to_f32() * bx.d.to_f32()) * isum as f32
@@ -245,7 +242,6 @@ pub fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
 /// Per block: `isum = Σ_{j<32} w_j·x_j` exactly in `i32` (`|isum| ≤ 2^19`), term
 /// `(d_w · d_x) · (isum as f32)`, summed over 8 lanes ([`DOT_LANES`], module docs).
 pub fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     sum_lanes(w.iter().zip(x).map(|(bw, bx)| {
         let isum = isum_i8(&bw.qs, &bx.qs);
         (bw.d.to_f32() * bx.d.to_f32()) * isum as f32
@@ -262,7 +258,6 @@ pub fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 /// - `d = f32(d_w) · d_x`, `dmin = f32(dmin_w) · d_x`;
 /// - `sumf = sumf + (d · (isum as f32) − dmin · (summs as f32))`.
 pub fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sumf = 0.0f32;
     for (bw, bx) in w.iter().zip(x) {
         let (scales, mins) = k4_scales_mins(&bw.scales);
@@ -282,7 +277,6 @@ pub fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
 /// Per super-block, in order: `isum`, `summs`, `d`, `dmin` exactly as in [`dot_q4_k_q8_k`], then
 /// `sumf = sumf + (d · (isum as f32) − dmin · (summs as f32))`.
 pub fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sumf = 0.0f32;
     for (bw, bx) in w.iter().zip(x) {
         let (scales, mins) = k4_scales_mins(&bw.scales);
@@ -332,7 +326,6 @@ fn unpack_q6_k(w: &BlockQ6K) -> [i8; QK_K] {
 /// (`|isum| ≤ 16 · 128 · 16 · 32 · 128 = 2^27`), then
 /// `sumf = sumf + (f32(d_w) · d_x) · (isum as f32)`.
 pub fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sumf = 0.0f32;
     for (bw, bx) in w.iter().zip(x) {
         let q = unpack_q6_k(bw);
@@ -350,7 +343,6 @@ pub fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
 /// f16 · f32 dot product: `Σ_i f32(w_i) · x_i` over `w.len() == x.len()` elements (common
 /// prefix otherwise), accumulated in `f32` in index order: `sum = sum + f32(w_i) · x_i`.
 pub fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sum = 0.0f32;
     for (&a, &b) in w.iter().zip(x) {
         sum += a.to_f32() * b;
@@ -361,7 +353,6 @@ pub fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
 /// f32 · f32 dot product: `Σ_i w_i · x_i` over `w.len() == x.len()` elements (common prefix
 /// otherwise), accumulated in `f32` in index order: `sum = sum + w_i · x_i`.
 pub fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sum = 0.0f32;
     for (&a, &b) in w.iter().zip(x) {
         sum += a * b;

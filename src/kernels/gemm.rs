@@ -24,10 +24,16 @@
 //!
 //! # Tails and lengths
 //!
-//! `bpr == 0`, no rows or no columns: nothing is written. Requires `out_stride >= rows` and
-//! `out.len() >= (cols − 1) · out_stride + rows` (checked with `debug_assert!`); in release
-//! builds the columns that do not fit in `out` are skipped, never a panic. Trailing blocks of
-//! `w` / `x` that do not make a whole row / column are ignored.
+//! Every tier, every build (the `Kernels` table's contract): any arguments are accepted and
+//! nothing panics. `bpr == 0`, no rows or no columns: nothing is written. The intended use has
+//! `out_stride >= rows` and `out.len() >= (cols − 1) · out_stride + rows`; otherwise:
+//! - the columns whose outputs do not fit in `out` (`c · out_stride + rows > out.len()`, or
+//!   overflow) are skipped — only the leading columns that fit are written;
+//! - `out_stride < rows` with several columns (overlapping outputs): the columns are written
+//!   in column order, each whole, so a later column overwrites the overlap (the scalar loop's
+//!   result, on every tier).
+//!
+//! Trailing blocks of `w` / `x` that do not make a whole row / column are ignored.
 //!
 //! This file is the scalar reference: a loop over the dot product. SIMD tiers tile rows × columns
 //! in registers so one loaded weight block serves several tokens.
@@ -52,12 +58,6 @@ pub fn gemm_with<W, X>(
         return;
     }
     let rows = w.len() / blocks_per_row;
-    let cols = x.len() / blocks_per_row;
-    debug_assert!(cols == 0 || out_stride >= rows, "gemm: out_stride < rows");
-    debug_assert!(
-        cols == 0 || out.len() >= (cols - 1) * out_stride + rows,
-        "gemm: out too short"
-    );
     for (c, xc) in x.chunks_exact(blocks_per_row).enumerate() {
         let Some(start) = c.checked_mul(out_stride) else {
             return;

@@ -2,9 +2,11 @@
 //!
 //! The scalar functions here are the ground truth: every SIMD tier in `arch/` has the same
 //! signature and is property-tested against them. Each function's doc states its formula and
-//! its length contract. Row-level kernels never panic on mismatched lengths: they work on the
-//! common prefix their contract describes (and `debug_assert!` that the lengths agree);
-//! higher-level entry points such as [`matvec()`] check shapes and return an error.
+//! its length contract. Row-level kernels (the [`Kernels`] table entries) never panic on any
+//! arguments, in release or debug builds: they validate first, in O(1) or O(length of the
+//! real slices), and then do the clamped work their contract describes (the common prefix, the
+//! rows / columns / queries that fit); higher-level entry points such as [`matvec()`] check
+//! shapes and return an error.
 
 pub mod activation;
 pub mod attention;

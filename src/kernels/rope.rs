@@ -22,8 +22,9 @@
 //! Rotation: each output is `a·c − b·s` / `a·s + b·c` with separately rounded `f32` products
 //! (no FMA), so SIMD tiers without FMA are bit-exact and tiers with FMA are within a tolerance.
 //! Trailing values of `x` that do not fill a whole head are left untouched; invalid shapes
-//! (`head_dim == 0`, `n_rot > head_dim`, `cos.len() != sin.len()`) are contract violations
-//! (`debug_assert!`) handled without panicking as each function documents.
+//! (`head_dim == 0`, `n_rot > head_dim`, `cos.len() != sin.len()`) are accepted and handled
+//! as each function documents (never a panic, in debug builds too: the `Kernels` table's
+//! contract).
 
 /// How the rotated dimensions of a head are paired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,7 +37,8 @@ pub enum RopeLayout {
 
 impl RopeLayout {
     /// Rotates `x` in place with the kernel of `k` for this layout (`k.rope_neox` or
-    /// `k.rope_norm`; same arguments and contract as [`rope_neox`]).
+    /// `k.rope_norm`; same arguments and contract as [`rope_neox`]: any arguments are
+    /// accepted, invalid shapes leave `x` unchanged, nothing panics).
     pub fn apply(
         self,
         k: &super::dispatch::Kernels,
@@ -82,13 +84,11 @@ impl RopeParams<'_> {
 /// `θ_i = pos · base^(−2i / n_rot) / factor_i` (`factor_i = freq_factors[i]`, or `1` when the
 /// factors are `None` or shorter than `i + 1`), `cos[i] = f32(cos θ_i · attn_factor)`,
 /// `sin[i] = f32(sin θ_i · attn_factor)`, everything computed in `f64` with libm and rounded
-/// once. Contract: `cos.len() == sin.len() == n_rot / 2` (`debug_assert!`); entries at and past
-/// `n` are left untouched.
+/// once. Intended use: `cos.len() == sin.len() == n_rot / 2`; other lengths are accepted (never
+/// a panic): entries at and past `n` are left untouched.
 pub fn rope_cos_sin(pos: usize, p: &RopeParams, cos: &mut [f32], sin: &mut [f32]) {
     let n_half = p.n_rot / 2;
-    debug_assert!(cos.len() == n_half && sin.len() == n_half);
     let factors = p.freq_factors.unwrap_or(&[]);
-    debug_assert!(p.freq_factors.is_none() || factors.len() >= n_half);
     let pos = pos as f64;
     let base = f64::from(p.freq_base);
     let attn = f64::from(p.attn_factor);
@@ -102,21 +102,11 @@ pub fn rope_cos_sin(pos: usize, p: &RopeParams, cos: &mut [f32], sin: &mut [f32]
 }
 
 /// The number of rotated pairs per head, or `None` for an invalid shape (`head_dim == 0` or
-/// `2 · min(cos.len(), sin.len()) > head_dim`). Debug builds also assert that `x_len` is a
-/// whole number of heads.
-fn rotated_pairs(head_dim: usize, x_len: usize, cos: &[f32], sin: &[f32]) -> Option<usize> {
-    debug_assert_eq!(cos.len(), sin.len());
-    debug_assert!(
-        head_dim == 0 || x_len.is_multiple_of(head_dim),
-        "rope: partial head"
-    );
+/// `2 · min(cos.len(), sin.len()) > head_dim`). O(1); never asserts.
+fn rotated_pairs(head_dim: usize, _x_len: usize, cos: &[f32], sin: &[f32]) -> Option<usize> {
+    // No assertion on the shape: the table entries accept any arguments (module docs).
     let n_half = cos.len().min(sin.len());
-    let valid = head_dim != 0 && n_half <= head_dim / 2;
-    debug_assert!(
-        valid,
-        "rope: head_dim {head_dim} cannot hold {n_half} pairs"
-    );
-    valid.then_some(n_half)
+    (head_dim != 0 && n_half <= head_dim / 2).then_some(n_half)
 }
 
 /// NEOX RoPE in place: for every whole head `h` of `head_dim` values in `x` and `i < n_rot / 2`
@@ -124,10 +114,10 @@ fn rotated_pairs(head_dim: usize, x_len: usize, cos: &[f32], sin: &[f32]) -> Opt
 /// `x0' = x0·cos_i − x1·sin_i`, `x1' = x0·sin_i + x1·cos_i`. Dimensions `n_rot..head_dim` and a
 /// trailing partial head are untouched.
 ///
-/// Contract (each checked with a `debug_assert!`): `cos.len() == sin.len()` (else the shorter
-/// is used), `head_dim > 0`, `n_rot ≤ head_dim` and `x.len()` a multiple of `head_dim`. In release builds,
-/// `head_dim == 0` or `n_rot > head_dim` leaves `x` unchanged, and a trailing partial head is
-/// left unchanged.
+/// Contract (every tier, every build; validated first, in O(1)): any arguments are accepted.
+/// `cos.len() != sin.len()` uses the shorter; `head_dim == 0` or `n_rot > head_dim` leaves `x`
+/// unchanged; a trailing partial head (`x.len()` not a multiple of `head_dim`) is left
+/// unchanged. Nothing panics.
 pub fn rope_neox(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     let Some(n_half) = rotated_pairs(head_dim, x.len(), cos, sin) else {
         return;
@@ -149,8 +139,8 @@ pub fn rope_neox(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
 /// `x0' = x0·cos_i − x1·sin_i`, `x1' = x0·sin_i + x1·cos_i`. Dimensions `n_rot..head_dim` and a
 /// trailing partial head are untouched.
 ///
-/// Contract as [`rope_neox`]: in release builds invalid shapes leave `x` (or its trailing
-/// partial head) unchanged.
+/// Contract as [`rope_neox`] (every tier, every build): invalid shapes leave `x` (or its
+/// trailing partial head) unchanged; nothing panics.
 pub fn rope_norm(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     let Some(n_half) = rotated_pairs(head_dim, x.len(), cos, sin) else {
         return;

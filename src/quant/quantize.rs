@@ -29,8 +29,9 @@
 //!
 //! # Lengths and tails
 //!
-//! Each function quantizes `min(x.len() / ELEMS, out.len())` blocks (a `debug_assert!` checks
-//! `x.len() == out.len() · ELEMS`); trailing input shorter than a block and surplus output blocks
+//! Each function quantizes `min(x.len() / ELEMS, out.len())` blocks (the intended use has
+//! `x.len() == out.len() · ELEMS`, but any lengths are accepted, in every build and on every
+//! tier of the `Kernels` table); trailing input shorter than a block and surplus output blocks
 //! are left alone. Nothing panics and nothing allocates; the K quantizers use a few hundred bytes
 //! of stack for the per-super-block quants.
 // Indices here are loop counters below the fixed block sizes (`QK`, `QK_K`) into fixed-size
@@ -96,7 +97,6 @@ fn signed_abs_max(x: &[f32]) -> (f32, f32) {
 /// Per block of 32: `amax = max |x|`, `d = amax / 127`, `id = d ≠ 0 ? 1 / d : 0`,
 /// `qs[i] = roundf(x[i] · id)` (ties away from zero), stored `d = f16(d)`.
 pub fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in in_blocks::<QK>(x).zip(out.iter_mut()) {
         let d = abs_max(xb) / 127.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
@@ -112,7 +112,6 @@ pub fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
 /// As [`quantize_q8_0`], plus `s = f16(d · Σ qs)` with `d` the unrounded f32 scale and the sum
 /// taken in integers.
 pub fn quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in in_blocks::<QK>(x).zip(out.iter_mut()) {
         let d = abs_max(xb) / 127.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
@@ -133,7 +132,6 @@ pub fn quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
 /// `d = 1 / iscale` (kept in f32), and `bsums[g] = Σ qs[16g .. 16g + 16]`. (ggml leaves `bsums`
 /// untouched for an all-zero block; here they are zeroed.)
 pub fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     for (xb, yb) in in_blocks::<QK_K>(x).zip(out.iter_mut()) {
         let (max, amax) = signed_abs_max(xb);
         if amax == 0.0 {
@@ -160,7 +158,6 @@ pub fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
 /// nibble of `qs[j]`, element `j + 16` to the high nibble. Stored `d = f16(d)`. An all-zero
 /// block therefore stores `d = −0` and nibbles 8 (as ggml does), not zero bytes.
 pub fn quantize_q4_0(x: &[f32], out: &mut [BlockQ4_0]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in in_blocks::<QK>(x).zip(out.iter_mut()) {
         let (mut max, mut amax) = (0.0f32, 0.0f32);
         for &v in xb {
@@ -187,7 +184,6 @@ pub fn quantize_q4_0(x: &[f32], out: &mut [BlockQ4_0]) {
 /// `q = min(15, trunc((x − min) · id + 0.5))`, packed as Q4_0. Stored `d = f16(d)`,
 /// `m = f16(min)`.
 pub fn quantize_q4_1(x: &[f32], out: &mut [BlockQ4_1]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in in_blocks::<QK>(x).zip(out.iter_mut()) {
         let (mut min, mut max) = (f32::MAX, -f32::MAX);
         for &v in xb {
@@ -306,7 +302,6 @@ fn make_qkx2_quants(
 /// against the rounded scales: `q = clamp(nearest_int((x + dmin · m_j) / (d · sc_j)), 0, 15)`.
 /// Sub-blocks `2r` / `2r + 1` go to the low / high nibbles of `qs[32r .. 32r + 32]`.
 pub fn quantize_q4_k(x: &[f32], out: &mut [BlockQ4K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     for (xb, yb) in in_blocks::<QK_K>(x).zip(out.iter_mut()) {
         let mut l = [[0u8; 32]; QK_K / 32];
         let mut laux = [0u8; 32];
@@ -439,7 +434,6 @@ fn make_qx_quants(x: &[f32; 16], out: &mut [u8; 16]) -> f32 {
 /// `ql[64h + l] = L(0) & 0xF | (L(2) & 0xF) << 4`, `ql[64h + 32 + l] = L(1) & 0xF | (L(3) & 0xF) << 4`,
 /// `qh[32h + l] = Σ_r (L(r) >> 4) << 2r`.
 pub fn quantize_q6_k(x: &[f32], out: &mut [BlockQ6K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     for (xb, yb) in in_blocks::<QK_K>(x).zip(out.iter_mut()) {
         let mut l = [[0u8; 16]; QK_K / 16];
         let mut scales = [0.0f32; QK_K / 16];

@@ -98,7 +98,6 @@ unsafe fn swiglu4(g: float32x4_t, u: float32x4_t) -> float32x4_t {
 
 /// SwiGLU (table entry).
 pub(super) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    debug_assert!(gate.len() == up.len() && gate.len() == out.len());
     // SAFETY: reachable only through `kernels(tier)`, whose caller checked NEON.
     unsafe { swiglu_body(gate, up, out) }
 }

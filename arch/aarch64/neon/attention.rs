@@ -191,13 +191,15 @@ pub(super) fn attn_values_causal_f16(
     let Some(pos) = b.values_fit(weights.len(), values.len(), out.len()) else {
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };
-    if b.queries < 2 {
+    if b.queries < 2 || b.dim == 0 {
         // One query (decode), where `out_pitch` may be below `dim`: the single-query kernel.
+        // `dim == 0` (where `out_pitch` may be 0): nothing to write, no chunks to cut.
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     }
-    // Several queries: `check` guarantees `out_pitch >= dim`, so the outputs are the first
-    // `dim` values of disjoint `out_pitch` chunks.
-    let mut outs = out.chunks_mut(b.out_pitch);
+    // Several queries: `check` guarantees `out_pitch >= dim >= 1`, so the outputs are the
+    // first `dim` values of disjoint `out_pitch` chunks (`max(1)`: never `chunks_mut(0)`, even
+    // if that guarantee changes).
+    let mut outs = out.chunks_mut(b.out_pitch.max(1));
     for (j0, m) in query_groups(b.queries) {
         let n = b.first + j0;
         let w = |j: usize| {

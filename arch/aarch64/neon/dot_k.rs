@@ -366,14 +366,12 @@ macro_rules! dot_k_entries {
 
             /// Baseline NEON entry.
             pub(in super::super) fn neon(w: &[$w], x: &[BlockQ8K]) -> f32 {
-                debug_assert_eq!(w.len(), x.len());
                 // SAFETY: reachable only through `kernels(tier)`, whose caller checked NEON.
                 unsafe { neon_body(w, x) }
             }
 
             /// NEON + dotprod entry.
             pub(in super::super) fn dotprod(w: &[$w], x: &[BlockQ8K]) -> f32 {
-                debug_assert_eq!(w.len(), x.len());
                 // SAFETY: reachable only through `kernels(NeonDotprod | NeonI8mm)`, whose
                 // caller checked NEON and dotprod.
                 unsafe { dotprod_body(w, x) }

@@ -278,14 +278,13 @@ pub(super) unsafe fn gemm_q32<F: Q32, T: Tile>(
         return;
     }
     let (rows, cols) = (w.len() / bpr, x.len() / bpr);
-    debug_assert!(cols == 0 || out_stride >= rows, "gemm: out_stride < rows");
-    debug_assert!(
-        cols == 0 || out.len() >= (cols - 1) * out_stride + rows,
-        "gemm: out too short"
-    );
+    // Only the columns whose outputs fit `out` (module docs of `crate::kernels::gemm`).
     let cols = columns_that_fit(cols, rows, out.len(), out_stride);
-    for c0 in (0..cols).step_by(4) {
-        let nc = (cols - c0).min(4);
+    // Overlapping columns (`out_stride < rows`): one column per tile, so the columns are
+    // written in order, each overwriting the overlap as in the scalar loop.
+    let group = if out_stride < rows { 1 } else { 4 };
+    for c0 in (0..cols).step_by(group) {
+        let nc = (cols - c0).min(group);
         let xs: [&[F::X]; 4] = core::array::from_fn(|k| run(x, c0 + k.min(nc - 1), bpr));
         for r0 in (0..rows).step_by(2) {
             let nr = (rows - r0).min(2);

@@ -56,14 +56,13 @@ pub(super) unsafe fn gemm_k<F: KFormat, D: IntDot>(
         return;
     }
     let (rows, cols) = (w.len() / bpr, x.len() / bpr);
-    debug_assert!(cols == 0 || out_stride >= rows, "gemm: out_stride < rows");
-    debug_assert!(
-        cols == 0 || out.len() >= (cols - 1) * out_stride + rows,
-        "gemm: out too short"
-    );
+    // Only the columns whose outputs fit `out` (module docs of `crate::kernels::gemm`).
     let cols = columns_that_fit(cols, rows, out.len(), out_stride);
-    for c0 in (0..cols).step_by(4) {
-        let nc = (cols - c0).min(4);
+    // Overlapping columns (`out_stride < rows`): one column per tile, so the columns are
+    // written in order, each overwriting the overlap as in the scalar loop.
+    let group = if out_stride < rows { 1 } else { 4 };
+    for c0 in (0..cols).step_by(group) {
+        let nc = (cols - c0).min(group);
         let xs: [&[BlockQ8K]; 4] = core::array::from_fn(|k| {
             let c = c0 + k.min(nc - 1);
             x.get(c * bpr..(c + 1) * bpr).unwrap_or(&[])
@@ -145,15 +144,14 @@ pub(super) unsafe fn gemm_k_mmla<F: KFormat>(
         return;
     }
     let (rows, cols) = (w.len() / bpr, x.len() / bpr);
-    debug_assert!(cols == 0 || out_stride >= rows, "gemm: out_stride < rows");
-    debug_assert!(
-        cols == 0 || out.len() >= (cols - 1) * out_stride + rows,
-        "gemm: out too short"
-    );
+    // Only the columns whose outputs fit `out` (module docs of `crate::kernels::gemm`).
     let cols = columns_that_fit(cols, rows, out.len(), out_stride);
     let per_sub = F::SUB / 16;
-    for c0 in (0..cols).step_by(4) {
-        let nc = (cols - c0).min(4);
+    // Overlapping columns (`out_stride < rows`): one column per tile, so the columns are
+    // written in order, each overwriting the overlap as in the scalar loop.
+    let group = if out_stride < rows { 1 } else { 4 };
+    for c0 in (0..cols).step_by(group) {
+        let nc = (cols - c0).min(group);
         // Missing columns of a last partial tile repeat the last one (their sums are dropped).
         let xs: [&[BlockQ8K]; 4] = core::array::from_fn(|k| {
             let c = c0 + k.min(nc - 1);

@@ -31,7 +31,6 @@ use half::f16;
 
 /// f32 → Q8_0 ([`crate::quant::quantize::quantize_q8_0`]), bit-exact.
 pub(super) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         let Ok(xb) = <&[f32; QK]>::try_from(xb) else {
             return;
@@ -48,7 +47,6 @@ pub(super) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
 
 /// f32 → Q8_1 ([`crate::quant::quantize::quantize_q8_1`]), bit-exact.
 pub(super) fn quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         let Ok(xb) = <&[f32; QK]>::try_from(xb) else {
             return;
@@ -119,7 +117,6 @@ unsafe fn sum_i8x32(qs: &[i8; QK]) -> i32 {
 
 /// f32 → Q8_K ([`crate::quant::quantize::quantize_q8_k`]), bit-exact.
 pub(super) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     for (xb, yb) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
         let Ok(xb) = <&[f32; QK_K]>::try_from(xb) else {
             return;

@@ -14,7 +14,7 @@
 //! pairs with `ld2` and re-interleaves with `st2`. The last `n_half % 4` pairs are scalar.
 //! Dimensions `n_rot..head_dim` and a trailing partial head are untouched; invalid shapes
 //! (`head_dim == 0`, `2·min(cos.len(), sin.len()) > head_dim`) leave `x` unchanged, as the
-//! reference does in release builds.
+//! reference does (in every build).
 
 use core::arch::aarch64::*;
 

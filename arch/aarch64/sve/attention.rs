@@ -46,7 +46,6 @@ pub(super) fn attn_scores_f16(
 ) {
     let d = q.len();
     let n = rows_that_fit(keys.len(), stride, d, scores.len());
-    debug_assert_eq!(n, scores.len(), "attn_scores_f16: key rows out of bounds");
     for (p, score) in scores.iter_mut().take(n).enumerate() {
         // `p · stride + d ≤ keys.len()` for every `p < n`, so neither this offset nor the row
         // end overflows.
@@ -62,11 +61,6 @@ pub(super) fn attn_scores_f16(
 pub(super) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
     let n = rows_that_fit(values.len(), stride, d, weights.len());
-    debug_assert_eq!(
-        n,
-        weights.len(),
-        "attn_values_f16: value rows out of bounds"
-    );
     // Only used to step between rows, i.e. when `n ≥ 2`, where `stride · 2 < values.len() · 2`
     // cannot overflow.
     let stride_bytes = stride.wrapping_mul(2);

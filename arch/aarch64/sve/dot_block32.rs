@@ -234,7 +234,6 @@ macro_rules! dot_block32_asm {
 
 /// Q8_0 · Q8_0 row dot product (signature of [`crate::kernels::dot::dot_q8_0_q8_0`]).
 pub(super) fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let nb = w.len().min(x.len());
     // SAFETY: reachable only through `sve::kernels` (SVE checked); both slices hold `nb` blocks.
     unsafe { dot_q8_0_raw(w.as_ptr(), x.as_ptr(), nb) }
@@ -242,7 +241,6 @@ pub(super) fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 
 /// Q4_0 · Q8_0 row dot product (signature of [`crate::kernels::dot::dot_q4_0_q8_0`]).
 pub(super) fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let nb = w.len().min(x.len());
     // SAFETY: reachable only through `sve::kernels` (SVE checked); both slices hold `nb` blocks.
     unsafe { dot_q4_0_raw(w.as_ptr(), x.as_ptr(), nb) }
@@ -250,7 +248,6 @@ pub(super) fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
 
 /// Q4_1 · Q8_1 row dot product (signature of [`crate::kernels::dot::dot_q4_1_q8_1`]).
 pub(super) fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let nb = w.len().min(x.len());
     // SAFETY: reachable only through `sve::kernels` (SVE checked); both slices hold `nb` blocks.
     unsafe { dot_q4_1_raw(w.as_ptr(), x.as_ptr(), nb) }
@@ -258,7 +255,6 @@ pub(super) fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
 
 /// Q5_0 · Q8_0 row dot product (signature of [`crate::kernels::dot::dot_q5_0_q8_0`]).
 pub(super) fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let nb = w.len().min(x.len());
     // SAFETY: reachable only through `sve::kernels` (SVE checked); both slices hold `nb` blocks.
     unsafe { dot_q5_0_raw(w.as_ptr(), x.as_ptr(), nb) }

@@ -30,7 +30,6 @@ use half::f16;
 
 /// f32 · f32 row dot product (signature of [`crate::kernels::dot::dot_f32_f32`]).
 pub(super) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let n = w.len().min(x.len());
     // SAFETY: this table entry is only reachable through `sve::kernels`, whose caller checked
     // that the CPU implements SVE; both pointers are valid for `n` reads.
@@ -39,7 +38,6 @@ pub(super) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
 
 /// f16 · f32 row dot product (signature of [`crate::kernels::dot::dot_f16_f32`]).
 pub(super) fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let n = w.len().min(x.len());
     // SAFETY: as in `dot_f32_f32`: SVE is present and both pointers are valid for `n` reads.
     unsafe { dot_f16_f32_raw(w.as_ptr(), x.as_ptr(), n) }

@@ -55,7 +55,6 @@ fn mins_sum(mins: &[u8; 8], x: &BlockQ8K) -> i32 {
 
 /// Q4_K · Q8_K row dot product (signature of [`crate::kernels::dot::dot_q4_k_q8_k`]).
 pub(super) fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sumf = 0.0f32;
     for (bw, bx) in w.iter().zip(x) {
         let (scales, mins) = k4_scales_mins(&bw.scales);
@@ -72,7 +71,6 @@ pub(super) fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
 
 /// Q5_K · Q8_K row dot product (signature of [`crate::kernels::dot::dot_q5_k_q8_k`]).
 pub(super) fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sumf = 0.0f32;
     for (bw, bx) in w.iter().zip(x) {
         let (scales, mins) = k4_scales_mins(&bw.scales);
@@ -96,7 +94,6 @@ pub(super) fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
 
 /// Q6_K · Q8_K row dot product (signature of [`crate::kernels::dot::dot_q6_k_q8_k`]).
 pub(super) fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     let mut sumf = 0.0f32;
     for (bw, bx) in w.iter().zip(x) {
         // SAFETY: reachable only through `sve::kernels` (SVE checked); the pointers are to

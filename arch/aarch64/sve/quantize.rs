@@ -45,7 +45,6 @@ use half::f16;
 
 /// f32 → Q8_0 (signature of [`crate::quant::quantize::quantize_q8_0`]).
 pub(super) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         // SAFETY: reachable only through `sve::kernels` (SVE checked); `xb` has `QK` values.
         let amax = unsafe { abs_max_nan_propagating(xb.as_ptr()) };
@@ -63,7 +62,6 @@ pub(super) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
 
 /// f32 → Q8_1 (signature of [`crate::quant::quantize::quantize_q8_1`]).
 pub(super) fn quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         // SAFETY: reachable only through `sve::kernels` (SVE checked); `xb` has `QK` values.
         let amax = unsafe { abs_max_nan_propagating(xb.as_ptr()) };
@@ -159,7 +157,6 @@ unsafe fn quantize_32(x: *const f32, id: f32, q: *mut i8) -> i32 {
 
 /// f32 → Q8_K (signature of [`crate::quant::quantize::quantize_q8_k`]).
 pub(super) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     for (xb, yb) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
         // SAFETY: reachable only through `sve::kernels` (SVE checked); `xb` has `QK_K` values.
         let (max, amax) = unsafe { signed_abs_max_256(xb.as_ptr()) };

@@ -27,7 +27,6 @@ use super::exp::{exp_load_consts, exp_z0, EXP_CONSTS};
 
 /// SwiGLU (signature of [`crate::kernels::activation::swiglu`]).
 pub(super) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    debug_assert!(gate.len() == up.len() && gate.len() == out.len());
     let n = gate.len().min(up.len()).min(out.len());
     // SAFETY: reachable only through `sve::kernels` (SVE checked); `gate`, `up` are valid for
     // `n` reads and `out` for `n` writes, and `out` cannot alias the shared slices.

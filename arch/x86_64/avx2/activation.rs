@@ -175,7 +175,6 @@ fn softmax_avx2(x: &mut [f32]) {
 
 /// AVX2 [`crate::kernels::activation::swiglu`] (tolerance: module docs).
 pub(crate) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    debug_assert!(gate.len() == up.len() && gate.len() == out.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { swiglu_avx2(gate, up, out) }
 }

@@ -99,14 +99,13 @@ unsafe fn dot_rows<const R: usize>(q: &[f32], k: [*const f16; R]) -> [f32; R] {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn attn_scores_f16_avx2(q: &[f32], keys: &[f16], stride: usize, scale: f32, scores: &mut [f32]) {
     let n = rows_that_fit(keys.len(), stride, q.len(), scores.len());
-    debug_assert_eq!(n, scores.len(), "attn_scores_f16: key rows out of bounds");
     let kp = keys.as_ptr();
     let mut p = 0;
     // SAFETY (both loops): `p < n`, so row `p` (`p·stride + d ≤ keys.len()`) is in bounds.
     while p + 4 <= n {
         for r in 0..4 {
             prefetch_row(
-                kp.wrapping_add((p + PREFETCH_ROWS + r) * stride),
+                kp.wrapping_add((p + PREFETCH_ROWS + r).wrapping_mul(stride)),
                 2 * q.len(),
             );
         }
@@ -148,7 +147,10 @@ unsafe fn values_chunk<const V: usize>(
     unsafe {
         let mut acc = [_mm256_setzero_ps(); V];
         for (p, &wp) in w.iter().enumerate() {
-            prefetch_row(vp.wrapping_add((p + PREFETCH_ROWS) * stride + col), 16 * V);
+            prefetch_row(
+                vp.wrapping_add((p + PREFETCH_ROWS).wrapping_mul(stride).wrapping_add(col)),
+                16 * V,
+            );
             let row = vp.add(p * stride + col);
             let wv = _mm256_set1_ps(wp);
             for (j, a) in acc.iter_mut().enumerate() {
@@ -181,11 +183,6 @@ fn prefetch_row(p: *const f16, bytes: usize) {
 fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
     let n = rows_that_fit(values.len(), stride, d, weights.len());
-    debug_assert_eq!(
-        n,
-        weights.len(),
-        "attn_values_f16: value rows out of bounds"
-    );
     let w = weights.get(..n).unwrap_or(&[]);
     let vp = values.as_ptr();
     let op = out.as_mut_ptr();
@@ -318,7 +315,10 @@ unsafe fn scores_group<const M: usize>(
         let mut p = 0;
         while p + SCORE_ROWS <= n {
             for r in 0..SCORE_ROWS {
-                prefetch_row(kp.wrapping_add((p + PREFETCH_ROWS + r) * stride), 2 * d);
+                prefetch_row(
+                    kp.wrapping_add((p + PREFETCH_ROWS + r).wrapping_mul(stride)),
+                    2 * d,
+                );
             }
             let rows = core::array::from_fn(|r| kp.add((p + r) * stride));
             let v = dot_rows_multi::<M, SCORE_ROWS>(q, d, rows);
@@ -368,7 +368,10 @@ unsafe fn values_group<const M: usize, const V: usize>(
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); V]; M];
         for p in 0..n {
-            prefetch_row(vp.wrapping_add((p + PREFETCH_ROWS) * stride + col), 16 * V);
+            prefetch_row(
+                vp.wrapping_add((p + PREFETCH_ROWS).wrapping_mul(stride).wrapping_add(col)),
+                16 * V,
+            );
             let row = vp.add(p * stride + col);
             let v: [__m256; V] = core::array::from_fn(|c| load_f16x8(row.add(8 * c)));
             for (a, &wj) in acc.iter_mut().zip(&w) {
@@ -431,7 +434,6 @@ fn attn_scores_causal_avx2(
     scores: &mut [f32],
 ) {
     let Some(pos) = b.scores_fit(q.len(), keys.len(), scores.len()) else {
-        debug_assert!(false, "attn_scores_causal_f16: slices too short for {b:?}");
         return scores_causal_by_query(attn_scores_f16, b, q, keys, scale, scores);
     };
     let (d, stride, kp) = (b.dim, b.kv_stride, keys.as_ptr());
@@ -509,7 +511,6 @@ unsafe fn values_group_all<const M: usize>(
 #[target_feature(enable = "avx2,fma,f16c")]
 fn attn_values_causal_avx2(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
     let Some(pos) = b.values_fit(weights.len(), values.len(), out.len()) else {
-        debug_assert!(false, "attn_values_causal_f16: slices too short for {b:?}");
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };
     let (wp, op) = (weights.as_ptr().cast_mut(), out.as_mut_ptr());

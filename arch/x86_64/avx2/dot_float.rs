@@ -143,14 +143,12 @@ fn dot_f32_f32_avx2(w: &[f32], x: &[f32]) -> f32 {
 
 /// AVX2 [`crate::kernels::dot::dot_f16_f32`] (tolerance: module docs).
 pub(crate) fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_f16_f32_avx2(w, x) }
 }
 
 /// AVX2 [`crate::kernels::dot::dot_f32_f32`] (tolerance: module docs).
 pub(crate) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_f32_f32_avx2(w, x) }
 }

@@ -704,21 +704,18 @@ fn dot_q6_k_q8_k_avx2(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
 
 /// AVX2 [`crate::kernels::dot::dot_q4_k_q8_k`] (bit-exact).
 pub(crate) fn dot_q4_k_q8_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q4_k_q8_k_avx2(w, x) }
 }
 
 /// AVX2 [`crate::kernels::dot::dot_q5_k_q8_k`] (bit-exact).
 pub(crate) fn dot_q5_k_q8_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q5_k_q8_k_avx2(w, x) }
 }
 
 /// AVX2 [`crate::kernels::dot::dot_q6_k_q8_k`] (bit-exact).
 pub(crate) fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q6_k_q8_k_avx2(w, x) }
 }

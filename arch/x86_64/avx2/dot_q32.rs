@@ -509,28 +509,24 @@ fn dot_q8_0_q8_0_avx2(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 
 /// AVX2 [`crate::kernels::dot::dot_q4_0_q8_0`] (bit-exact).
 pub(crate) fn dot_q4_0_q8_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q4_0_q8_0_avx2(w, x) }
 }
 
 /// AVX2 [`crate::kernels::dot::dot_q4_1_q8_1`] (bit-exact).
 pub(crate) fn dot_q4_1_q8_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q4_1_q8_1_avx2(w, x) }
 }
 
 /// AVX2 [`crate::kernels::dot::dot_q5_0_q8_0`] (bit-exact).
 pub(crate) fn dot_q5_0_q8_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q5_0_q8_0_avx2(w, x) }
 }
 
 /// AVX2 [`crate::kernels::dot::dot_q8_0_q8_0`] (bit-exact).
 pub(crate) fn dot_q8_0_q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { dot_q8_0_q8_0_avx2(w, x) }
 }

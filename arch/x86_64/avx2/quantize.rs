@@ -246,7 +246,6 @@ fn quantize_q8_k_avx2(x: &[f32], out: &mut [BlockQ8K]) {
 
 /// AVX2 [`crate::quant::quantize::quantize_q8_0`] (bit-exact).
 pub(crate) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     // SAFETY: this function is only reachable through `avx2::kernels()`, whose caller checked
     // AVX2 + FMA + F16C.
     unsafe { quantize_q8_0_avx2(x, out) }
@@ -254,14 +253,12 @@ pub(crate) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
 
 /// AVX2 [`crate::quant::quantize::quantize_q8_1`] (bit-exact).
 pub(crate) fn quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { quantize_q8_1_avx2(x, out) }
 }
 
 /// AVX2 [`crate::quant::quantize::quantize_q8_k`] (bit-exact).
 pub(crate) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { quantize_q8_k_avx2(x, out) }
 }

@@ -183,7 +183,6 @@ fn softmax_avx512(x: &mut [f32]) {
 
 /// AVX-512 [`crate::kernels::activation::swiglu`] (tolerance: module docs).
 pub(crate) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
-    debug_assert!(gate.len() == up.len() && gate.len() == out.len());
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { swiglu_avx512(gate, up, out) }
 }

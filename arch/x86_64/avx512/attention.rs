@@ -109,7 +109,6 @@ unsafe fn dot_rows<const R: usize>(q: &[f32], k: [*const f16; R]) -> [f32; R] {
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn attn_scores_f16_avx512(q: &[f32], keys: &[f16], stride: usize, scale: f32, scores: &mut [f32]) {
     let n = rows_that_fit(keys.len(), stride, q.len(), scores.len());
-    debug_assert_eq!(n, scores.len(), "attn_scores_f16: key rows out of bounds");
     let kp = keys.as_ptr();
     let mut p = 0;
     // SAFETY (both loops): `p < n`, so row `p` (`p·stride + d ≤ keys.len()`) is in bounds.
@@ -209,11 +208,6 @@ fn prefetch_row(p: *const f16, bytes: usize) {
 fn attn_values_f16_avx512(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
     let n = rows_that_fit(values.len(), stride, d, weights.len());
-    debug_assert_eq!(
-        n,
-        weights.len(),
-        "attn_values_f16: value rows out of bounds"
-    );
     let w = weights.get(..n).unwrap_or(&[]);
     let vp = values.as_ptr();
     let op = out.as_mut_ptr();

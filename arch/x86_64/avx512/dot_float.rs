@@ -199,14 +199,12 @@ fn dot_f32_f32_avx512(w: &[f32], x: &[f32]) -> f32 {
 
 /// AVX-512 [`crate::kernels::dot::dot_f16_f32`] (tolerance: module docs).
 pub(crate) fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { dot_f16_f32_avx512(w, x) }
 }
 
 /// AVX-512 [`crate::kernels::dot::dot_f32_f32`] (tolerance: module docs).
 pub(crate) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { dot_f32_f32_avx512(w, x) }
 }

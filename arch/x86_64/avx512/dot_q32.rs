@@ -553,7 +553,6 @@ macro_rules! avx512_dot {
 
         #[doc = concat!("AVX-512 [`crate::kernels::dot::", stringify!($name), "`] (bit-exact).")]
         pub(crate) fn $name(w: &[$w], x: &[$x]) -> f32 {
-            debug_assert_eq!(w.len(), x.len());
             // SAFETY: reachable only through `avx512::kernels()` (CPU features checked).
             unsafe { $inner(w, x) }
         }

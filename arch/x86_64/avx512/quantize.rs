@@ -38,7 +38,7 @@
 //!
 //! `min(x.len() / block, out.len())` blocks are written, like the scalar reference and the AVX2
 //! tier; a trailing partial block of `x` and surplus output blocks are untouched. Nothing panics
-//! (the wrappers' `debug_assert!` mirrors the reference's) and nothing allocates.
+//! (any lengths are accepted, as by the reference) and nothing allocates.
 
 use crate::quant::quantize as scalar;
 use crate::quant::{BlockQ8K, BlockQ8_0, BlockQ8_1, QK, QK_K};
@@ -297,21 +297,18 @@ fn quantize_q8_k_avx512(x: &[f32], out: &mut [BlockQ8K]) {
 
 /// AVX-512 [`crate::quant::quantize::quantize_q8_0`] (bit-exact).
 pub(crate) fn quantize_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { quantize_q8_0_avx512(x, out) }
 }
 
 /// AVX-512 [`crate::quant::quantize::quantize_q8_1`] (bit-exact).
 pub(crate) fn quantize_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
-    debug_assert_eq!(x.len(), out.len() * QK);
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { quantize_q8_1_avx512(x, out) }
 }
 
 /// AVX-512 [`crate::quant::quantize::quantize_q8_k`] (bit-exact).
 pub(crate) fn quantize_q8_k(x: &[f32], out: &mut [BlockQ8K]) {
-    debug_assert_eq!(x.len(), out.len() * QK_K);
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { quantize_q8_k_avx512(x, out) }
 }
