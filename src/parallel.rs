@@ -57,6 +57,11 @@ pub trait Parallel {
 
     /// Calls `task(i)` exactly once for every `i < n_tasks`, possibly concurrently and in any
     /// order, and returns when all calls have returned.
+    ///
+    /// This is what an implementation should do, not what soundness rests on: the crate's
+    /// own callers ([`crate::model::Session::forward_with`]) claim their work from atomic
+    /// counters and ignore `i`, so an implementation that repeats, skips or invents indices,
+    /// or runs nothing, only wastes work — the results stay bit for bit `Sequential`'s.
     fn run(&self, n_tasks: usize, task: &(dyn Fn(usize) + Sync));
 }
 
@@ -163,9 +168,10 @@ mod pool {
         /// 0 is treated as 1). Allocates the threads and their shared state.
         ///
         /// A thread the operating system refuses to spawn is simply absent, and so are all
-        /// after it: the pool stops at the first refusal (once threads or address space run
-        /// out, further attempts would only fail, or exhaust the heap that the allocations of
-        /// a thread spawn need). [`Parallel::workers`] tells how many it got; tasks are
+        /// after it: the pool stops at the first refusal, and before a thread when less than
+        /// 160 MiB of address space (or fewer than four mappings) would be left — a thread
+        /// spawned into the last of it could not map its signal stack when it starts, and std
+        /// aborts the process then. [`Parallel::workers`] tells how many it got; tasks are
         /// handed out dynamically, so a smaller pool only runs slower.
         pub fn new(workers: usize) -> Self {
             let shared = Arc::new(Shared {
@@ -190,6 +196,9 @@ mod pool {
                 threads = Vec::new();
             }
             for i in 1..workers.max(1).min(threads.capacity().saturating_add(1)) {
+                if !room_for_another_thread() {
+                    break;
+                }
                 let s = Arc::clone(&shared);
                 match std::thread::Builder::new()
                     .name(std::format!("phi3-worker-{i}"))
@@ -205,6 +214,27 @@ mod pool {
                 publish: Mutex::new(()),
             }
         }
+    }
+
+    /// Bytes of each address-space probe: above glibc's largest mmap threshold (32 MiB), so
+    /// each probe is a fresh mapping, returned to the system when freed.
+    const PROBE_BYTES: usize = 40 << 20;
+    /// Probes held at once: a new thread needs several mappings (its stack and guard, and
+    /// the signal stack std maps when the thread starts), so as many map slots must be free.
+    const PROBES: usize = 4;
+
+    /// Whether the process can still map `PROBES` × `PROBE_BYTES` (taken and released at once).
+    ///
+    /// A thread whose stack could be mapped may still fail to map its signal stack when it
+    /// starts, and std aborts the process then ("failed to allocate an alternative stack").
+    /// Spawning only while this much address space (and as many mappings) is free leaves that
+    /// room for every thread already spawned. A best effort: the limits are checked at the
+    /// moment of the probe, and an allocator that keeps large blocks makes it optimistic.
+    fn room_for_another_thread() -> bool {
+        let mut probes: [Vec<u8>; PROBES] = Default::default();
+        probes
+            .iter_mut()
+            .all(|p| p.try_reserve_exact(PROBE_BYTES).is_ok())
     }
 
     /// Takes task indices from the cursor until none are left, counting each finished task
