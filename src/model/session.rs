@@ -11,8 +11,8 @@
 //! 3. RoPE on q and k (per token, tables for its position), then k and v of every token are
 //!    written to the f16 cache at their positions; the cache is head-major (per layer: KV head,
 //!    position, dim), so one head's keys and values over all positions are contiguous rows of
-//!    `head_dim` and attention streams them (`examples/attention_bw`: about 1.6 times as fast
-//!    at 2048 positions as the position-major layout, whose rows of one head lie `kv_dim` apart);
+//!    `head_dim` and attention streams them (the position-major layout puts a head's rows
+//!    `kv_dim` apart; `examples/attention_bw` compares the two);
 //! 4. per token `t` and query head `h`: attention over cached positions `0 ..= p0 + t` (causal
 //!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
 //!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`](super::ATTENTION_BLOCK)
@@ -42,10 +42,9 @@
 //!   little core takes fewer chunks instead of holding the big ones up): each task runs the
 //!   tier's register-tiled gemm over its rows for every token into its own range of a scratch
 //!   buffer (the `logits` region, unused until the output head), then copies each token's
-//!   segment into place. Every weight is read once per matmul. On equal cores this measured
-//!   level with a static split by columns; its point is uneven cores. With one worker, and for
-//!   the output head (which writes `logits` itself),
-//!   the *columns* (tokens) are cut into up to `Limits::workers` groups instead: each task runs
+//!   segment into place. Every weight is read once per matmul, and a slower core takes fewer
+//!   chunks. With one worker, and for the output head (which writes `logits` itself), the
+//!   *columns* (tokens) are cut into up to `Limits::workers` groups instead: each task runs
 //!   the gemm over all rows for its tokens and writes their output vectors, which are disjoint.
 //!   Either way a column's values are bit-identical to that column's dot products for any
 //!   tiling (see [`crate::kernels::gemm`]);

@@ -22,8 +22,8 @@
 //! 4 × 3 accumulators (4 queries × 24 columns), each column a chain over `p` in increasing order
 //! from zero, as in the single-query loop; the causal tail row `n + t` feeds only the queries
 //! that attend it. So per query the block kernels are bit for bit the single-query kernels,
-//! which keeps a batched prefill bit-identical to token-by-token decode (and measured about
-//! 1.5 times as fast as one query at a time with `attention_bw --prefill`).
+//! which keeps a batched prefill bit-identical to token-by-token decode, and each key and
+//! value row is converted once per block instead of once per query.
 //!
 //! Tolerance (vs the reference's index-order sums with separate roundings): scores are dot
 //! products of `d` terms, `|Δ| ≤ 2·d·ε·Σ|q_i·k_i|` (times `scale`); values keep the reference's
@@ -243,8 +243,8 @@ pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, ou
     unsafe { attn_values_f16_avx2(weights, values, stride, out) }
 }
 
-/// Key rows per step of [`scores_group`] (`QUERY_GROUP × SCORE_ROWS` accumulators; 3 measured
-/// ahead of 2 and 1 with `attention_bw --prefill`).
+/// Key rows per step of [`scores_group`] (`QUERY_GROUP × SCORE_ROWS` accumulators; 3 beats 2
+/// and 1 in `attention_bw --prefill`).
 const SCORE_ROWS: usize = 3;
 
 /// [`dot_rows`] for `M` queries at once: `[[Σ_i q_j[i] · k_r[i]; R]; M]` with `d` values per
@@ -467,8 +467,8 @@ fn attn_scores_causal_avx2(
     }
 }
 
-/// [`values_group`] over all column chunks of `d` (24 columns — `4 × 3` accumulators measured
-/// fastest with `attention_bw --prefill`, ahead of `4 × 2` and far ahead of `4 × 4`,
+/// [`values_group`] over all column chunks of `d` (24 columns — `4 × 3` accumulators are the
+/// fastest in `attention_bw --prefill`, ahead of `4 × 2` and far ahead of `4 × 4`,
 /// which spills —, then 16, then 8), then the `d % 8` tail
 /// columns of each query with [`tail_columns`].
 ///

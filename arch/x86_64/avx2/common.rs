@@ -171,23 +171,20 @@ pub(in crate::arch::x86_64) unsafe fn bytes_from_bits_32(bits: u32) -> __m256i {
 /// How far ahead of the block being read the weight streams of the panel kernels (prefill,
 /// whose weights come from L2 after a panel's first column tile) are prefetched, in bytes.
 /// The hardware prefetchers alone do not run far enough ahead of a kernel that also computes;
-/// 2048 measured best of 0, 1024, 2048 and 4096 with `examples/kernel_bw` (reaching about the
-/// single-thread read bandwidth).
+/// 2048 is the best of 0, 1024, 2048 and 4096 in `examples/kernel_bw`.
 pub(in crate::arch::x86_64) const PREFETCH_BYTES: usize = 2048;
 
 /// The prefetch distance of the one-row (decode) paths, whose every weight byte comes from
-/// DRAM: 4096 measured faster than 1024 and 2048 for Q4_0, Q4_K and Q6_K streamed and for
-/// whole-model decode. The panel kernels keep [`PREFETCH_BYTES`], where 4096 gains nothing.
+/// DRAM: 4096 beats 1024 and 2048 for Q4_0, Q4_K and Q6_K streamed and for whole-model
+/// decode. The panel kernels keep [`PREFETCH_BYTES`], where 4096 gains nothing.
 pub(in crate::arch::x86_64) const STREAM_PREFETCH_BYTES: usize = 4096;
 
 /// How many contiguous row ranges the register-tile decode path reads in step ([`StreamRows`]).
 ///
-/// One thread reading one sequential stream leaves DRAM bandwidth unused: a 256-bit read of a
-/// 1 GiB buffer gives about 21 GB/s on the development machine, the same bytes read as two
-/// halves in step about 24 (`examples/kernel_bw` prints these read passes). A matvec may visit
-/// its rows in any order, so decode takes one row tile from each of two ranges in turn. Two
-/// ranges measured faster than one and than three, for streamed Q4_K and for whole-model
-/// decode (`docs/performance.md`).
+/// One thread reading one sequential stream leaves DRAM bandwidth unused: the same bytes read
+/// as two halves in step arrive faster (`examples/kernel_bw` prints one-, two- and
+/// three-stream reads). A matvec may visit its rows in any order, so decode takes one row tile
+/// from each of two ranges in turn; two ranges beat one and three (`docs/performance.md`).
 pub(in crate::arch::x86_64) const DECODE_STREAMS: usize = 2;
 
 /// The starting rows of decode's `step`-row tiles in stream order: the rows are split into

@@ -2,7 +2,7 @@
 //! generation) with the column's activations rearranged once into a stack table, so that each
 //! register holds the same elements of two consecutive super-blocks, one per 128-bit lane.
 //! Bit-exact with [`crate::kernels::dot`]: the same exact integer sums per super-block and the
-//! same float term, added to the row's `sumf` in super-block order. It measured faster than
+//! same float term, added to the row's `sumf` in super-block order. It is faster than
 //! [`super::dot_k::tile_pairs`] in cache, streamed from DRAM and in whole-model decode
 //! (`docs/performance.md`).
 //!

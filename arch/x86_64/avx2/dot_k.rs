@@ -32,7 +32,7 @@
 //!   sub-blocks widens and scales them (fewer operations than a broadcast, `madd` and add per
 //!   sub-block). The levels are `unpacklo/hi` + add transpositions ([`quad16`]: single-uop
 //!   shuffles, where `vphaddw` is microcoded). Mins: `madd(bsums, m_dup)`.
-//! - Q6_K (quants up to 63: only one pairwise level would fit, and that measured slower):
+//! - Q6_K (quants up to 63: only one pairwise level would fit, and that was slower):
 //!   `madd` with the sub-block scale broadcast as i16 per 32 elements; the `−32` offset through
 //!   the `bsums`.
 //!
@@ -43,7 +43,7 @@
 //! reduces both super-blocks' four vectors and both float terms are formed in one vector (the
 //! same per-super-block values, added in order), halving the reductions. The loop is
 //! software-pipelined: each pair's reduction and float terms are issued after the next pair's
-//! integer work (about 15 % faster in cache). A weight super-block is unpacked once (nibbles
+//! integer work, so the two overlap. A weight super-block is unpacked once (nibbles
 //! split, high bits merged, scales decoded) and serves the tile's `C` columns; each
 //! `(row, column)` keeps its own scalar `sumf`, in super-block order.
 //!
@@ -1048,7 +1048,7 @@ unsafe fn add_pair_terms<F: KPairs>(
 /// Software-pipelined: a pair's reduction and float terms (a long dependency chain: `hadd`s,
 /// conversions, products, the `sumf` adds) are issued after the next pair's integer work, so
 /// they overlap it instead of filling the out-of-order window with waiting instructions
-/// (measured faster than the unpipelined loop for Q4_K, Q5_K and Q6_K in cache).
+/// (faster than the unpipelined loop for Q4_K, Q5_K and Q6_K in cache).
 ///
 /// # Safety
 /// Every `w[r]` and `x` must point to `nb` readable super-blocks; the CPU must support AVX2,

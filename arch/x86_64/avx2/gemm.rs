@@ -18,7 +18,7 @@
 //!   eight rows share every `maddubs`, 4-byte chunks of the eight rows in one vector, the
 //!   activation slice broadcast), Q4_K, Q5_K and Q6_K in row quads ([`super::quad_k`]: four
 //!   rows, 8-byte chunks), in row panels of 192 KiB, each column tile passing over the panel's
-//!   octets or quads. The rows left over take the paths below. Octets and quads measured well
+//!   octets or quads. The rows left over take the paths below. Octets and quads are well
 //!   ahead of the one-row tiles below for prefill (`docs/performance.md`).
 //! - Q4_0, Q4_1 and Q5_0 (the maddubs formats) take [`super::decode_q32`]'s paths whenever a
 //!   row fits its per-column tables (up to 20480 elements): one column (decode) streams the

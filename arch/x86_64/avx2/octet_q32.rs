@@ -3,7 +3,7 @@
 //! 4-byte slice is broadcast to the eight lanes straight from the activation block, and a
 //! block's eight row sums come out of one `madd` with ones — no horizontal reduction and no
 //! reordered copy of the activations. Octets with 16-column tiles replaced row quads (which
-//! needed a reordered activation table) and measured faster than 8-column tiles at every row
+//! needed a reordered activation table) and beat 8-column tiles at every row
 //! length (`docs/performance.md`).
 //!
 //! # Math
@@ -78,7 +78,7 @@ pub(in crate::arch::x86_64) const WIN_BLOCKS: usize = 256;
 /// The columns per tile: each weight block is unpacked once per tile.
 pub(in crate::arch::x86_64) const COLS: usize = 16;
 
-/// Columns whose products are interleaved ([`block_products`]): 4 measured fastest of 1, 2, 4
+/// Columns whose products are interleaved ([`block_products`]): 4 is the fastest of 1, 2, 4
 /// and 8 (8 gains nothing more and holds more registers).
 pub(in crate::arch::x86_64) const INTERLEAVE: usize = 4;
 
@@ -132,7 +132,7 @@ pub(in crate::arch::x86_64) struct BlockTable<const CAP: usize> {
 
 /// A table row: a window's entries plus one cache line of padding, so that the columns'
 /// entries of one block (read together) fall in different L1 sets rather than all in a few
-/// (rows of exactly 1 KiB measured 7 % slower with 16 columns).
+/// (rows of exactly 1 KiB were slower with 16 columns: cache-set conflicts).
 pub(in crate::arch::x86_64) const TABLE_ROW: usize = WIN_BLOCKS + 16;
 
 impl<const CAP: usize> BlockTable<CAP> {

@@ -295,7 +295,7 @@ unsafe fn quad<B: K4Block, const C: usize>(
             };
             let mut isum = [_mm256_setzero_si256(); C];
             for g in 0..4 {
-                // The loads of `interleave4`, written out: calling it here measured slower.
+                // The loads of `interleave4`, written out: calling it here was slower.
                 let half = |r: usize, h: usize| (*w[r].add(sb)).qs().as_ptr().add(32 * g + 16 * h);
                 let mut v = [_mm256_setzero_si256(); 4];
                 for h in 0..2 {
@@ -375,7 +375,7 @@ struct K4<B>(core::marker::PhantomData<B>);
 
 impl<B: K4Block> QuadK for K4<B> {
     type W = B;
-    /// 8 measured fastest of 4, 8 and 16 (16 is slower: the column sums no longer fit).
+    /// 8 is the fastest of 4, 8 and 16 (16 is slower: the column sums no longer fit).
     const COLS: usize = 8;
     #[inline(always)]
     unsafe fn quad<const C: usize>(
@@ -394,7 +394,7 @@ struct K6;
 impl QuadK for K6 {
     type W = BlockQ6K;
     /// Q6_K's unpack (nibbles and two high bits per quant) costs more per super-block than
-    /// Q4_K's, so wider tiles pay: 16 measured fastest of 4, 8 and 16.
+    /// Q4_K's, so wider tiles pay: 16 is the fastest of 4, 8 and 16.
     const COLS: usize = 16;
     #[inline(always)]
     unsafe fn quad<const C: usize>(
@@ -591,7 +591,7 @@ unsafe fn high2(h: __m256i, k: usize, n: usize) -> __m256i {
     }
 }
 
-/// Columns whose Q6_K products are interleaved ([`q6_columns`]): 4 measured fastest of 1, 2, 4
+/// Columns whose Q6_K products are interleaved ([`q6_columns`]): 4 is the fastest of 1, 2, 4
 /// and 8 (at 8 the partial sums spill).
 const Q6_INTERLEAVE: usize = 4;
 

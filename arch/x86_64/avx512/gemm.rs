@@ -13,8 +13,7 @@
 //!
 //! # Which kernel runs where
 //!
-//! Each choice below is the kernel that measured fastest on the AVX-512 machine; the figures
-//! are in `docs/avx512.md`.
+//! Each choice below is the fastest kernel on the AVX-512 machine (`docs/avx512.md`).
 //!
 //! - Q4_0 / Q4_1, several columns (prefill): groups of sixteen rows ([`super::rows16_q32`]:
 //!   the AVX2 tier's row octets widened to 512-bit `vpdpbusd`), then one group of eight
@@ -23,8 +22,8 @@
 //! - Q4_0 / Q4_1 / Q5_0, rows of at most 20480 elements: one column (decode) and the rows the
 //!   octets leave (and Q5_0's 32-row panels) run the AVX2 tier's per-column-table kernels
 //!   (`avx2::decode_q32`), compiled here with this tier's features: they stream and prefill
-//!   faster than this tier's VNNI tiles (about 1.4 times the streamed Q4_0 bandwidth on one
-//!   thread), and a VNNI decode with a longer prefetch distance lost on several threads.
+//!   faster than this tier's VNNI tiles, and a VNNI decode with a longer prefetch distance
+//!   lost on several threads.
 //! - Longer rows, Q8_0, and the leftovers: the VNNI tiles (well ahead of AVX2's tiles there).
 //! - K formats: this tier's integer parts in the AVX2 tile loop, which stream closer to the
 //!   bandwidth than AVX2's. For several columns, Q4_K and Q5_K take the AVX2 tier's row quads
@@ -59,7 +58,7 @@ use half::f16;
 struct Q32<P>(PhantomData<P>);
 /// Tiles of a maddubs 32-element format pair `P` (this tier's 16-block VNNI tiles) with the
 /// AVX2 tier's per-column-table paths `D` for one column (decode) and for the 32-row panels
-/// (module docs: measured faster on the AVX-512 machine than the VNNI tiles).
+/// (module docs: faster on the AVX-512 machine than the VNNI tiles).
 struct Q32D<P, D>(PhantomData<(P, D)>);
 /// Tiles of a K format.
 struct K<F>(PhantomData<F>);

@@ -13,7 +13,7 @@
 //! Q6_K with `vpmaddubsw` + `vpdpwssd`, a super-block in 4 vectors), `gemm` (the register tiles
 //! of both, driven by the AVX2 tier's panel driver; for Q4_0/Q4_1/Q5_0 decode and row panels
 //! the AVX2 tier's per-column-table kernels, for Q4_K/Q5_K prefill its row quads: each
-//! measured faster on the AVX-512 machine), `rows16_q32` (Q4_0/Q4_1 prefill: the AVX2 row
+//! faster on the AVX-512 machine), `rows16_q32` (Q4_0/Q4_1 prefill: the AVX2 row
 //! octets widened to sixteen rows per 512-bit `vpdpbusd`), `quantize`,
 //! `dot_float`, `norm`, `rope`, `activation` and `attention`.
 //!
