@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::tiers_under_test;
+use common::{tiers_under_test, Rng};
 use half::f16;
 use phi3_kernels::kernels::attention::{attention_causal_block, CausalBlock};
 use phi3_kernels::kernels::rope::RopeLayout;
@@ -34,36 +34,6 @@ fn returns_within<F: FnOnce() + Send + 'static>(what: &str, secs: u64, f: F) {
         Ok(()) => {}
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still running after {secs} s"),
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
-    }
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    fn f32(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    fn vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| self.f32()).collect()
-    }
-    fn f16s(&mut self, n: usize) -> Vec<f16> {
-        (0..n).map(|_| f16::from_f32(self.f32())).collect()
-    }
-    /// `n` blocks of random bytes, then `fix` makes their scales finite.
-    fn blocks<T: bytemuck::Pod>(&mut self, n: usize, fix: fn(&mut T)) -> Vec<T> {
-        let mut v = vec![T::zeroed(); n];
-        for b in bytemuck::cast_slice_mut::<T, u8>(&mut v) {
-            *b = self.next() as u8;
-        }
-        v.iter_mut().for_each(fix);
-        v
     }
 }
 

@@ -1,4 +1,4 @@
-//! Shared test support: which kernel tiers to exercise.
+//! Shared test support: which kernel tiers to exercise, and deterministic test data.
 #![allow(dead_code)]
 
 use phi3_kernels::cpu::{check_required_tiers, CpuFeatures, Tier};
@@ -28,4 +28,40 @@ pub fn simd_tiers_under_test() -> Vec<(Tier, Kernels)> {
         .into_iter()
         .filter(|(t, _)| *t != Tier::Scalar)
         .collect()
+}
+
+/// splitmix64: deterministic test data from a seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    pub fn f32(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    pub fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f32()).collect()
+    }
+
+    pub fn f16s(&mut self, n: usize) -> Vec<half::f16> {
+        (0..n).map(|_| half::f16::from_f32(self.f32())).collect()
+    }
+
+    /// `n` blocks of random bytes, then `fix` makes their scales finite.
+    pub fn blocks<T: bytemuck::Pod>(&mut self, n: usize, fix: fn(&mut T)) -> Vec<T> {
+        let mut v = vec![T::zeroed(); n];
+        for b in bytemuck::cast_slice_mut::<T, u8>(&mut v) {
+            *b = self.next() as u8;
+        }
+        v.iter_mut().for_each(fix);
+        v
+    }
 }
