@@ -232,6 +232,90 @@ unsafe fn tile<F: Q32, T: Tile>(w: [&[F::W]; 2], x: [&[F::X]; 4], bpr: usize) ->
     }
 }
 
+/// Adds 8 blocks (starting at a multiple of 8) of a 4-row × 1-column tile to `acc`: lane `p`
+/// of `acc[j]` is row `p`'s accumulator for lane `b % 8 = j`, so the final fold is the same
+/// lane-wise one as the 2 × 4 tile's and every row gets the dot product's bits.
+///
+/// # Safety
+/// The CPU must have the instructions of `D` (and NEON).
+#[inline(always)]
+unsafe fn eight_blocks_rows4<F: Q32, D: IntDot>(
+    w: [&[F::W; 8]; 4],
+    x: &[F::X; 8],
+    acc: &mut [float32x4_t; 8],
+) {
+    // SAFETY: forwarded contract; reads of the block arrays and register operations only.
+    unsafe {
+        for j in 0..8 {
+            let xb = &x[j];
+            let a = F::acts(xb);
+            let w4 = [&w[0][j], &w[1][j], &w[2][j], &w[3][j]];
+            // No closures here: `sdot` must inline into the `dotprod` body (see `block_sum`).
+            let (w0, w1, w2, w3) = (
+                F::weights(w4[0]),
+                F::weights(w4[1]),
+                F::weights(w4[2]),
+                F::weights(w4[3]),
+            );
+            let isum = hsum4(
+                block_sum::<D>(w0.0, w0.1, a, F::SMALL),
+                block_sum::<D>(w1.0, w1.1, a, F::SMALL),
+                block_sum::<D>(w2.0, w2.1, a, F::SMALL),
+                block_sum::<D>(w3.0, w3.1, a, F::SMALL),
+            );
+            let dw = f16_bits_to_f32x4(F::d_w(w4[0]), F::d_w(w4[1]), F::d_w(w4[2]), F::d_w(w4[3]));
+            let dx = F::d_x(xb);
+            let dx = f16_bits_to_f32x4(dx, dx, dx, dx);
+            let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
+            if F::HAS_MIN {
+                let mw =
+                    f16_bits_to_f32x4(F::m_w(w4[0]), F::m_w(w4[1]), F::m_w(w4[2]), F::m_w(w4[3]));
+                let sx = F::s_x(xb);
+                t = vaddq_f32(t, vmulq_f32(mw, f16_bits_to_f32x4(sx, sx, sx, sx)));
+            }
+            acc[j] = vaddq_f32(acc[j], t);
+        }
+    }
+}
+
+/// One 4-row × 1-column tile over whole rows of `bpr` blocks (decode's matrix-vector product):
+/// the four rows' dot products with `x`.
+///
+/// # Safety
+/// The CPU must have the instructions of `D` (and NEON).
+#[inline(always)]
+unsafe fn tile_rows4<F: Q32, D: IntDot>(w: [&[F::W]; 4], x: &[F::X], bpr: usize) -> [f32; 4] {
+    // SAFETY: forwarded contract; every block array is built from in-bounds sub-slices.
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); 8];
+        let full = bpr / 8;
+        for g in 0..full {
+            let w8 = [arr8(w[0], g), arr8(w[1], g), arr8(w[2], g), arr8(w[3], g)];
+            if let ([Some(w0), Some(w1), Some(w2), Some(w3)], Some(x8)) = (w8, arr8(x, g)) {
+                eight_blocks_rows4::<F, D>([w0, w1, w2, w3], x8, &mut acc);
+            }
+        }
+        if !bpr.is_multiple_of(8) {
+            let w8 = [
+                tail8(w[0], full),
+                tail8(w[1], full),
+                tail8(w[2], full),
+                tail8(w[3], full),
+            ];
+            let x8 = tail8(x, full);
+            eight_blocks_rows4::<F, D>([&w8[0], &w8[1], &w8[2], &w8[3]], &x8, &mut acc);
+        }
+        let a = &acc;
+        let v = vaddq_f32(
+            vaddq_f32(vaddq_f32(a[0], a[4]), vaddq_f32(a[2], a[6])),
+            vaddq_f32(vaddq_f32(a[1], a[5]), vaddq_f32(a[3], a[7])),
+        );
+        let mut res = [0.0f32; 4];
+        vst1q_f32(res.as_mut_ptr(), v);
+        res
+    }
+}
+
 /// Blocks `8g .. 8g + 8` of `s` as an array, if all are there.
 #[inline(always)]
 fn arr8<T>(s: &[T], g: usize) -> Option<&[T; 8]> {
@@ -267,7 +351,7 @@ pub(super) fn columns_that_fit(cols: usize, rows: usize, out_len: usize, stride:
 /// # Safety
 /// The CPU must have the instructions of `T` (and NEON).
 #[inline(always)]
-pub(super) unsafe fn gemm_q32<F: Q32, T: Tile>(
+pub(super) unsafe fn gemm_q32<F: Q32, T: Tile, D: IntDot>(
     w: &[F::W],
     x: &[F::X],
     bpr: usize,
@@ -285,6 +369,23 @@ pub(super) unsafe fn gemm_q32<F: Q32, T: Tile>(
     let group = if out_stride < rows { 1 } else { 4 };
     for c0 in (0..cols).step_by(group) {
         let nc = (cols - c0).min(group);
+        if nc == 1 {
+            // One column (decode): 4 rows share each activation load and scale conversion
+            // instead of a 2 × 4 tile computing three copies of the column.
+            let xc = run(x, c0, bpr);
+            for r0 in (0..rows).step_by(4) {
+                let nr = (rows - r0).min(4);
+                let ws: [&[F::W]; 4] = core::array::from_fn(|i| run(w, r0 + i.min(nr - 1), bpr));
+                // SAFETY: forwarded contract.
+                let res = unsafe { tile_rows4::<F, D>(ws, xc, bpr) };
+                for (i, &v) in res.iter().enumerate().take(nr) {
+                    if let Some(o) = out.get_mut(c0 * out_stride + r0 + i) {
+                        *o = v;
+                    }
+                }
+            }
+            continue;
+        }
         let xs: [&[F::X]; 4] = core::array::from_fn(|k| run(x, c0 + k.min(nc - 1), bpr));
         for r0 in (0..rows).step_by(2) {
             let nr = (rows - r0).min(2);
@@ -334,19 +435,19 @@ macro_rules! gemm_q32_entries {
             #[target_feature(enable = "neon")]
             unsafe fn neon_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON enabled and guaranteed by the caller.
-                unsafe { gemm_q32::<$fmt, DotTile<Mull>>(w, x, bpr, out, s) }
+                unsafe { gemm_q32::<$fmt, DotTile<Mull>, Mull>(w, x, bpr, out, s) }
             }
 
             #[target_feature(enable = "neon,dotprod")]
             unsafe fn dotprod_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON + dotprod enabled and guaranteed by the caller.
-                unsafe { gemm_q32::<$fmt, DotTile<Sdot>>(w, x, bpr, out, s) }
+                unsafe { gemm_q32::<$fmt, DotTile<Sdot>, Sdot>(w, x, bpr, out, s) }
             }
 
             #[target_feature(enable = "neon,dotprod,i8mm")]
             unsafe fn i8mm_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.
-                unsafe { gemm_q32::<$fmt, MmlaTile>(w, x, bpr, out, s) }
+                unsafe { gemm_q32::<$fmt, MmlaTile, Sdot>(w, x, bpr, out, s) }
             }
         }
     )+};
