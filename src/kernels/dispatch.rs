@@ -200,9 +200,10 @@ impl Kernels {
                 // SAFETY: `features.supports(tier)` checked the tier's features just above.
                 Some(unsafe { crate::arch::aarch64::neon::kernels(tier) })
             }
-            // SAFETY: `features.supports(Tier::Sve)` checked NEON + SVE just above.
+            // SAFETY: `features.supports(Tier::Sve)` checked NEON + SVE just above, and
+            // features can only claim what the CPU has.
             #[cfg(target_arch = "aarch64")]
-            Tier::Sve => Some(unsafe { crate::arch::aarch64::sve::kernels() }),
+            Tier::Sve => Some(unsafe { crate::arch::aarch64::sve::kernels(features) }),
             _ => None,
         }
     }

@@ -18,8 +18,9 @@
 //! - [`rope`]: `rope_neox`, `rope_norm` (bit-exact);
 //! - [`gemm`]: the gemms of those formats (loops over this tier's dots).
 //!
-//! Every entry of the table is SVE code; the NEON baseline table is only the starting point of
-//! the struct update (so a future table field gets the NEON version until SVE has one).
+//! The tier's table ([`kernels`]) takes, entry by entry, the cheaper of the SVE kernel and the
+//! best NEON tier's by the Arm cost harness's instruction counts; [`all_sve`] is the table of
+//! SVE kernels alone, which the unit tests check.
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
 // slices whose lengths the safe wrappers checked once at the boundary (STYLE: check at the
 // boundary, keep the inner loop free of checks).
@@ -39,15 +40,84 @@ mod swiglu;
 #[cfg(test)]
 mod tests;
 
-use crate::cpu::Tier;
+use crate::cpu::{CpuFeatures, Tier};
 use crate::kernels::Kernels;
 
-/// The SVE kernel table: the NEON baseline table with the entries this tier implements
-/// replaced by SVE ones (see the module docs for which).
+/// The SVE tier's kernel table: for each entry the cheaper of this tier's SVE kernel and the
+/// best NEON tier's, as counted by the Arm cost harness (`scripts/arm-cost`, figures in
+/// `docs/performance.md`). Every candidate meets the same contract, so the choice never changes
+/// what a kernel computes beyond the float tolerance the tiers already share (the integer
+/// entries are bit-exact everywhere).
+///
+/// - Integer products (`dot_*`, `gemm_*` of the quantized formats): the NEON `sdot` / `smmla`
+///   kernels when the CPU has dotprod (they tile several rows and columns per pass; the SVE
+///   ones are one row × one column at 128 bits whatever the vector length), else SVE.
+/// - `quantize_q8_0` / `quantize_q8_1`: NEON (fewer instructions at every length measured);
+///   `quantize_q8_k` and the attention scores: SVE from 256 bits.
+/// - The other float kernels (norm, activations, softmax, RoPE, f16 / f32 dots and gemms,
+///   attention values): SVE.
 ///
 /// # Safety
-/// The CPU must implement NEON and SVE (checked by [`Kernels::for_tier`]).
-pub(crate) unsafe fn kernels() -> Kernels {
+/// The CPU must implement NEON and SVE, and every feature `features` claims (checked by
+/// [`Kernels::for_tier`]).
+pub(crate) unsafe fn kernels(features: &CpuFeatures) -> Kernels {
+    let neon = if features.supports(Tier::NeonI8mm) {
+        Tier::NeonI8mm
+    } else if features.supports(Tier::NeonDotprod) {
+        Tier::NeonDotprod
+    } else {
+        Tier::Neon
+    };
+    // SAFETY: the caller guarantees the features `features` claims, which include `neon`'s.
+    let n = unsafe { crate::arch::aarch64::neon::kernels(neon) };
+    // SAFETY: the caller guarantees NEON and SVE.
+    let (mut k, bits) = unsafe { (all_sve(), vector_bits()) };
+    k.quantize_q8_0 = n.quantize_q8_0;
+    k.quantize_q8_1 = n.quantize_q8_1;
+    if bits < 256 {
+        k.quantize_q8_k = n.quantize_q8_k;
+        k.attn_scores_f16 = n.attn_scores_f16;
+        k.attn_scores_causal_f16 = n.attn_scores_causal_f16;
+    }
+    if neon != Tier::Neon {
+        k.dot_q4_0_q8_0 = n.dot_q4_0_q8_0;
+        k.dot_q8_0_q8_0 = n.dot_q8_0_q8_0;
+        k.dot_q4_1_q8_1 = n.dot_q4_1_q8_1;
+        k.dot_q5_0_q8_0 = n.dot_q5_0_q8_0;
+        k.dot_q4_k_q8_k = n.dot_q4_k_q8_k;
+        k.dot_q5_k_q8_k = n.dot_q5_k_q8_k;
+        k.dot_q6_k_q8_k = n.dot_q6_k_q8_k;
+        k.gemm_q4_0_q8_0 = n.gemm_q4_0_q8_0;
+        k.gemm_q8_0_q8_0 = n.gemm_q8_0_q8_0;
+        k.gemm_q4_1_q8_1 = n.gemm_q4_1_q8_1;
+        k.gemm_q5_0_q8_0 = n.gemm_q5_0_q8_0;
+        k.gemm_q4_k_q8_k = n.gemm_q4_k_q8_k;
+        k.gemm_q5_k_q8_k = n.gemm_q5_k_q8_k;
+        k.gemm_q6_k_q8_k = n.gemm_q6_k_q8_k;
+    }
+    k
+}
+
+/// The SVE vector length in bits.
+///
+/// # Safety
+/// The CPU must implement SVE.
+#[target_feature(enable = "sve")]
+unsafe fn vector_bits() -> usize {
+    let bytes: usize;
+    // SAFETY: `cntb` reads the vector length into a register; SVE per the caller.
+    unsafe {
+        core::arch::asm!("cntb {b}", b = out(reg) bytes, options(pure, nomem, nostack));
+    }
+    bytes * 8
+}
+
+/// Every entry this tier implements in SVE, on the baseline NEON table (the unit tests check
+/// each SVE kernel through this table, including those [`kernels`] does not pick).
+///
+/// # Safety
+/// The CPU must implement NEON and SVE.
+pub(crate) unsafe fn all_sve() -> Kernels {
     // SAFETY: the caller guarantees NEON, which is all the baseline NEON tier needs.
     let mut k = unsafe { crate::arch::aarch64::neon::kernels(Tier::Neon) };
     k.tier = Tier::Sve;

@@ -19,7 +19,8 @@ use std::vec::Vec;
 fn tables() -> Option<(Kernels, Kernels)> {
     let features = CpuFeatures::detect();
     match Kernels::for_tier(Tier::Sve, &features) {
-        Some(k) => Some((k, Kernels::scalar())),
+        // SAFETY: `for_tier` succeeded, so the CPU has NEON and SVE.
+        Some(_) => Some((unsafe { super::all_sve() }, Kernels::scalar())),
         None => {
             let required = std::env::var("PHI3_REQUIRE_TIERS").unwrap_or_default();
             assert!(
