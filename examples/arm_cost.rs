@@ -80,7 +80,8 @@ impl Spans {
     }
 }
 
-const USAGE: &str = "usage: arm_cost --tier NAME kernels [--rows 1024] [--cols 3072] [--batch 32]\n\
+const USAGE: &str =
+    "usage: arm_cost --tier NAME kernels [--rows 1024] [--cols 3072] [--batch 32]\n\
                      \x20      arm_cost --tier NAME model --model M.gguf [--decode 8,24] \
                      [--prefill 32,96]";
 
@@ -141,7 +142,7 @@ fn parse_args() -> Result<Args, CliError> {
     if a.mode.is_empty() {
         return Err(format!("say kernels or model\n{USAGE}").into());
     }
-    if a.cols == 0 || a.cols % 256 != 0 || a.rows == 0 || a.batch == 0 {
+    if a.cols == 0 || !a.cols.is_multiple_of(256) || a.rows == 0 || a.batch == 0 {
         return Err("--cols must be a positive multiple of 256; --rows, --batch positive".into());
     }
     Ok(a)
@@ -237,7 +238,10 @@ fn kernels_mode(k: &Kernels, a: &Args) {
 }
 
 fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
-    let path = a.model.as_deref().ok_or(format!("model needs --model\n{USAGE}"))?;
+    let path = a
+        .model
+        .as_deref()
+        .ok_or(format!("model needs --model\n{USAGE}"))?;
     let bytes = AlignedBuf::read_file(path)?;
     let gguf = Gguf::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
     let model = Model::from_gguf(&gguf).map_err(|e| format!("{path}: {e}"))?;
@@ -289,7 +293,11 @@ fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
         run(&mut session, &[t]);
     }
     mark(id + 1);
-    println!("span decode {id} {} {} Minsn/token", id + 1, (d1 - d0) as f64 * 1e6);
+    println!(
+        "span decode {id} {} {} Minsn/token",
+        id + 1,
+        (d1 - d0) as f64 * 1e6
+    );
     match fail {
         Some(e) => Err(e),
         None => Ok(()),
@@ -302,7 +310,10 @@ fn main() -> std::process::ExitCode {
         Err(e) => return args::exit("arm_cost", USAGE, e),
     };
     let Some(k) = Kernels::for_tier(a.tier, &CpuFeatures::detect()) else {
-        eprintln!("arm_cost: tier {} is not available on this CPU / build", a.tier);
+        eprintln!(
+            "arm_cost: tier {} is not available on this CPU / build",
+            a.tier
+        );
         return std::process::ExitCode::FAILURE;
     };
     println!("tier {}", k.tier);
