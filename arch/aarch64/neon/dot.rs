@@ -45,11 +45,24 @@ pub(super) trait Q32 {
     /// # Safety
     /// The CPU must have NEON.
     unsafe fn weights(w: &Self::W) -> (int8x16_t, int8x16_t);
+    /// The weight values are `raw − OFFSET` ([`Q32::weights_raw`]); 0 when `weights_raw` is
+    /// `weights`. A tile that shares one activation block between several rows subtracts
+    /// `OFFSET · Σx` once instead of `OFFSET` from every row's bytes.
+    const OFFSET: i8 = 0;
+    /// The 32 weight values plus `OFFSET`, each `≤ 32` in magnitude when [`Q32::SMALL`].
+    ///
+    /// # Safety
+    /// The CPU must have NEON.
+    #[inline(always)]
+    unsafe fn weights_raw(w: &Self::W) -> (int8x16_t, int8x16_t) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::weights(w) }
+    }
     /// Scale bits of a weight block (f16).
-    fn d_w(w: &Self::W) -> u16;
+    fn d_w(w: &Self::W) -> &u16;
     /// Min bits of a weight block (f16; Q4_1 only).
-    fn m_w(_w: &Self::W) -> u16 {
-        0
+    fn m_w(_w: &Self::W) -> &u16 {
+        &0
     }
     /// The 32 activation bytes.
     ///
@@ -57,10 +70,10 @@ pub(super) trait Q32 {
     /// The CPU must have NEON.
     unsafe fn acts(x: &Self::X) -> (int8x16_t, int8x16_t);
     /// Scale bits of an activation block (f16).
-    fn d_x(x: &Self::X) -> u16;
+    fn d_x(x: &Self::X) -> &u16;
     /// `s = d · Σq` bits of an activation block (f16; Q8_1 only).
-    fn s_x(_x: &Self::X) -> u16 {
-        0
+    fn s_x(_x: &Self::X) -> &u16 {
+        &0
     }
 }
 
@@ -106,16 +119,25 @@ impl Q32 for Q4_0 {
             )
         }
     }
-    fn d_w(w: &BlockQ4_0) -> u16 {
-        w.d.to_bits()
+    const OFFSET: i8 = 8;
+    #[inline(always)]
+    unsafe fn weights_raw(w: &BlockQ4_0) -> (int8x16_t, int8x16_t) {
+        // SAFETY: NEON per the contract.
+        unsafe {
+            let (lo, hi) = nibbles(&w.qs);
+            (vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi))
+        }
+    }
+    fn d_w(w: &BlockQ4_0) -> &u16 {
+        bytemuck::cast_ref(&w.d)
     }
     #[inline(always)]
     unsafe fn acts(x: &BlockQ8_0) -> (int8x16_t, int8x16_t) {
         // SAFETY: NEON per the contract.
         unsafe { load_i8x32(&x.qs) }
     }
-    fn d_x(x: &BlockQ8_0) -> u16 {
-        x.d.to_bits()
+    fn d_x(x: &BlockQ8_0) -> &u16 {
+        bytemuck::cast_ref(&x.d)
     }
 }
 
@@ -134,22 +156,22 @@ impl Q32 for Q4_1 {
             (vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi))
         }
     }
-    fn d_w(w: &BlockQ4_1) -> u16 {
-        w.d.to_bits()
+    fn d_w(w: &BlockQ4_1) -> &u16 {
+        bytemuck::cast_ref(&w.d)
     }
-    fn m_w(w: &BlockQ4_1) -> u16 {
-        w.m.to_bits()
+    fn m_w(w: &BlockQ4_1) -> &u16 {
+        bytemuck::cast_ref(&w.m)
     }
     #[inline(always)]
     unsafe fn acts(x: &BlockQ8_1) -> (int8x16_t, int8x16_t) {
         // SAFETY: NEON per the contract.
         unsafe { load_i8x32(&x.qs) }
     }
-    fn d_x(x: &BlockQ8_1) -> u16 {
-        x.d.to_bits()
+    fn d_x(x: &BlockQ8_1) -> &u16 {
+        bytemuck::cast_ref(&x.d)
     }
-    fn s_x(x: &BlockQ8_1) -> u16 {
-        x.s.to_bits()
+    fn s_x(x: &BlockQ8_1) -> &u16 {
+        bytemuck::cast_ref(&x.s)
     }
 }
 
@@ -183,16 +205,16 @@ impl Q32 for Q5_0 {
             )
         }
     }
-    fn d_w(w: &BlockQ5_0) -> u16 {
-        w.d.to_bits()
+    fn d_w(w: &BlockQ5_0) -> &u16 {
+        bytemuck::cast_ref(&w.d)
     }
     #[inline(always)]
     unsafe fn acts(x: &BlockQ8_0) -> (int8x16_t, int8x16_t) {
         // SAFETY: NEON per the contract.
         unsafe { load_i8x32(&x.qs) }
     }
-    fn d_x(x: &BlockQ8_0) -> u16 {
-        x.d.to_bits()
+    fn d_x(x: &BlockQ8_0) -> &u16 {
+        bytemuck::cast_ref(&x.d)
     }
 }
 
@@ -208,16 +230,16 @@ impl Q32 for Q8_0 {
         // SAFETY: NEON per the contract.
         unsafe { load_i8x32(&w.qs) }
     }
-    fn d_w(w: &BlockQ8_0) -> u16 {
-        w.d.to_bits()
+    fn d_w(w: &BlockQ8_0) -> &u16 {
+        bytemuck::cast_ref(&w.d)
     }
     #[inline(always)]
     unsafe fn acts(x: &BlockQ8_0) -> (int8x16_t, int8x16_t) {
         // SAFETY: NEON per the contract.
         unsafe { load_i8x32(&x.qs) }
     }
-    fn d_x(x: &BlockQ8_0) -> u16 {
-        x.d.to_bits()
+    fn d_x(x: &BlockQ8_0) -> &u16 {
+        bytemuck::cast_ref(&x.d)
     }
 }
 
@@ -259,13 +281,13 @@ unsafe fn eight_blocks<F: Q32, D: IntDot>(
         }
         let i_lo = vcvtq_f32_s32(hsum4(s[0], s[1], s[2], s[3]));
         let i_hi = vcvtq_f32_s32(hsum4(s[4], s[5], s[6], s[7]));
-        let (dw_lo, dw_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| F::d_w(&w[j])));
-        let (dx_lo, dx_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| F::d_x(&x[j])));
+        let (dw_lo, dw_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| *F::d_w(&w[j])));
+        let (dx_lo, dx_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| *F::d_x(&x[j])));
         let mut t_lo = vmulq_f32(vmulq_f32(dw_lo, dx_lo), i_lo);
         let mut t_hi = vmulq_f32(vmulq_f32(dw_hi, dx_hi), i_hi);
         if F::HAS_MIN {
-            let (mw_lo, mw_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| F::m_w(&w[j])));
-            let (sx_lo, sx_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| F::s_x(&x[j])));
+            let (mw_lo, mw_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| *F::m_w(&w[j])));
+            let (sx_lo, sx_hi) = f16x8_bits_to_f32(&core::array::from_fn(|j| *F::s_x(&x[j])));
             t_lo = vaddq_f32(t_lo, vmulq_f32(mw_lo, sx_lo));
             t_hi = vaddq_f32(t_hi, vmulq_f32(mw_hi, sx_hi));
         }

@@ -65,69 +65,38 @@ pub(super) struct Unpacked {
     pub scales: [int32x4_t; 4],
 }
 
-/// The 6-bit scales and mins of a Q4_K / Q5_K super-block (ggml's `get_scale_min_k4`) as
-/// `(scales[8], mins[8])`.
-#[inline(always)]
-fn k4_scales_mins(s: &[u8; K_SCALE_SIZE]) -> ([u8; 8], [u8; 8]) {
-    let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3] = *s;
-    let hs = |c: u8, a: u8| (c & 0x0F) | ((a >> 6) << 4);
-    let hm = |c: u8, b: u8| (c >> 4) | ((b >> 6) << 4);
-    (
-        [
-            a0 & 63,
-            a1 & 63,
-            a2 & 63,
-            a3 & 63,
-            hs(c0, a0),
-            hs(c1, a1),
-            hs(c2, a2),
-            hs(c3, a3),
-        ],
-        [
-            b0 & 63,
-            b1 & 63,
-            b2 & 63,
-            b3 & 63,
-            hm(c0, b0),
-            hm(c1, b1),
-            hm(c2, b2),
-            hm(c3, b3),
-        ],
-    )
-}
-
-/// Widens 16 unsigned bytes (8 scales then 8 mins) to four `i32` vectors.
-///
-/// # Safety
-/// The CPU must have NEON.
-#[inline(always)]
-unsafe fn widen_u8x16(b: &[u8; 16]) -> [int32x4_t; 4] {
-    // SAFETY: 16 readable bytes; register operations.
-    unsafe {
-        let v = vld1q_u8(b.as_ptr());
-        let lo = vmovl_u8(vget_low_u8(v));
-        let hi = vmovl_high_u8(v);
-        [
-            vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(lo))),
-            vreinterpretq_s32_u32(vmovl_high_u16(lo)),
-            vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(hi))),
-            vreinterpretq_s32_u32(vmovl_high_u16(hi)),
-        ]
-    }
-}
-
-/// Q4_K / Q5_K scales and mins as [`Unpacked::scales`].
+/// Q4_K / Q5_K scales and mins as [`Unpacked::scales`] (ggml's `get_scale_min_k4`): with the
+/// 12 bytes `a0..a3 b0..b3 c0..c3`, scales `a_i & 63`, then `(c_i & 15) | (a_i >> 6) << 4`;
+/// mins `b_i & 63`, then `(c_i >> 4) | (b_i >> 6) << 4`; computed four bytes at a time in `u32`
+/// words.
 ///
 /// # Safety
 /// The CPU must have NEON.
 #[inline(always)]
 unsafe fn k4_scales(s: &[u8; K_SCALE_SIZE]) -> [int32x4_t; 4] {
-    let (sc, m) = k4_scales_mins(s);
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&sc);
-    b[8..].copy_from_slice(&m);
-    // SAFETY: forwarded contract (NEON).
-    unsafe { widen_u8x16(&b) }
+    let word = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+    let (a, b, c) = (word(0), word(1), word(2));
+    const LOW6: u32 = 0x3F3F_3F3F;
+    const LOW4: u32 = 0x0F0F_0F0F;
+    const LOW2: u32 = 0x0303_0303;
+    let sc_lo = a & LOW6;
+    let sc_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
+    let m_lo = b & LOW6;
+    let m_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
+    let lo = u64::from(sc_lo) | u64::from(sc_hi) << 32;
+    let hi = u64::from(m_lo) | u64::from(m_hi) << 32;
+    // SAFETY: register operations (NEON per the contract).
+    unsafe {
+        let v = vcombine_u8(vcreate_u8(lo), vcreate_u8(hi));
+        let l = vmovl_u8(vget_low_u8(v));
+        let h = vmovl_high_u8(v);
+        [
+            vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(l))),
+            vreinterpretq_s32_u32(vmovl_high_u16(l)),
+            vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(h))),
+            vreinterpretq_s32_u32(vmovl_high_u16(h)),
+        ]
+    }
 }
 
 /// Unpacks Q4_K nibbles (and, with `qh`, Q5_K fifth bits) into element order: `qs` group `g`
@@ -226,8 +195,8 @@ impl KFormat for Q4K {
     unsafe fn term<D: IntDot>(u: &Unpacked, w: &BlockQ4K, x: &BlockQ8K) -> f32 {
         // SAFETY: forwarded contract.
         let (isum, summs) = unsafe { (isum_k4::<D>(u, x), summs_k4(u, x)) };
-        let d = w.d.to_f32() * x.d;
-        let dmin = w.dmin.to_f32() * x.d;
+        let d = f16_to_f32(w.d) * x.d;
+        let dmin = f16_to_f32(w.dmin) * x.d;
         d * isum as f32 - dmin * summs as f32
     }
     const SUB: usize = 32;
@@ -235,8 +204,8 @@ impl KFormat for Q4K {
     unsafe fn term_from_isum(isum: i32, u: &Unpacked, w: &BlockQ4K, x: &BlockQ8K) -> f32 {
         // SAFETY: forwarded contract (NEON).
         let summs = unsafe { summs_k4(u, x) };
-        let d = w.d.to_f32() * x.d;
-        let dmin = w.dmin.to_f32() * x.d;
+        let d = f16_to_f32(w.d) * x.d;
+        let dmin = f16_to_f32(w.dmin) * x.d;
         d * isum as f32 - dmin * summs as f32
     }
 }
@@ -259,8 +228,8 @@ impl KFormat for Q5K {
     unsafe fn term<D: IntDot>(u: &Unpacked, w: &BlockQ5K, x: &BlockQ8K) -> f32 {
         // SAFETY: forwarded contract.
         let (isum, summs) = unsafe { (isum_k4::<D>(u, x), summs_k4(u, x)) };
-        let d = w.d.to_f32() * x.d;
-        let dmin = w.dmin.to_f32() * x.d;
+        let d = f16_to_f32(w.d) * x.d;
+        let dmin = f16_to_f32(w.dmin) * x.d;
         d * isum as f32 - dmin * summs as f32
     }
     const SUB: usize = 32;
@@ -268,8 +237,8 @@ impl KFormat for Q5K {
     unsafe fn term_from_isum(isum: i32, u: &Unpacked, w: &BlockQ5K, x: &BlockQ8K) -> f32 {
         // SAFETY: forwarded contract (NEON).
         let summs = unsafe { summs_k4(u, x) };
-        let d = w.d.to_f32() * x.d;
-        let dmin = w.dmin.to_f32() * x.d;
+        let d = f16_to_f32(w.d) * x.d;
+        let dmin = f16_to_f32(w.dmin) * x.d;
         d * isum as f32 - dmin * summs as f32
     }
 }
@@ -334,12 +303,12 @@ impl KFormat for Q6K {
             acc = vmlaq_s32(acc, hsum4(s[12], s[13], s[14], s[15]), u.scales[3]);
             vaddvq_s32(acc)
         };
-        (w.d.to_f32() * x.d) * isum as f32
+        (f16_to_f32(w.d) * x.d) * isum as f32
     }
     const SUB: usize = 16;
     #[inline(always)]
     unsafe fn term_from_isum(isum: i32, _u: &Unpacked, w: &BlockQ6K, x: &BlockQ8K) -> f32 {
-        (w.d.to_f32() * x.d) * isum as f32
+        (f16_to_f32(w.d) * x.d) * isum as f32
     }
 }
 

@@ -170,18 +170,18 @@ unsafe fn eight_blocks<F: Q32, T: Tile>(w: [&[F::W; 8]; 2], x: [&[F::X; 8]; 4], 
         for j in 0..8 {
             let (w0, w1) = (&w[0][j], &w[1][j]);
             let wp = T::prep(F::weights(w0), F::weights(w1));
-            let (d0, d1) = (F::d_w(w0), F::d_w(w1));
+            let (d0, d1) = (*F::d_w(w0), *F::d_w(w1));
             let dw = f16_bits_to_f32x4(d0, d0, d1, d1);
-            let (m0, m1) = (F::m_w(w0), F::m_w(w1));
+            let (m0, m1) = (*F::m_w(w0), *F::m_w(w1));
             let mw = f16_bits_to_f32x4(m0, m0, m1, m1);
             for (s, acc) in acc.iter_mut().enumerate() {
                 let (xa, xb) = (&x[2 * s][j], &x[2 * s + 1][j]);
                 let isum = T::pair(&wp, F::acts(xa), F::acts(xb), F::SMALL);
-                let (da, db) = (F::d_x(xa), F::d_x(xb));
+                let (da, db) = (*F::d_x(xa), *F::d_x(xb));
                 let dx = f16_bits_to_f32x4(da, db, da, db);
                 let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
                 if F::HAS_MIN {
-                    let (sa, sb) = (F::s_x(xa), F::s_x(xb));
+                    let (sa, sb) = (*F::s_x(xa), *F::s_x(xb));
                     t = vaddq_f32(t, vmulq_f32(mw, f16_bits_to_f32x4(sa, sb, sa, sb)));
                 }
                 acc[j] = vaddq_f32(acc[j], t);
@@ -232,9 +232,64 @@ unsafe fn tile<F: Q32, T: Tile>(w: [&[F::W]; 2], x: [&[F::X]; 4], bpr: usize) ->
     }
 }
 
+/// One block of a 4-row × 1-column tile: `(d_w · d_x) · f32(isum)` (+ `m_w · s_x` for Q4_1)
+/// for the four rows, in lanes 0–3.
+///
+/// # Safety
+/// The CPU must have the instructions of `D` (and NEON).
+#[inline(always)]
+unsafe fn block_rows4<F: Q32, D: IntDot>(w: [&F::W; 4], xb: &F::X) -> float32x4_t {
+    // SAFETY: forwarded contract; reads of the blocks and register operations only.
+    unsafe {
+        let a = F::acts(xb);
+        // No closures here: `sdot` must inline into the `dotprod` body (see `block_sum`).
+        let isum = if F::OFFSET != 0 {
+            // Every row starts from `−OFFSET · Σx` (partial sums), then adds its raw values'
+            // products: the same exact integer as the offset-subtracted weights give.
+            let m = vdupq_n_s8(F::OFFSET.wrapping_neg());
+            let c = D::dot32_small(m, m, a.0, a.1);
+            let (w0, w1, w2, w3) = (
+                F::weights_raw(w[0]),
+                F::weights_raw(w[1]),
+                F::weights_raw(w[2]),
+                F::weights_raw(w[3]),
+            );
+            hsum4(
+                D::dot32_small_acc(c, w0.0, w0.1, a.0, a.1),
+                D::dot32_small_acc(c, w1.0, w1.1, a.0, a.1),
+                D::dot32_small_acc(c, w2.0, w2.1, a.0, a.1),
+                D::dot32_small_acc(c, w3.0, w3.1, a.0, a.1),
+            )
+        } else {
+            let (w0, w1, w2, w3) = (
+                F::weights(w[0]),
+                F::weights(w[1]),
+                F::weights(w[2]),
+                F::weights(w[3]),
+            );
+            hsum4(
+                block_sum::<D>(w0.0, w0.1, a, F::SMALL),
+                block_sum::<D>(w1.0, w1.1, a, F::SMALL),
+                block_sum::<D>(w2.0, w2.1, a, F::SMALL),
+                block_sum::<D>(w3.0, w3.1, a, F::SMALL),
+            )
+        };
+        let dw = f16_refs_to_f32x4(F::d_w(w[0]), F::d_w(w[1]), F::d_w(w[2]), F::d_w(w[3]));
+        let dx = f16_ref_dup_f32x4(F::d_x(xb));
+        let t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
+        if F::HAS_MIN {
+            let mw = f16_refs_to_f32x4(F::m_w(w[0]), F::m_w(w[1]), F::m_w(w[2]), F::m_w(w[3]));
+            vaddq_f32(t, vmulq_f32(mw, f16_ref_dup_f32x4(F::s_x(xb))))
+        } else {
+            t
+        }
+    }
+}
+
 /// Adds 8 blocks (starting at a multiple of 8) of a 4-row × 1-column tile to `acc`: lane `p`
 /// of `acc[j]` is row `p`'s accumulator for lane `b % 8 = j`, so the final fold is the same
-/// lane-wise one as the 2 × 4 tile's and every row gets the dot product's bits.
+/// lane-wise one as the 2 × 4 tile's and every row gets the dot product's bits. Unrolled by
+/// hand so the accumulators stay in registers and every load has a constant offset.
 ///
 /// # Safety
 /// The CPU must have the instructions of `D` (and NEON).
@@ -244,38 +299,15 @@ unsafe fn eight_blocks_rows4<F: Q32, D: IntDot>(
     x: &[F::X; 8],
     acc: &mut [float32x4_t; 8],
 ) {
-    // SAFETY: forwarded contract; reads of the block arrays and register operations only.
-    unsafe {
-        for j in 0..8 {
-            let xb = &x[j];
-            let a = F::acts(xb);
-            let w4 = [&w[0][j], &w[1][j], &w[2][j], &w[3][j]];
-            // No closures here: `sdot` must inline into the `dotprod` body (see `block_sum`).
-            let (w0, w1, w2, w3) = (
-                F::weights(w4[0]),
-                F::weights(w4[1]),
-                F::weights(w4[2]),
-                F::weights(w4[3]),
-            );
-            let isum = hsum4(
-                block_sum::<D>(w0.0, w0.1, a, F::SMALL),
-                block_sum::<D>(w1.0, w1.1, a, F::SMALL),
-                block_sum::<D>(w2.0, w2.1, a, F::SMALL),
-                block_sum::<D>(w3.0, w3.1, a, F::SMALL),
-            );
-            let dw = f16_bits_to_f32x4(F::d_w(w4[0]), F::d_w(w4[1]), F::d_w(w4[2]), F::d_w(w4[3]));
-            let dx = F::d_x(xb);
-            let dx = f16_bits_to_f32x4(dx, dx, dx, dx);
-            let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
-            if F::HAS_MIN {
-                let mw =
-                    f16_bits_to_f32x4(F::m_w(w4[0]), F::m_w(w4[1]), F::m_w(w4[2]), F::m_w(w4[3]));
-                let sx = F::s_x(xb);
-                t = vaddq_f32(t, vmulq_f32(mw, f16_bits_to_f32x4(sx, sx, sx, sx)));
-            }
-            acc[j] = vaddq_f32(acc[j], t);
-        }
+    macro_rules! blocks {
+        ($($j:literal)*) => {$(
+            // SAFETY: forwarded contract.
+            let t = unsafe { block_rows4::<F, D>([&w[0][$j], &w[1][$j], &w[2][$j], &w[3][$j]], &x[$j]) };
+            // SAFETY: NEON per the contract.
+            acc[$j] = unsafe { vaddq_f32(acc[$j], t) };
+        )*};
     }
+    blocks!(0 1 2 3 4 5 6 7);
 }
 
 /// One 4-row × 1-column tile over whole rows of `bpr` blocks (decode's matrix-vector product):

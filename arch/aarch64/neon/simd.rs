@@ -42,6 +42,18 @@ pub(super) trait IntDot {
     /// # Safety
     /// As [`IntDot::dot32`].
     unsafe fn dot16_small(w: int8x16_t, x: int8x16_t) -> int32x4_t;
+    /// `acc` plus the partial sums of [`IntDot::dot32_small`] (the lanes' split of the sum is
+    /// the implementation's; only the total of all lanes is defined).
+    ///
+    /// # Safety
+    /// As [`IntDot::dot32`].
+    unsafe fn dot32_small_acc(
+        acc: int32x4_t,
+        w0: int8x16_t,
+        w1: int8x16_t,
+        x0: int8x16_t,
+        x1: int8x16_t,
+    ) -> int32x4_t;
 }
 
 /// Baseline NEON: widening multiplies (`smull`, `smull2`) and pairwise widening adds.
@@ -85,6 +97,23 @@ impl IntDot for Mull {
             vpaddlq_s16(vmlal_high_s8(s, w, x))
         }
     }
+
+    #[inline(always)]
+    unsafe fn dot32_small_acc(
+        acc: int32x4_t,
+        w0: int8x16_t,
+        w1: int8x16_t,
+        x0: int8x16_t,
+        x1: int8x16_t,
+    ) -> int32x4_t {
+        // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
+        unsafe {
+            let s = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
+            let s = vmlal_high_s8(s, w0, x0);
+            let s = vmlal_s8(s, vget_low_s8(w1), vget_low_s8(x1));
+            vpadalq_s16(acc, vmlal_high_s8(s, w1, x1))
+        }
+    }
 }
 
 /// NEON + dotprod: `sdot` (4 byte products per `i32` lane).
@@ -107,6 +136,18 @@ impl IntDot for Sdot {
     unsafe fn dot16_small(w: int8x16_t, x: int8x16_t) -> int32x4_t {
         // SAFETY: forwarded contract: the CPU has dotprod.
         unsafe { sdot(vdupq_n_s32(0), w, x) }
+    }
+
+    #[inline(always)]
+    unsafe fn dot32_small_acc(
+        acc: int32x4_t,
+        w0: int8x16_t,
+        w1: int8x16_t,
+        x0: int8x16_t,
+        x1: int8x16_t,
+    ) -> int32x4_t {
+        // SAFETY: forwarded contract: the CPU has dotprod.
+        unsafe { sdot(sdot(acc, w0, x0), w1, x1) }
     }
 }
 
@@ -198,6 +239,52 @@ pub(super) unsafe fn f16_bits_to_f32x4(a: u16, b: u16, c: u16, d: u16) -> float3
     let bits = u64::from(a) | u64::from(b) << 16 | u64::from(c) << 32 | u64::from(d) << 48;
     // SAFETY: forwarded contract (NEON).
     unsafe { f16x4_to_f32(vcreate_u16(bits)) }
+}
+
+/// One IEEE half-precision value to `f32`, exactly: `fcvt` of the base ARMv8 floating point
+/// (`half`'s `to_f32` uses a software conversion unless the `fp16` extension is enabled at
+/// compile time, though the conversion instruction needs no extension).
+#[inline(always)]
+pub(super) fn f16_to_f32(h: half::f16) -> f32 {
+    let out: f32;
+    // SAFETY: a register-only instruction of the base architecture (FP is mandatory on
+    // aarch64 Linux and in every aarch64 target Rust supports with NEON).
+    unsafe {
+        asm!(
+            "fcvt {o:s}, {i:h}",
+            o = lateout(vreg) out,
+            i = in(vreg) h.to_bits() as i16,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    out
+}
+
+/// Four `f16` values read from four places to an `f32` vector `[a, b, c, d]` (lane loads:
+/// no trip through general registers).
+///
+/// # Safety
+/// As [`f16x4_to_f32`].
+#[inline(always)]
+pub(super) unsafe fn f16_refs_to_f32x4(a: &u16, b: &u16, c: &u16, d: &u16) -> float32x4_t {
+    // SAFETY: each pointer comes from a reference to a readable `u16`; NEON per the contract.
+    unsafe {
+        let v = vld1_dup_u16(a);
+        let v = vld1_lane_u16::<1>(b, v);
+        let v = vld1_lane_u16::<2>(c, v);
+        let v = vld1_lane_u16::<3>(d, v);
+        f16x4_to_f32(v)
+    }
+}
+
+/// One `f16` value in all four lanes of an `f32` vector.
+///
+/// # Safety
+/// As [`f16x4_to_f32`].
+#[inline(always)]
+pub(super) unsafe fn f16_ref_dup_f32x4(a: &u16) -> float32x4_t {
+    // SAFETY: `a` is a readable `u16`; NEON per the contract.
+    unsafe { f16x4_to_f32(vld1_dup_u16(a)) }
 }
 
 /// Eight `f16` bit patterns to two `f32` vectors (lanes 0–3, 4–7).
