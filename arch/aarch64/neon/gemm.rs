@@ -165,28 +165,48 @@ type Acc = [[float32x4_t; 8]; 2];
 /// The CPU must have the instructions of `T` (and NEON).
 #[inline(always)]
 unsafe fn eight_blocks<F: Q32, T: Tile>(w: [&[F::W; 8]; 2], x: [&[F::X; 8]; 4], acc: &mut Acc) {
-    // SAFETY: forwarded contract; reads of the block arrays and register operations only.
-    unsafe {
-        for j in 0..8 {
-            let (w0, w1) = (&w[0][j], &w[1][j]);
-            let wp = T::prep(F::weights(w0), F::weights(w1));
-            let (d0, d1) = (*F::d_w(w0), *F::d_w(w1));
-            let dw = f16_bits_to_f32x4(d0, d0, d1, d1);
-            let (m0, m1) = (*F::m_w(w0), *F::m_w(w1));
-            let mw = f16_bits_to_f32x4(m0, m0, m1, m1);
-            for (s, acc) in acc.iter_mut().enumerate() {
-                let (xa, xb) = (&x[2 * s][j], &x[2 * s + 1][j]);
-                let isum = T::pair(&wp, F::acts(xa), F::acts(xb), F::SMALL);
-                let (da, db) = (*F::d_x(xa), *F::d_x(xb));
-                let dx = f16_bits_to_f32x4(da, db, da, db);
-                let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
-                if F::HAS_MIN {
-                    let (sa, sb) = (*F::s_x(xa), *F::s_x(xb));
-                    t = vaddq_f32(t, vmulq_f32(mw, f16_bits_to_f32x4(sa, sb, sa, sb)));
-                }
-                acc[j] = vaddq_f32(acc[j], t);
+    macro_rules! blocks {
+        ($($j:literal)*) => {$(
+            // SAFETY: forwarded contract.
+            let t = unsafe {
+                block_2x4::<F, T>(&w[0][$j], &w[1][$j], [&x[0][$j], &x[1][$j], &x[2][$j], &x[3][$j]])
+            };
+            // SAFETY: NEON per the contract.
+            unsafe {
+                acc[0][$j] = vaddq_f32(acc[0][$j], t[0]);
+                acc[1][$j] = vaddq_f32(acc[1][$j], t[1]);
             }
+        )*};
+    }
+    // Unrolled by hand so the accumulators stay in registers and loads have constant offsets.
+    blocks!(0 1 2 3 4 5 6 7);
+}
+
+/// One block of a 2 × 4 tile: per sub-tile `s`, `(d_w · d_x) · f32(isum)` (+ `m_w · s_x`) of
+/// `[r0·c2s, r0·c2s+1, r1·c2s, r1·c2s+1]`.
+///
+/// # Safety
+/// The CPU must have the instructions of `T` (and NEON).
+#[inline(always)]
+unsafe fn block_2x4<F: Q32, T: Tile>(w0: &F::W, w1: &F::W, x: [&F::X; 4]) -> [float32x4_t; 2] {
+    // SAFETY: forwarded contract; reads of the blocks and register operations only.
+    unsafe {
+        let wp = T::prep(F::weights(w0), F::weights(w1));
+        let dw = f16_refs_to_f32x4(F::d_w(w0), F::d_w(w0), F::d_w(w1), F::d_w(w1));
+        let mut out = [vdupq_n_f32(0.0); 2];
+        for (s, o) in out.iter_mut().enumerate() {
+            let (xa, xb) = (x[2 * s], x[2 * s + 1]);
+            let isum = T::pair(&wp, F::acts(xa), F::acts(xb), F::SMALL);
+            let dx = f16_refs_to_f32x4(F::d_x(xa), F::d_x(xb), F::d_x(xa), F::d_x(xb));
+            let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
+            if F::HAS_MIN {
+                let mw = f16_refs_to_f32x4(F::m_w(w0), F::m_w(w0), F::m_w(w1), F::m_w(w1));
+                let sx = f16_refs_to_f32x4(F::s_x(xa), F::s_x(xb), F::s_x(xa), F::s_x(xb));
+                t = vaddq_f32(t, vmulq_f32(mw, sx));
+            }
+            *o = t;
         }
+        out
     }
 }
 

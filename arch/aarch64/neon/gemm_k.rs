@@ -249,10 +249,11 @@ macro_rules! gemm_k_entries {
             #[target_feature(enable = "neon,dotprod,i8mm")]
             unsafe fn i8mm_body(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
                 // One column (decode): `smmla`'s 2 × 2 tile would compute a copy of it, so the
-                // `sdot` tile (bit-identical, see the module docs) is cheaper.
+                // `sdot` tile (bit-identical, see the module docs) is cheaper; likewise for the
+                // formats whose `smmla` tile costs more ([`KFormat::MMLA`]).
                 // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.
                 unsafe {
-                    if x.len() / bpr.max(1) <= 1 {
+                    if x.len() / bpr.max(1) <= 1 || !<$fmt>::MMLA {
                         gemm_k::<$fmt, Sdot>(w, x, bpr, out, s)
                     } else {
                         gemm_k_mmla::<$fmt>(w, x, bpr, out, s)

@@ -230,17 +230,6 @@ pub(super) unsafe fn f16x8_high_to_f32(h: uint16x8_t) -> float32x4_t {
     out
 }
 
-/// Four `f16` bit patterns given as `u16`s to an `f32` vector `[a, b, c, d]`.
-///
-/// # Safety
-/// As [`f16x4_to_f32`].
-#[inline(always)]
-pub(super) unsafe fn f16_bits_to_f32x4(a: u16, b: u16, c: u16, d: u16) -> float32x4_t {
-    let bits = u64::from(a) | u64::from(b) << 16 | u64::from(c) << 32 | u64::from(d) << 48;
-    // SAFETY: forwarded contract (NEON).
-    unsafe { f16x4_to_f32(vcreate_u16(bits)) }
-}
-
 /// One IEEE half-precision value to `f32`, exactly: `fcvt` of the base ARMv8 floating point
 /// (`half`'s `to_f32` uses a software conversion unless the `fp16` extension is enabled at
 /// compile time, though the conversion instruction needs no extension).
