@@ -329,7 +329,7 @@ macro_rules! int_dot_test {
                 seed: u64,
                 bpr in 0usize..=($max_blocks / 3 + 1),
                 rows in 0usize..=7,
-                cols in 0usize..=5,
+                cols in 0usize..=10,
                 extra_stride in 0usize..3,
             ) {
                 let scalar = Kernels::scalar();
@@ -408,7 +408,7 @@ macro_rules! gemm_large_test {
         );
     };
     ($name:ident, $dot:ident, $gemm:ident, $wgen:expr, $xgen:expr, $blocks:expr, $rows:expr) => {
-        gemm_large_test!($name, $dot, $gemm, $wgen, $xgen, $blocks, $rows, 1usize..=6);
+        gemm_large_test!($name, $dot, $gemm, $wgen, $xgen, $blocks, $rows, 1usize..=9);
     };
     (
         $name:ident,

@@ -11,26 +11,33 @@
 //!
 //! # Tiling and accumulators
 //!
-//! Register tile: 2 rows × 4 columns = two 2 × 2 sub-tiles. For each block index `b`, the two
-//! rows' weight blocks are unpacked once and serve all four columns. Each sub-tile produces one
-//! `int32x4_t` of exact block sums in the order `[r0·cA, r0·cB, r1·cA, r1·cB]`:
+//! Several columns (prefill): register tiles of 4 rows × 8 columns (× 4 for a last group of at
+//! most four), made of 2 × 2 sub-tiles. For each block index `b`, the four rows' weight blocks
+//! are unpacked once and serve every column, each column pair's activations once and serve
+//! every row pair. Each sub-tile produces one `int32x4_t` of exact block sums in the order
+//! `[r0·cA, r0·cB, r1·cA, r1·cB]`:
 //! - dot tiers ([`DotTile`]): four [`IntDot`] block sums (`sdot` or `smull`) folded with two
 //!   `addp`;
 //! - i8mm tier ([`MmlaTile`]): the two rows' 32 bytes are interleaved 8 bytes at a time
 //!   (`zip1`/`zip2` on 64-bit lanes: `[r0 k0..8 | r1 k0..8]`, …), likewise the two columns, and
 //!   four `smmla` produce the 2 × 2 block of sums directly.
 //!
-//! The float terms of the 4 outputs of a sub-tile are computed lane-wise (scale vectors
-//! `[dw0, dw0, dw1, dw1] · [dxA, dxB, dxA, dxB]`, each product exact) and added to accumulator
-//! `acc[b % 8]` — a "block-lane-major" layout: 8 `float32x4_t` per sub-tile whose lane `p` is
-//! output `p`'s accumulator for lane `b % 8`, so the final fold is 7 lane-wise `fadd`s in the
-//! contract's order. Blocks are processed 8 at a time.
+//! The float terms of a sub-tile's 4 outputs are computed lane-wise (scale vectors
+//! `[dw0, dw0, dw1, dw1] · [dxA, dxB, dxA, dxB]`, each product exact) and added to the
+//! accumulator of lane `b % 8`. The tile runs **lane-major**: one pass over the blocks
+//! `j, j + 8, …` per lane `j`, holding one accumulator per sub-tile (8 · 16 would not fit in
+//! registers), then the 8 lanes are folded lane-wise in the contract's order.
+//!
+//! One column (decode): a 4-row × 1-column tile ([`tile_rows4`]) whose accumulator `j` holds
+//! the four rows' lane `j` (8 vectors, unrolled), `sdot` (or `smull`) on every tier; Q4_0 keeps
+//! its raw nibbles and starts each row's sum from a shared `−8 · Σx`.
 //!
 //! # Tails
 //!
-//! Row / column counts that are not multiples of 2 / 4 repeat the last row / column (the extra
-//! outputs are discarded). The last `bpr % 8` blocks are copied into zeroed arrays (a zero block
-//! adds `+0.0`, which never changes an accumulator). Columns whose outputs do not fit in `out`
+//! Row / column counts that are not multiples of the tile repeat the last row / column (the
+//! extra outputs are discarded). The decode tile copies the last `bpr % 8` blocks into zeroed
+//! arrays (a zero block adds `+0.0`, which never changes an accumulator); the lane-major tile
+//! needs no padding. Columns whose outputs do not fit in `out`
 //! are skipped like the reference does; nothing is read or written out of bounds.
 
 use super::dot::{padded8, Q32};
@@ -45,17 +52,12 @@ pub(super) trait Tile {
     /// # Safety
     /// The CPU must have the tile's instructions.
     unsafe fn prep(w0: (int8x16_t, int8x16_t), w1: (int8x16_t, int8x16_t)) -> [int8x16_t; 4];
-    /// `[r0·a, r0·b, r1·a, r1·b]` exact block sums against columns `a`, `b`; `small` as
-    /// [`IntDot::dot32_small`].
+    /// `[r0·a, r0·b, r1·a, r1·b]` exact block sums against columns `a`, `b` prepared by
+    /// [`Tile::prep`] like the rows; `small` as [`IntDot::dot32_small`].
     ///
     /// # Safety
     /// The CPU must have the tile's instructions.
-    unsafe fn pair(
-        w: &[int8x16_t; 4],
-        a: (int8x16_t, int8x16_t),
-        b: (int8x16_t, int8x16_t),
-        small: bool,
-    ) -> int32x4_t;
+    unsafe fn pair(w: &[int8x16_t; 4], x: &[int8x16_t; 4], small: bool) -> int32x4_t;
 }
 
 /// Tile of four independent block sums ([`IntDot`]).
@@ -67,14 +69,10 @@ impl<D: IntDot> Tile for DotTile<D> {
         [w0.0, w0.1, w1.0, w1.1]
     }
     #[inline(always)]
-    unsafe fn pair(
-        w: &[int8x16_t; 4],
-        a: (int8x16_t, int8x16_t),
-        b: (int8x16_t, int8x16_t),
-        small: bool,
-    ) -> int32x4_t {
+    unsafe fn pair(w: &[int8x16_t; 4], x: &[int8x16_t; 4], small: bool) -> int32x4_t {
         // SAFETY: forwarded contract.
         unsafe {
+            let (a, b) = ((x[0], x[1]), (x[2], x[3]));
             hsum4(
                 block_sum::<D>(w[0], w[1], a, small),
                 block_sum::<D>(w[0], w[1], b, small),
@@ -139,15 +137,9 @@ impl Tile for MmlaTile {
         unsafe { interleave(w0, w1) }
     }
     #[inline(always)]
-    unsafe fn pair(
-        w: &[int8x16_t; 4],
-        a: (int8x16_t, int8x16_t),
-        b: (int8x16_t, int8x16_t),
-        _small: bool,
-    ) -> int32x4_t {
+    unsafe fn pair(w: &[int8x16_t; 4], x: &[int8x16_t; 4], _small: bool) -> int32x4_t {
         // SAFETY: forwarded contract (i8mm).
         unsafe {
-            let x = interleave(a, b);
             let s = smmla(vdupq_n_s32(0), w[0], x[0]);
             let s = smmla(s, w[1], x[1]);
             let s = smmla(s, w[2], x[2]);
@@ -156,99 +148,118 @@ impl Tile for MmlaTile {
     }
 }
 
-/// Accumulators of one 2 × 4 tile: `[sub-tile][b % 8]`.
-type Acc = [[float32x4_t; 8]; 2];
-
-/// Adds 8 blocks (starting at a multiple of 8) of a 2 × 4 tile to `acc`.
+/// Adds one block of a 4-row × `C`-column tile (`C` = 4 or 8) to `acc`: sub-tile
+/// `rp · C/2 + cp` (row pair `rp`, column pair `cp`) gains `(d_w · d_x) · f32(isum)`
+/// (+ `m_w · s_x`) of `[r0·c0, r0·c1, r1·c0, r1·c1]` of that pair.
 ///
 /// # Safety
 /// The CPU must have the instructions of `T` (and NEON).
 #[inline(always)]
-unsafe fn eight_blocks<F: Q32, T: Tile>(w: [&[F::W; 8]; 2], x: [&[F::X; 8]; 4], acc: &mut Acc) {
-    macro_rules! blocks {
-        ($($j:literal)*) => {$(
-            // SAFETY: forwarded contract.
-            let t = unsafe {
-                block_2x4::<F, T>(&w[0][$j], &w[1][$j], [&x[0][$j], &x[1][$j], &x[2][$j], &x[3][$j]])
-            };
-            // SAFETY: NEON per the contract.
-            unsafe {
-                acc[0][$j] = vaddq_f32(acc[0][$j], t[0]);
-                acc[1][$j] = vaddq_f32(acc[1][$j], t[1]);
-            }
-        )*};
-    }
-    // Unrolled by hand so the accumulators stay in registers and loads have constant offsets.
-    blocks!(0 1 2 3 4 5 6 7);
-}
-
-/// One block of a 2 × 4 tile: per sub-tile `s`, `(d_w · d_x) · f32(isum)` (+ `m_w · s_x`) of
-/// `[r0·c2s, r0·c2s+1, r1·c2s, r1·c2s+1]`.
-///
-/// # Safety
-/// The CPU must have the instructions of `T` (and NEON).
-#[inline(always)]
-unsafe fn block_2x4<F: Q32, T: Tile>(w0: &F::W, w1: &F::W, x: [&F::X; 4]) -> [float32x4_t; 2] {
+unsafe fn block_4xc<F: Q32, T: Tile, const C: usize>(
+    w: [&F::W; 4],
+    x: [&F::X; C],
+    acc: &mut [float32x4_t; C],
+) {
     // SAFETY: forwarded contract; reads of the blocks and register operations only.
     unsafe {
-        let wp = T::prep(F::weights(w0), F::weights(w1));
-        let dw = f16_refs_to_f32x4(F::d_w(w0), F::d_w(w0), F::d_w(w1), F::d_w(w1));
-        let mut out = [vdupq_n_f32(0.0); 2];
-        for (s, o) in out.iter_mut().enumerate() {
-            let (xa, xb) = (x[2 * s], x[2 * s + 1]);
-            let isum = T::pair(&wp, F::acts(xa), F::acts(xb), F::SMALL);
-            let dx = f16_refs_to_f32x4(F::d_x(xa), F::d_x(xb), F::d_x(xa), F::d_x(xb));
-            let mut t = vmulq_f32(vmulq_f32(dw, dx), vcvtq_f32_s32(isum));
-            if F::HAS_MIN {
-                let mw = f16_refs_to_f32x4(F::m_w(w0), F::m_w(w0), F::m_w(w1), F::m_w(w1));
-                let sx = f16_refs_to_f32x4(F::s_x(xa), F::s_x(xb), F::s_x(xa), F::s_x(xb));
-                t = vaddq_f32(t, vmulq_f32(mw, sx));
+        let wp = [
+            T::prep(F::weights(w[0]), F::weights(w[1])),
+            T::prep(F::weights(w[2]), F::weights(w[3])),
+        ];
+        // The four rows' scales in one vector, then each row pair's `[d0, d0, d1, d1]`.
+        let d4 = f16_refs_to_f32x4(F::d_w(w[0]), F::d_w(w[1]), F::d_w(w[2]), F::d_w(w[3]));
+        let dw = [vzip1q_f32(d4, d4), vzip2q_f32(d4, d4)];
+        let m4 = f16_refs_to_f32x4(F::m_w(w[0]), F::m_w(w[1]), F::m_w(w[2]), F::m_w(w[3]));
+        let mw = [vzip1q_f32(m4, m4), vzip2q_f32(m4, m4)];
+        for cp in 0..C / 2 {
+            let (x0, x1) = (x[2 * cp], x[2 * cp + 1]);
+            let xp = T::prep(F::acts(x0), F::acts(x1));
+            let dx = f16_refs_to_f32x4(F::d_x(x0), F::d_x(x1), F::d_x(x0), F::d_x(x1));
+            let sx = f16_refs_to_f32x4(F::s_x(x0), F::s_x(x1), F::s_x(x0), F::s_x(x1));
+            for rp in 0..2 {
+                let isum = T::pair(&wp[rp], &xp, F::SMALL);
+                let mut t = vmulq_f32(vmulq_f32(dw[rp], dx), vcvtq_f32_s32(isum));
+                if F::HAS_MIN {
+                    t = vaddq_f32(t, vmulq_f32(mw[rp], sx));
+                }
+                let a = &mut acc[rp * (C / 2) + cp];
+                *a = vaddq_f32(*a, t);
             }
-            *o = t;
         }
-        out
     }
 }
 
-/// One 2 × 4 tile over whole rows / columns of `bpr` blocks: returns, per sub-tile,
-/// `[r0·cA, r0·cB, r1·cA, r1·cB]`.
+/// One 4-row × `C`-column tile (`C` = 4 or 8) over whole rows / columns of `bpr` blocks:
+/// `res[rp · C/2 + cp]` is `[r0·c0, r0·c1, r1·c0, r1·c1]` of row pair `rp` and column pair
+/// `cp`.
+///
+/// Lane-major: accumulator lane `j` (blocks `b ≡ j mod 8`) is summed in its own pass over the
+/// blocks `j, j + 8, …`, so a pass holds `C` accumulators (one per sub-tile) instead of
+/// `8 · C`. Each lane still adds its blocks in increasing order, and the lanes are folded in
+/// the dot product's order: every output has the dot product's bits. (A block a lane lacks is
+/// simply not there: no padding.)
 ///
 /// # Safety
 /// The CPU must have the instructions of `T` (and NEON).
 #[inline(always)]
-unsafe fn tile<F: Q32, T: Tile>(w: [&[F::W]; 2], x: [&[F::X]; 4], bpr: usize) -> [[f32; 4]; 2] {
-    // SAFETY: forwarded contract; every block array is built from in-bounds sub-slices.
+unsafe fn tile_4xc<F: Q32, T: Tile, const C: usize>(
+    w: [&[F::W]; 4],
+    x: [&[F::X]; C],
+    bpr: usize,
+) -> [[f32; 4]; C] {
+    let n = w
+        .iter()
+        .map(|s| s.len())
+        .chain(x.iter().map(|s| s.len()))
+        .fold(bpr, usize::min);
+    // SAFETY: forwarded contract; every index `b < n` is in bounds of all the slices.
     unsafe {
-        let mut acc: Acc = [[vdupq_n_f32(0.0); 8]; 2];
-        let full = bpr / 8;
-        for g in 0..full {
-            let w8: [Option<&[F::W; 8]>; 2] = [arr8(w[0], g), arr8(w[1], g)];
-            let x8: [Option<&[F::X; 8]>; 4] =
-                [arr8(x[0], g), arr8(x[1], g), arr8(x[2], g), arr8(x[3], g)];
-            if let ([Some(w0), Some(w1)], [Some(x0), Some(x1), Some(x2), Some(x3)]) = (w8, x8) {
-                eight_blocks::<F, T>([w0, w1], [x0, x1, x2, x3], &mut acc);
+        let mut lanes = [[vdupq_n_f32(0.0); C]; 8];
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            let mut acc = [vdupq_n_f32(0.0); C];
+            let mut b = j;
+            while b < n {
+                let wb = [
+                    w[0].get_unchecked(b),
+                    w[1].get_unchecked(b),
+                    w[2].get_unchecked(b),
+                    w[3].get_unchecked(b),
+                ];
+                let xb: [&F::X; C] = core::array::from_fn(|k| x[k].get_unchecked(b));
+                block_4xc::<F, T, C>(wb, xb, &mut acc);
+                b += 8;
             }
+            *lane = acc;
         }
-        if !bpr.is_multiple_of(8) {
-            let (w0, w1) = (tail8(w[0], full), tail8(w[1], full));
-            let (x0, x1, x2, x3) = (
-                tail8(x[0], full),
-                tail8(x[1], full),
-                tail8(x[2], full),
-                tail8(x[3], full),
+        let mut res = [[0.0f32; 4]; C];
+        for (s, r) in res.iter_mut().enumerate() {
+            let l = |j: usize| lanes[j][s];
+            let v = vaddq_f32(
+                vaddq_f32(vaddq_f32(l(0), l(4)), vaddq_f32(l(2), l(6))),
+                vaddq_f32(vaddq_f32(l(1), l(5)), vaddq_f32(l(3), l(7))),
             );
-            eight_blocks::<F, T>([&w0, &w1], [&x0, &x1, &x2, &x3], &mut acc);
-        }
-        let mut res = [[0.0f32; 4]; 2];
-        for (r, a) in res.iter_mut().zip(&acc) {
-            let s04 = vaddq_f32(a[0], a[4]);
-            let s26 = vaddq_f32(a[2], a[6]);
-            let s15 = vaddq_f32(a[1], a[5]);
-            let s37 = vaddq_f32(a[3], a[7]);
-            let v = vaddq_f32(vaddq_f32(s04, s26), vaddq_f32(s15, s37));
             vst1q_f32(r.as_mut_ptr(), v);
         }
         res
+    }
+}
+
+/// The outputs of one 4-row × `C`-column tile into `out` (rows `r0..r0 + nr`, columns
+/// `c0..c0 + nc`); outputs that do not fit are skipped.
+fn store_4xc<const C: usize>(
+    res: &[[f32; 4]; C],
+    out: &mut [f32],
+    out_stride: usize,
+    (r0, nr): (usize, usize),
+    (c0, nc): (usize, usize),
+) {
+    for k in 0..nc.min(C) {
+        for i in 0..nr.min(4) {
+            let v = res[(i / 2) * (C / 2) + k / 2][2 * (i % 2) + k % 2];
+            if let Some(o) = out.get_mut((c0 + k) * out_stride + r0 + i) {
+                *o = v;
+            }
+        }
     }
 }
 
@@ -418,7 +429,7 @@ pub(super) unsafe fn gemm_q32<F: Q32, T: Tile, D: IntDot>(
     let cols = columns_that_fit(cols, rows, out.len(), out_stride);
     // Overlapping columns (`out_stride < rows`): one column per tile, so the columns are
     // written in order, each overwriting the overlap as in the scalar loop.
-    let group = if out_stride < rows { 1 } else { 4 };
+    let group = if out_stride < rows { 1 } else { 8 };
     for c0 in (0..cols).step_by(group) {
         let nc = (cols - c0).min(group);
         if nc == 1 {
@@ -438,19 +449,20 @@ pub(super) unsafe fn gemm_q32<F: Q32, T: Tile, D: IntDot>(
             }
             continue;
         }
-        let xs: [&[F::X]; 4] = core::array::from_fn(|k| run(x, c0 + k.min(nc - 1), bpr));
-        for r0 in (0..rows).step_by(2) {
-            let nr = (rows - r0).min(2);
-            let ws = [run(w, r0, bpr), run(w, r0 + nr - 1, bpr)];
-            // SAFETY: forwarded contract.
-            let res = unsafe { tile::<F, T>(ws, xs, bpr) };
-            for k in 0..nc {
-                for i in 0..nr {
-                    let v = res[k / 2][2 * i + k % 2];
-                    if let Some(o) = out.get_mut((c0 + k) * out_stride + r0 + i) {
-                        *o = v;
-                    }
-                }
+        for r0 in (0..rows).step_by(4) {
+            let nr = (rows - r0).min(4);
+            let ws: [&[F::W]; 4] = core::array::from_fn(|i| run(w, r0 + i.min(nr - 1), bpr));
+            // Missing columns of a last partial tile repeat the last one (outputs dropped).
+            if nc > 4 {
+                let xs: [&[F::X]; 8] = core::array::from_fn(|k| run(x, c0 + k.min(nc - 1), bpr));
+                // SAFETY: forwarded contract.
+                let res = unsafe { tile_4xc::<F, T, 8>(ws, xs, bpr) };
+                store_4xc(&res, out, out_stride, (r0, nr), (c0, nc));
+            } else {
+                let xs: [&[F::X]; 4] = core::array::from_fn(|k| run(x, c0 + k.min(nc - 1), bpr));
+                // SAFETY: forwarded contract.
+                let res = unsafe { tile_4xc::<F, T, 4>(ws, xs, bpr) };
+                store_4xc(&res, out, out_stride, (r0, nr), (c0, nc));
             }
         }
     }
