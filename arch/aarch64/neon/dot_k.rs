@@ -257,7 +257,7 @@ impl KFormat for Q6K {
         // SAFETY: loads read `ql` at 64h + {0, 16, 32, 48} (< 128), `qh` at 32h + {0, 16}
         // (< 64) and the 16 scales; register operations otherwise.
         unsafe {
-            let m4 = vdupq_n_u8(0x0F);
+            let m6 = vdupq_n_u8(0x3F);
             let m2 = vdupq_n_u8(0x30);
             let off = vdupq_n_s8(32);
             let mut q = [vdupq_n_s8(0); 16];
@@ -266,11 +266,18 @@ impl KFormat for Q6K {
                     let ql_a = vld1q_u8(w.ql.as_ptr().add(64 * h + 16 * c));
                     let ql_b = vld1q_u8(w.ql.as_ptr().add(64 * h + 32 + 16 * c));
                     let qh = vld1q_u8(w.qh.as_ptr().add(32 * h + 16 * c));
+                    // Shift-and-insert: `sli` keeps the destination's low bits, `sri` its
+                    // high bits.
+                    let qh2 = vshrq_n_u8::<2>(qh);
                     let e = [
-                        vorrq_u8(vandq_u8(ql_a, m4), vandq_u8(vshlq_n_u8::<4>(qh), m2)),
-                        vorrq_u8(vandq_u8(ql_b, m4), vandq_u8(vshlq_n_u8::<2>(qh), m2)),
-                        vorrq_u8(vshrq_n_u8::<4>(ql_a), vandq_u8(qh, m2)),
-                        vorrq_u8(vshrq_n_u8::<4>(ql_b), vandq_u8(vshrq_n_u8::<2>(qh), m2)),
+                        // (ql_a & 15) | (qh & 3) << 4
+                        vandq_u8(vsliq_n_u8::<4>(ql_a, qh), m6),
+                        // (ql_b & 15) | (qh >> 2 & 3) << 4
+                        vandq_u8(vsliq_n_u8::<4>(ql_b, qh2), m6),
+                        // ql_a >> 4 | (qh >> 4 & 3) << 4
+                        vsriq_n_u8::<4>(vandq_u8(qh, m2), ql_a),
+                        // ql_b >> 4 | (qh >> 6) << 4
+                        vsriq_n_u8::<4>(vandq_u8(qh2, m2), ql_b),
                     ];
                     for (r, e) in e.into_iter().enumerate() {
                         if let Some(o) = half.get_mut(2 * r + c) {
