@@ -40,10 +40,6 @@ pub(super) trait KFormat {
     /// # Safety
     /// The CPU must have NEON.
     unsafe fn unpack(w: &Self::W) -> Unpacked;
-    /// Whether the i8mm tier's `smmla` gemm tile is cheaper than the `sdot` one for this
-    /// format (Arm cost harness, instructions per weight byte and column; Q6_K: 0.60 against
-    /// 0.53, so it keeps `sdot`).
-    const MMLA: bool = true;
     /// The reference's float term of one super-block pair, from the unpacked weights.
     ///
     /// # Safety
@@ -251,7 +247,6 @@ impl KFormat for Q5K {
 pub(super) struct Q6K;
 impl KFormat for Q6K {
     type W = BlockQ6K;
-    const MMLA: bool = false;
     #[inline(always)]
     unsafe fn unpack(w: &BlockQ6K) -> Unpacked {
         // SAFETY: loads read `ql` at 64h + {0, 16, 32, 48} (< 128), `qh` at 32h + {0, 16}

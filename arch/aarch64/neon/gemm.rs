@@ -489,8 +489,12 @@ macro_rules! gemm_q32_entries {
                 unsafe { dotprod_body(w, x, bpr, out, s) }
             }
 
-            /// NEON + dotprod + i8mm entry.
+            /// NEON + dotprod + i8mm entry. One column (decode) takes the `sdot` entry: the
+            /// decode tile is the same, compiled without the `smmla` tile around it.
             pub(in super::super) fn i8mm(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
+                if x.len() / bpr.max(1) <= 1 {
+                    return dotprod(w, x, bpr, out, s);
+                }
                 // SAFETY: reachable only through `kernels(NeonI8mm)`, whose caller checked
                 // NEON, dotprod and i8mm.
                 unsafe { i8mm_body(w, x, bpr, out, s) }

@@ -16,17 +16,17 @@
 //! dotprod tier, `smull` for baseline). The four running sums are scalars, each
 //! updated with the exact scalar expression, so the result equals the dot product bit for bit.
 //!
-//! The i8mm tier ([`gemm_k_mmla`]) runs 2 rows × 4 columns: the two rows' unpacked values are
+//! The i8mm tier ([`gemm_k_mmla`]) runs 4 rows × 4 columns: each row pair's unpacked values are
 //! interleaved 8 bytes at a time (`zip1/zip2` of 64-bit lanes), so are each column pair's
-//! activations, and one `smmla` per 8 elements gives the 2 × 2 block of sums
+//! activations (once, for both row pairs), and one `smmla` per 8 elements gives the 2 × 2 block of sums
 //! `[r0·c0, r0·c1, r1·c0, r1·c1]` (exact `i32`). Per sub-block (32 elements for Q4_K / Q5_K,
 //! 16 for Q6_K) the block of sums is multiplied by `[sc_j(r0), sc_j(r0), sc_j(r1), sc_j(r1)]`
 //! and accumulated, which is the exact `isum` of each `(row, column)`; the float term is then
 //! the scalar expression of [`KFormat::term_from_isum`], added to a scalar per output in
 //! super-block order: bit-identical to the row dot product. Against the `sdot` tile this
 //! halves the multiply instructions per output (32 multiply-adds per `smmla`, 16 per `sdot`)
-//! and drops the per-column horizontal sums; only its correctness is checked here (qemu: no
-//! i8mm hardware was available to time it).
+//! and drops the per-column horizontal sums. One column (decode) takes the `sdot` tile, whose
+//! work `smmla` would half waste.
 //!
 //! # Tails
 //!
@@ -157,52 +157,66 @@ pub(super) unsafe fn gemm_k_mmla<F: KFormat>(
             let c = c0 + k.min(nc - 1);
             x.get(c * bpr..(c + 1) * bpr).unwrap_or(&[])
         });
-        for r0 in (0..rows).step_by(2) {
-            let nr = (rows - r0).min(2);
-            // A missing second row repeats the first (its sums are dropped).
-            let wr: [&[F::W]; 2] = core::array::from_fn(|k| {
+        for r0 in (0..rows).step_by(4) {
+            let nr = (rows - r0).min(4);
+            // Missing rows of a last partial tile repeat the last one (their sums are dropped).
+            let wr: [&[F::W]; 4] = core::array::from_fn(|k| {
                 let r = r0 + k.min(nr - 1);
                 w.get(r * bpr..(r + 1) * bpr).unwrap_or(&[])
             });
-            let mut sumf = [[0.0f32; 4]; 2];
+            let mut sumf = [[0.0f32; 4]; 4];
             for b in 0..bpr {
-                let (Some(w0), Some(w1)) = (wr[0].get(b), wr[1].get(b)) else {
+                let (Some(w0), Some(w1), Some(w2), Some(w3)) =
+                    (wr[0].get(b), wr[1].get(b), wr[2].get(b), wr[3].get(b))
+                else {
                     break;
                 };
+                let wb = [w0, w1, w2, w3];
                 // SAFETY: NEON + i8mm (caller contract); register operations and loads of
                 // the 16-byte quant vectors inside each column's block `b`.
                 unsafe {
-                    let u = [F::unpack(w0), F::unpack(w1)];
-                    let mut rows8 = [(vdupq_n_s8(0), vdupq_n_s8(0)); 16];
-                    for (k, r8) in rows8.iter_mut().enumerate() {
-                        *r8 = zip64(u[0].q[k], u[1].q[k]);
+                    let u = [F::unpack(w0), F::unpack(w1), F::unpack(w2), F::unpack(w3)];
+                    // Each row pair's values interleaved 8 bytes at a time, and its scales.
+                    let mut rows8 = [[(vdupq_n_s8(0), vdupq_n_s8(0)); 16]; 2];
+                    for (rp, r8) in rows8.iter_mut().enumerate() {
+                        for (k, r8) in r8.iter_mut().enumerate() {
+                            *r8 = zip64(u[2 * rp].q[k], u[2 * rp + 1].q[k]);
+                        }
                     }
-                    let sc = pair_scales(&u[0], &u[1]);
+                    let sc = [pair_scales(&u[0], &u[1]), pair_scales(&u[2], &u[3])];
                     for pair in 0..2 {
                         let (Some(xa), Some(xb)) = (xs[2 * pair].get(b), xs[2 * pair + 1].get(b))
                         else {
                             continue;
                         };
-                        let mut isum = vdupq_n_s32(0);
-                        for (j, scj) in sc.iter().take(16 / per_sub).enumerate() {
-                            let mut s = vdupq_n_s32(0);
-                            for (k, r8) in rows8.iter().enumerate().skip(per_sub * j).take(per_sub)
-                            {
+                        // The column pair's activations are interleaved once for both row
+                        // pairs.
+                        let mut isum = [vdupq_n_s32(0); 2];
+                        for j in 0..16 / per_sub {
+                            let mut s = [vdupq_n_s32(0); 2];
+                            for k in per_sub * j..per_sub * (j + 1) {
                                 let (xl, xh) = zip64(
                                     vld1q_s8(xa.qs.as_ptr().add(16 * k)),
                                     vld1q_s8(xb.qs.as_ptr().add(16 * k)),
                                 );
-                                s = smmla(s, r8.0, xl);
-                                s = smmla(s, r8.1, xh);
+                                for (rp, s) in s.iter_mut().enumerate() {
+                                    *s = smmla(*s, rows8[rp][k].0, xl);
+                                    *s = smmla(*s, rows8[rp][k].1, xh);
+                                }
                             }
-                            isum = vmlaq_s32(isum, s, *scj);
+                            for rp in 0..2 {
+                                isum[rp] = vmlaq_s32(isum[rp], s[rp], sc[rp][j]);
+                            }
                         }
-                        let mut lanes = [0i32; 4];
-                        vst1q_s32(lanes.as_mut_ptr(), isum);
-                        for (r, (ur, wrb)) in u.iter().zip([w0, w1]).enumerate() {
-                            for (cc, xc) in [xa, xb].into_iter().enumerate() {
-                                let t = F::term_from_isum(lanes[2 * r + cc], ur, wrb, xc);
-                                sumf[r][2 * pair + cc] += t;
+                        for (rp, isum) in isum.iter().enumerate() {
+                            let mut lanes = [0i32; 4];
+                            vst1q_s32(lanes.as_mut_ptr(), *isum);
+                            for ri in 0..2 {
+                                let r = 2 * rp + ri;
+                                for (cc, xc) in [xa, xb].into_iter().enumerate() {
+                                    let t = F::term_from_isum(lanes[2 * ri + cc], &u[r], wb[r], xc);
+                                    sumf[r][2 * pair + cc] += t;
+                                }
                             }
                         }
                     }
@@ -239,8 +253,13 @@ macro_rules! gemm_k_entries {
                 unsafe { dotprod_body(w, x, bpr, out, s) }
             }
 
-            /// NEON + dotprod + i8mm entry.
+            /// NEON + dotprod + i8mm entry. One column (decode) takes the `sdot` entry:
+            /// `smmla`'s 2 × 2 tile would compute a copy of the column (both are bit-identical
+            /// to the row dot product, see the module docs).
             pub(in super::super) fn i8mm(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
+                if x.len() / bpr.max(1) <= 1 {
+                    return dotprod(w, x, bpr, out, s);
+                }
                 // SAFETY: reachable only through `kernels(NeonI8mm)`, whose caller checked
                 // NEON, dotprod and i8mm.
                 unsafe { i8mm_body(w, x, bpr, out, s) }
@@ -248,17 +267,8 @@ macro_rules! gemm_k_entries {
 
             #[target_feature(enable = "neon,dotprod,i8mm")]
             unsafe fn i8mm_body(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
-                // One column (decode): `smmla`'s 2 × 2 tile would compute a copy of it, so the
-                // `sdot` tile (bit-identical, see the module docs) is cheaper; likewise for the
-                // formats whose `smmla` tile costs more ([`KFormat::MMLA`]).
                 // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.
-                unsafe {
-                    if x.len() / bpr.max(1) <= 1 || !<$fmt>::MMLA {
-                        gemm_k::<$fmt, Sdot>(w, x, bpr, out, s)
-                    } else {
-                        gemm_k_mmla::<$fmt>(w, x, bpr, out, s)
-                    }
-                }
+                unsafe { gemm_k_mmla::<$fmt>(w, x, bpr, out, s) }
             }
 
             #[target_feature(enable = "neon")]
