@@ -192,6 +192,9 @@ pub(super) unsafe fn gemm_k_mmla<F: KFormat>(
                         // The column pair's activations are interleaved once for both row
                         // pairs.
                         let mut isum = [vdupq_n_s32(0); 2];
+                        // `j` (sub-block) and `k` (16-byte chunk) index the scales, both row
+                        // pairs' values and the activations alike.
+                        #[allow(clippy::needless_range_loop)]
                         for j in 0..16 / per_sub {
                             let mut s = [vdupq_n_s32(0); 2];
                             for k in per_sub * j..per_sub * (j + 1) {
