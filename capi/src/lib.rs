@@ -80,6 +80,14 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     }
 }
 
+/// The unwinding personality the precompiled `core` of hosted targets (e.g.
+/// `x86_64-unknown-linux-gnu`) refers to. A `no_std` build runs with `panic = "abort"` (the
+/// `capi` profile) and so never unwinds: this is never called, it only satisfies the linker.
+/// Bare-metal targets' `core` is built without unwinding and needs none.
+#[cfg(all(not(feature = "std"), not(test), not(target_os = "none")))]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}
+
 // ---------------------------------------------------------------------------------------------
 // Status codes (`PHI3_OK`, `PHI3_ERR_*` in the header).
 

@@ -495,7 +495,7 @@ fn parse(text: &str) -> Header {
     }
 }
 
-/// The `extern "C"` functions `src/lib.rs` defines.
+/// The `extern "C"` functions `src/lib.rs` exports (`pub … extern "C" fn phi3_*`).
 fn exported() -> BTreeSet<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs");
     let src = std::fs::read_to_string(path).expect("src/lib.rs");
@@ -507,7 +507,8 @@ fn exported() -> BTreeSet<String> {
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
-            if line.trim_start().starts_with("pub") {
+            // `phi3_*` is the API; `rust_eh_personality` (no_std builds) is for the linker.
+            if line.trim_start().starts_with("pub") && name.starts_with("phi3_") {
                 out.insert(name);
             }
         }
