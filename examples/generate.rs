@@ -42,17 +42,18 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use memmap2::Mmap;
 use phi3_kernels::error::ModelError;
+use phi3_kernels::generate::{GenerateConfig, Generator, StdClock, StopReason};
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::{Parallel, ThreadPool};
 use phi3_kernels::sample::{Sampler, SamplerConfig};
 use phi3_kernels::tokenizer::{
-    ChatFamily, ChatTemplate, EncodeOptions, Message, StreamDecoder, Tokenizer, TokenizerError,
+    max_encode_tokens, ChatFamily, ChatTemplate, EncodeOptions, Message, Tokenizer,
 };
 
 #[path = "common/aligned.rs"]
@@ -69,9 +70,6 @@ const USAGE: &str = "usage: generate --model M.gguf --prompt TEXT [--chat] [--sy
 
 /// Most prompt tokens one prefill `forward` call takes (bounds the activation buffers).
 pub const MAX_PREFILL_BATCH: usize = 256;
-
-/// Tokens of recent history the repetition penalty looks at (llama.cpp's `penalty_last_n`).
-const PENALTY_WINDOW: usize = 64;
 
 /// Command-line settings.
 #[derive(Debug)]
@@ -253,16 +251,10 @@ pub fn encode_prompt(tok: &mut Tokenizer<'_, '_>, text: &str) -> Result<Vec<u32>
         add_special: true,
         parse_special: true,
     };
-    let mut ids = vec![0u32; text.len() + 2];
-    let n = match tok.encode(text, opts, &mut ids) {
-        Ok(n) => n,
-        Err(TokenizerError::OutputTooSmall { needed, .. }) => {
-            ids = vec![0u32; needed];
-            tok.encode(text, opts, &mut ids)
-                .map_err(|e| format!("tokenize: {e}"))?
-        }
-        Err(e) => return Err(format!("tokenize: {e}")),
-    };
+    let mut ids = vec![0u32; max_encode_tokens(text.len())];
+    let n = tok
+        .encode(text, opts, &mut ids)
+        .map_err(|e| format!("tokenize: {e}"))?;
     ids.truncate(n);
     if ids.is_empty() {
         return Err("the prompt is empty (no tokens)".into());
@@ -365,7 +357,8 @@ fn tok_per_s(n: usize, t: Duration) -> f64 {
 /// Feeds `prompt` (in batches of the session's `max_batch`), then samples up to `n_predict`
 /// tokens, calling `emit` with each piece of text as it completes; the model's work runs on
 /// `par`. Stops on a stop token (not emitted, but recorded in [`Outcome::ids`]) or when the
-/// context is full.
+/// context is full. The loop is the library's [`Generator`]; this only collects the ids and
+/// converts the timings.
 pub fn generate(
     session: &mut Session<'_, '_, '_>,
     par: &dyn Parallel,
@@ -375,60 +368,33 @@ pub fn generate(
     n_predict: usize,
     emit: &mut dyn FnMut(&str),
 ) -> Result<Outcome, String> {
-    let mut out = Outcome {
-        prompt_tokens: prompt.len(),
-        ..Outcome::default()
+    let clock = StdClock::new();
+    let config = GenerateConfig {
+        max_tokens: n_predict,
+        parallel: par,
+        clock: &clock,
+        ..GenerateConfig::default()
     };
-    let n_vocab = session.model().config().n_vocab;
-    let max_batch = session.limits().max_batch.max(1);
-    let max_context = session.limits().max_context;
-    let mut logits = vec![0f32; n_vocab];
-    let t0 = Instant::now();
-    for chunk in prompt.chunks(max_batch) {
-        let last = session
-            .forward_with(chunk, false, par)
-            .map_err(|e| format!("prefill: {e}"))?;
-        logits.copy_from_slice(last);
-    }
-    out.prefill = t0.elapsed();
-
-    let mut decoder = StreamDecoder::new(false);
-    let mut text = vec![0u8; StreamDecoder::buffer_bytes(tok)];
-    let (mut ids, mut work) = (vec![0u32; n_vocab], vec![0f32; n_vocab]);
-    let mut history: Vec<u32> = prompt.to_vec();
-    for step in 0..n_predict {
-        let window = &history[history.len().saturating_sub(PENALTY_WINDOW)..];
-        let id = sampler
-            .sample(&logits, window, &mut ids, &mut work)
-            .map_err(|e| format!("sampling: {e}"))?;
-        out.ids.push(id);
-        if tok.is_stop_token(id) {
-            out.stopped = true;
-            break;
-        }
-        emit(
-            decoder
-                .push(tok, id, &mut text)
-                .map_err(|e| format!("decode: {e}"))?,
-        );
-        history.push(id);
-        if step + 1 == n_predict || session.len() >= max_context {
-            break;
-        }
-        let t = Instant::now();
-        let next = session
-            .forward_with(&[id], false, par)
-            .map_err(|e| format!("decode: {e}"))?;
-        logits.copy_from_slice(next);
-        out.decode += t.elapsed();
-        out.decode_tokens += 1;
-    }
-    emit(
-        decoder
-            .finish(&mut text)
-            .map_err(|e| format!("decode: {e}"))?,
-    );
-    Ok(out)
+    let model = session.model();
+    let mut scratch = vec![0u8; Generator::scratch_bytes(model, tok, &config)];
+    let mut generator =
+        Generator::new(&mut scratch, model, tok, config).map_err(|e| format!("generate: {e}"))?;
+    let mut ids = Vec::with_capacity(n_predict.min(1 << 16));
+    let stats = generator
+        .run(session, tok, sampler, prompt, |piece| {
+            ids.extend(piece.token);
+            emit(piece.text);
+            true
+        })
+        .map_err(|e| format!("generate: {e}"))?;
+    Ok(Outcome {
+        ids,
+        stopped: matches!(stats.stop, StopReason::StopToken(_)),
+        prompt_tokens: stats.prompt_tokens,
+        prefill: Duration::from_nanos(stats.prefill_ns),
+        decode_tokens: stats.decode_tokens,
+        decode: Duration::from_nanos(stats.decode_ns),
+    })
 }
 
 fn run(args: &Args) -> Result<(), String> {

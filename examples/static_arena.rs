@@ -14,26 +14,19 @@
 //! `tests/data/gguf/`, so the tokens it "writes" are meaningless; what matters is that they
 //! are computed with no heap.
 
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use phi3_kernels::cpu::CpuFeatures;
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session};
-use phi3_kernels::{sample, Error};
+use phi3_kernels::{sample, Aligned, Error, StaticArena};
 
 #[path = "common/args.rs"]
 mod args;
 
 const USAGE: &str = "usage: static_arena (no arguments)";
 
-/// Bytes with the alignment of the arena (tensor views need their block alignment; a plain
-/// `include_bytes!` array is only 1-aligned).
-#[repr(C, align(64))]
-struct Aligned<T: ?Sized>(T);
-
-/// The model, in the binary's read-only data, 64-byte aligned.
+/// The model, in the binary's read-only data, 64-byte aligned (`phi3_kernels::Aligned`: a plain
+/// `include_bytes!` array is only 1-aligned, and tensor views need their block alignment).
 static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(
     "../tests/data/gguf/phi3-tiny-gqa-q4_0.gguf"
 ));
@@ -45,35 +38,9 @@ const LIMITS: Limits = Limits::new(64, 8, 1); // max_context, max_batch, workers
 /// `const fn`, so firmware that knows its `Config` can compute this at compile time).
 const ARENA_BYTES: usize = 1 << 20;
 
-/// A static buffer that can be borrowed mutably exactly once (a sound alternative to
-/// `static mut`).
-#[repr(C, align(64))]
-struct StaticArena {
-    bytes: UnsafeCell<[u8; ARENA_BYTES]>,
-    taken: AtomicBool,
-}
-
-// SAFETY: the only access to `bytes` is through `take`, which hands out at most one `&mut`
-// for the whole life of the program (guarded by the atomic flag).
-unsafe impl Sync for StaticArena {}
-
-impl StaticArena {
-    /// The arena, the first time; `None` afterwards.
-    #[allow(clippy::mut_from_ref)] // sound: the flag hands the `&mut` out only once
-    fn take(&'static self) -> Option<&'static mut [u8]> {
-        if self.taken.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        // SAFETY: `taken` was false, so no other reference to `bytes` exists or will ever be
-        // created; the static lives for the whole program.
-        Some(unsafe { &mut *self.bytes.get() })
-    }
-}
-
-static ARENA: StaticArena = StaticArena {
-    bytes: UnsafeCell::new([0; ARENA_BYTES]),
-    taken: AtomicBool::new(false),
-};
+/// A static arena (in `.bss`) that `take` hands out as `&'static mut [u8]` exactly once
+/// (`phi3_kernels::StaticArena`: a sound alternative to `static mut`).
+static ARENA: StaticArena<ARENA_BYTES> = StaticArena::new();
 
 /// Prefills a fixed prompt, then decodes greedily for `steps` tokens; returns the last token.
 /// Only `core` and the crate's allocation-free API: this function compiles unchanged in a

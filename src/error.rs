@@ -1,8 +1,10 @@
 //! Error types. Small, `Copy`, `#[non_exhaustive]`, implementing `core::error::Error`.
 //!
 //! Each layer has its own enum ([`crate::gguf::GgufError`] for the file reader, [`ShapeError`]
-//! for kernel entry points, [`ModelError`] for model binding and sessions); [`Error`] wraps them
-//! for callers that want one type.
+//! for kernel entry points, [`ModelError`] for model binding and sessions,
+//! [`crate::tokenizer::TokenizerError`], [`crate::sample::SampleError`] and
+//! [`crate::generate::GenerateError`]); [`Error`] wraps them all, and each converts into it with
+//! `From`, so `?` works on any of them in a function returning `Result<_, Error>`.
 
 use core::fmt;
 
@@ -85,6 +87,12 @@ pub enum Error {
     /// A model that cannot be bound, an arena that does not fit, or an input the session
     /// rejects.
     Model(ModelError),
+    /// A tokenizer that cannot be built, or an encode / decode / render call that failed.
+    Tokenizer(crate::tokenizer::TokenizerError),
+    /// Sampler settings out of range, or logits it cannot choose from.
+    Sample(crate::sample::SampleError),
+    /// The generation loop's own checks (empty prompt, scratch too small, empty stop string).
+    Generate(crate::generate::GenerateError),
 }
 
 impl fmt::Display for Error {
@@ -93,6 +101,9 @@ impl fmt::Display for Error {
             Error::Gguf(e) => write!(f, "GGUF: {e}"),
             Error::Shape(e) => write!(f, "shape: {e}"),
             Error::Model(e) => write!(f, "model: {e}"),
+            Error::Tokenizer(e) => write!(f, "tokenizer: {e}"),
+            Error::Sample(e) => write!(f, "sampling: {e}"),
+            Error::Generate(e) => write!(f, "generation: {e}"),
         }
     }
 }
@@ -103,6 +114,9 @@ impl core::error::Error for Error {
             Error::Gguf(e) => Some(e),
             Error::Shape(e) => Some(e),
             Error::Model(e) => Some(e),
+            Error::Tokenizer(e) => Some(e),
+            Error::Sample(e) => Some(e),
+            Error::Generate(e) => Some(e),
         }
     }
 }
@@ -122,6 +136,24 @@ impl From<ShapeError> for Error {
 impl From<ModelError> for Error {
     fn from(e: ModelError) -> Self {
         Error::Model(e)
+    }
+}
+
+impl From<crate::tokenizer::TokenizerError> for Error {
+    fn from(e: crate::tokenizer::TokenizerError) -> Self {
+        Error::Tokenizer(e)
+    }
+}
+
+impl From<crate::sample::SampleError> for Error {
+    fn from(e: crate::sample::SampleError) -> Self {
+        Error::Sample(e)
+    }
+}
+
+impl From<crate::generate::GenerateError> for Error {
+    fn from(e: crate::generate::GenerateError) -> Self {
+        Error::Generate(e)
     }
 }
 

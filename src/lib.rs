@@ -12,7 +12,14 @@
 //! - [`model`]: the graph — configuration, weight binding, arena planning, sessions;
 //! - [`parallel`]: the [`Parallel`] trait (the caller's workers) that sessions hand their
 //!   row ranges and attention heads to, [`Sequential`], and (with `std`) a persistent
-//!   `ThreadPool`.
+//!   `ThreadPool`;
+//! - [`tokenizer`], [`sample`] and [`generate`]: text to ids and back, choosing the next
+//!   token, and the generation loop (chunked prefill, sampling, stop tokens and strings,
+//!   streamed UTF-8 text) over a caller scratch buffer;
+//! - [`aligned`]: [`Aligned`], [`align_arena`] and `StaticArena` for arenas and model bytes
+//!   without an allocator.
+//!
+//! Every error type converts into [`Error`] (`From`), so `?` works across layers.
 //!
 //! Features: `std` (default) adds runtime CPU detection and the thread pool. Without it the
 //! crate needs neither `std` nor `alloc`.
@@ -36,10 +43,12 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod aligned;
 #[path = "../arch/mod.rs"]
 pub mod arch;
 pub mod cpu;
 pub mod error;
+pub mod generate;
 pub mod gguf;
 pub mod kernels;
 pub mod model;
@@ -48,6 +57,9 @@ pub mod quant;
 pub mod sample;
 pub mod tokenizer;
 
+#[cfg(target_has_atomic = "8")]
+pub use aligned::StaticArena;
+pub use aligned::{align_arena, Aligned};
 pub use cpu::{CpuFeatures, Tier};
 pub use error::{Error, ModelError, ShapeError};
 pub use kernels::Kernels;

@@ -28,7 +28,7 @@ use core::cmp::Ordering;
 use core::fmt;
 
 /// Why a sampler could not be built or could not choose.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SampleError {
     /// No logits.

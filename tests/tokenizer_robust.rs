@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::tokenizer::{DecodeOptions, EncodeOptions, Tokenizer, Utf8Stream};
+use phi3_kernels::tokenizer::{
+    max_encode_tokens, DecodeOptions, EncodeOptions, Tokenizer, Utf8Stream,
+};
 use proptest::prelude::*;
 
 fn vocab(file: &str) -> Vec<u8> {
@@ -30,6 +32,7 @@ fn check(bytes: &[u8], texts: &[String], ids: &[u32]) {
             };
             let n = tok.encode(t, opts, &mut out).unwrap();
             assert!(n <= out.len());
+            assert!(n <= max_encode_tokens(t.len()), "{n} ids for {t:?}");
             if !parse_special {
                 let m = tok
                     .decode(
@@ -53,6 +56,40 @@ fn check(bytes: &[u8], texts: &[String], ids: &[u32]) {
         },
         &mut text,
     );
+}
+
+/// The worst cases of `max_encode_tokens`: spaces (each `▁`, byte fallback when the vocabulary
+/// lacks runs of them), one-byte fragments between special tokens (each gets a `▁` prefix), and
+/// bytes without a token of their own; the bound holds with every option.
+#[test]
+fn encode_never_exceeds_max_encode_tokens() {
+    let texts = [
+        String::new(),
+        " ".into(),
+        " ".repeat(255),
+        "<s>a</s>b<s> </s> ".repeat(14),
+        "<|end|>x<|user|> <|end|>\u{1}".repeat(8),
+        "\u{1}\u{2}\u{7f} \u{10ffff}".repeat(20),
+        "é 中 😀 ".repeat(16),
+    ];
+    for file in ["ggml-vocab-phi-3.gguf", "smollm2-135m-instruct-vocab.gguf"] {
+        let bytes = vocab(file);
+        let gguf = Gguf::parse(&bytes).unwrap();
+        let mut buf = vec![0u8; Tokenizer::bytes_needed(&gguf, 256).unwrap()];
+        let mut tok = Tokenizer::new(&gguf, &mut buf, 256).unwrap();
+        for t in &texts {
+            assert!(t.len() <= 256, "{}", t.len());
+            let mut out = vec![0u32; max_encode_tokens(t.len())];
+            for (add_special, parse_special) in [(false, false), (true, false), (true, true)] {
+                let opts = EncodeOptions {
+                    add_special,
+                    parse_special,
+                };
+                let n = tok.encode(t, opts, &mut out).unwrap();
+                assert!(n <= max_encode_tokens(t.len()), "{file}: {n} ids for {t:?}");
+            }
+        }
+    }
 }
 
 proptest! {

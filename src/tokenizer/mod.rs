@@ -109,6 +109,28 @@ impl PreTokenizer {
     }
 }
 
+/// An upper bound on the ids [`Tokenizer::encode`] writes for a text of `text_bytes` bytes,
+/// for every vocabulary and [`EncodeOptions`]: an output slice of this length never gets
+/// [`TokenizerError::OutputTooSmall`]. Saturates at `usize::MAX`.
+///
+/// The bound is `4 · text_bytes + 5`. SentencePiece writes each space as `▁` (3 bytes) and
+/// each byte of that escaped text becomes at most one id (`<0xNN>` byte fallback, or one
+/// unknown id per character); every text fragment that starts the input or follows a special
+/// token may get a `▁` prefix (3 more ids, at most one such fragment per special token plus
+/// one); a special token is one id for at least one byte of text; BOS and EOS add 2. So
+/// `3 · text + 3 · (specials + 1) + specials + 2 ≤ 4 · text_bytes + 5`. (Byte-level BPE needs at
+/// most `text_bytes + 2`.)
+///
+/// ```
+/// use phi3_kernels::tokenizer::max_encode_tokens;
+/// let prompt = "Hello world";
+/// let ids = vec![0u32; max_encode_tokens(prompt.len())]; // room for any vocabulary
+/// assert_eq!(ids.len(), 49);
+/// ```
+pub const fn max_encode_tokens(text_bytes: usize) -> usize {
+    text_bytes.saturating_mul(4).saturating_add(5)
+}
+
 /// How [`Tokenizer::encode`] treats special tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EncodeOptions {
@@ -248,7 +270,8 @@ impl<'g, 'b> Tokenizer<'g, 'b> {
 
     /// Tokenizes `text` into `out` and returns the number of ids.
     ///
-    /// [`TokenizerError::OutputTooSmall`] carries the full count when `out` is too short;
+    /// [`TokenizerError::OutputTooSmall`] carries the full count when `out` is too short (an
+    /// `out` of [`max_encode_tokens`]`(text.len())` ids is always long enough);
     /// [`TokenizerError::TextTooLong`] when `text` exceeds the `max_text_bytes` given to
     /// [`Tokenizer::new`].
     pub fn encode(
