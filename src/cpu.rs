@@ -3,7 +3,8 @@
 //! A [`Tier`] is one family of kernel implementations (scalar reference, AVX2, NEON, SVE, ...).
 //! [`CpuFeatures`] records what the CPU can run; it comes from runtime detection
 //! ([`CpuFeatures::detect`], `std` only), from the compile-time target features
-//! ([`CpuFeatures::from_target_features`], for `no_std` firmware), or from the caller, who may
+//! ([`CpuFeatures::from_target_features`], for `no_std` firmware), from the aarch64 ID registers
+//! (`CpuFeatures::from_id_registers`, for `no_std` firmware at EL1), or from the caller, who may
 //! know better (a board-support package, a test that wants to restrict the tiers).
 //! [`CpuFeatures::supports`] says whether a tier can run; [`crate::kernels::Kernels`] turns a
 //! tier into a table of function pointers.
@@ -177,7 +178,8 @@ impl Feature {
 /// Kernel tiers are chosen from this set and then run without further checks, so it must never
 /// claim a feature the CPU lacks: the ways to obtain one are run-time detection
 /// ([`CpuFeatures::detect`]), the compile-time target features
-/// ([`CpuFeatures::from_target_features`]), [`CpuFeatures::none`], removing features
+/// ([`CpuFeatures::from_target_features`]), the aarch64 ID registers (the `unsafe`
+/// `CpuFeatures::from_id_registers`), [`CpuFeatures::none`], removing features
 /// ([`CpuFeatures::without`], always safe), and the `unsafe` [`CpuFeatures::with`] for firmware
 /// that knows its CPU.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -268,10 +270,38 @@ impl CpuFeatures {
         crate::arch::detect()
     }
 
-    /// The best features known without `std`: compile-time target features.
+    /// The best features known without `std`: compile-time target features. On aarch64,
+    /// firmware that runs at EL1 or higher learns the CPU's real features (a Cortex-A76's
+    /// dotprod, a Neoverse V1's i8mm and SVE) from [`CpuFeatures::from_id_registers`].
     #[cfg(not(feature = "std"))]
     pub const fn detect() -> Self {
         Self::from_target_features()
+    }
+
+    /// The features the CPU's ID registers report (aarch64 only; no `std` needed): NEON from
+    /// `ID_AA64PFR0_EL1` (FP and AdvSIMD; FP16 when both say half precision), dotprod from
+    /// `ID_AA64ISAR0_EL1.DP` (bits 47:44), i8mm from `ID_AA64ISAR1_EL1.I8MM` (bits 55:52), SVE
+    /// from `ID_AA64PFR0_EL1.SVE` (bits 35:32) and SVE2 from `ID_AA64ZFR0_EL1.SVEver`, with the
+    /// implications [`CpuFeatures::detect`] applies (dotprod, i8mm and SVE need NEON). On Linux
+    /// it equals [`CpuFeatures::detect`] (the kernel's emulated reads and its HWCAP agree).
+    ///
+    /// This is for bare-metal and RTOS firmware, where `detect` only knows the compile-time
+    /// target features; `std` programs should call `detect`.
+    ///
+    /// # Safety
+    /// - Reading `ID_AA64*_EL1` with `mrs` must be allowed: the code runs at EL1 or higher
+    ///   (bare metal, a kernel, a hypervisor), or at EL0 under an OS that emulates the reads
+    ///   (Linux since 4.11, which reports `HWCAP_CPUID`). Elsewhere (other OSes' user space)
+    ///   the instruction traps and the process is typically killed (`SIGILL`).
+    /// - As for [`CpuFeatures::with`], the features must be usable when kernels run: at EL1 the
+    ///   firmware must have enabled FP/SIMD (`CPACR_EL1.FPEN`) and, if SVE is implemented, SVE
+    ///   (`CPACR_EL1.ZEN`, and `CPTR_EL2` / `CPTR_EL3` above it). The registers describe what
+    ///   the CPU implements, not what is enabled; a hypervisor that hides features
+    ///   (`HCR_EL2.TID3`) is believed.
+    #[cfg(target_arch = "aarch64")]
+    pub unsafe fn from_id_registers() -> Self {
+        // SAFETY: forwarded from the caller.
+        unsafe { crate::arch::aarch64::detect::from_id_registers() }
     }
 
     /// Whether kernels of `tier` can run on a CPU with these features *and* were compiled into

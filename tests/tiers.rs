@@ -127,3 +127,21 @@ fn sve_vector_length_is_the_one_requested() {
     #[cfg(not(target_arch = "aarch64"))]
     panic!("PHI3_EXPECT_SVE_BITS={want} set on a non-aarch64 target");
 }
+
+/// The ID-register reading that `no_std` firmware uses agrees with the OS's HWCAP report. Linux
+/// (and qemu-user, which models it) emulates `mrs` of the ID registers at EL0; `scripts/test`
+/// runs this under `-cpu max` (SVE), `-cpu max,sve=off` and `-cpu cortex-a57` (NEON only).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn id_registers_agree_with_runtime_detection() {
+    // SAFETY: a Linux process: the kernel (or qemu-user) emulates reads of the ID registers at
+    // EL0, and every feature it reports there it has also enabled for this process.
+    let from_regs = unsafe { CpuFeatures::from_id_registers() };
+    let detected = CpuFeatures::detect();
+    println!("ID registers: {from_regs:?}; HWCAP: {detected:?}");
+    assert_eq!(from_regs, detected);
+    assert_eq!(from_regs.best_tier(), detected.best_tier());
+    if let Ok(want) = std::env::var("PHI3_EXPECT_BEST_TIER") {
+        assert_eq!(from_regs.best_tier().name(), want);
+    }
+}

@@ -1,5 +1,4 @@
 //! aarch64: feature detection, SVE helpers and the NEON (+dotprod, +i8mm) and SVE tiers.
-#[cfg(feature = "std")]
 pub mod detect;
 pub mod neon;
 pub mod sve;
