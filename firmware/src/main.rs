@@ -5,28 +5,36 @@
 //!   hold it; nothing is copied.
 //! - All working memory is one `static` arena in `.bss`, sized at compile time by a `const`
 //!   [`ArenaPlan`] over the fixture's `const` [`Config`] (checked against the file at run time).
-//! - The kernels are chosen from the CPU's ID registers ([`CpuFeatures::from_id_registers`]): a
-//!   Cortex-A76 runs `neon-dotprod`, `-cpu max` runs `sve`.
-//! - Output and exit go through Arm semihosting (`hlt #0xf000`): the exit status is 0 when the
-//!   ids equal the golden ones, 1 on a mismatch, 2 on an error.
+//! - The kernels are chosen from the CPU's ID registers on aarch64
+//!   (`CpuFeatures::from_id_registers`: a Cortex-A76 runs `neon-dotprod`, `-cpu max` runs
+//!   `sve`) and from the compile-time target features on the M profile (the scalar kernels).
+//! - Output and exit go through Arm semihosting: the exit status is 0 when the ids equal the
+//!   golden ones, 1 on a mismatch, 2 on an error, 3 on a panic or fault.
 //!
-//! Built for `aarch64-unknown-none` and run on qemu's `virt` board (see `scripts/firmware`):
+//! Built for `aarch64-unknown-none` (qemu's `virt` board) and `thumbv7em-none-eabihf` (qemu's
+//! `mps2-an386`, a Cortex-M4F); `scripts/firmware` builds and runs both:
 //!
 //! ```text
 //! cd firmware && cargo run --release --target aarch64-unknown-none
+//! cd firmware && cargo run --release --target thumbv7em-none-eabihf
 //! ```
 //!
-//! The start-up code (below, `global_asm!`) sets the stack, enables FP/SIMD (and SVE when the
-//! CPU has it), turns the MMU on with an identity map (RAM as normal write-back memory: with the
-//! MMU off every access is Device memory, where unaligned loads fault), zeroes `.bss` and paints
-//! the stack so that its peak use can be measured.
+//! The start-up code is in `aarch64.rs` (stack, FP/SIMD and SVE on, the MMU on with an identity
+//! map — with the MMU off every access is Device memory, where unaligned loads fault — `.bss`
+//! zeroed, the stack painted) and `cortex_m.rs` (vector table, FPU on, `.data` copied, `.bss`
+//! zeroed, the stack painted); the linker scripts give each board's memory map.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use core::fmt::Write;
 use phi3_kernels::model::{Arch, ArenaPlan, Config, Limits, Model, Session};
-use phi3_kernels::{gguf::Gguf, sample, Aligned, CpuFeatures, Error, Kernels, StaticArena};
+use phi3_kernels::{gguf::Gguf, sample, Aligned, Error, Kernels, StaticArena};
+
+/// Start-up code, CPU features and the semihosting trap of the target.
+#[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
+#[cfg_attr(target_arch = "arm", path = "cortex_m.rs")]
+mod platform;
 
 /// The fixture model in read-only data, 64-byte aligned.
 static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(
@@ -87,11 +95,10 @@ fn run(out: &mut Console) -> Result<bool, Error> {
         );
         return Ok(false);
     }
-    // SAFETY: this runs at EL1, where the ID registers can be read, and `_start` has enabled
-    // FP/SIMD (CPACR_EL1.FPEN) and, when the CPU implements it, SVE (CPACR_EL1.ZEN).
-    let features = unsafe { CpuFeatures::from_id_registers() };
+    let features = platform::features();
     let kernels = Kernels::best(&features);
     let _ = write!(out, "features {features:?}: tier {}", kernels.tier);
+    #[cfg(target_arch = "aarch64")]
     if let Some(bits) = phi3_kernels::arch::aarch64::sve_vector_bits(&features) {
         let _ = write!(out, ", SVE {bits} bits");
     }
@@ -174,15 +181,15 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 /// calling Rust; the lowest word that no longer holds it is the deepest the stack went.
 fn stack_use() -> (usize, usize) {
     extern "C" {
-        static __stack_bottom: u64;
-        static __stack_top: u64;
+        static __stack_bottom: usize;
+        static __stack_top: usize;
     }
     let bottom = core::ptr::addr_of!(__stack_bottom);
     let top = core::ptr::addr_of!(__stack_top) as usize;
     let size = top - bottom as usize;
     let mut p = bottom;
     while (p as usize) < top {
-        // SAFETY: `p` lies in the stack region the linker script reserves (8-aligned, below
+        // SAFETY: `p` lies in the stack region the linker script reserves (word-aligned, below
         // `__stack_top`); a volatile read of a word there has no effect on the program.
         if unsafe { p.read_volatile() } != STACK_PAINT {
             break;
@@ -193,8 +200,8 @@ fn stack_use() -> (usize, usize) {
     (top - p as usize, size)
 }
 
-/// The word `_start` paints the stack with ("KATSKATS").
-const STACK_PAINT: u64 = 0x5354_414b_5354_414b;
+/// The word the start-up code paints the stack with ("KATS" repeated).
+const STACK_PAINT: usize = 0x5354_414b_5354_414b_u64 as usize;
 
 /// Text to the semihosting console, a line at a time (`SYS_WRITE0` needs a NUL-terminated
 /// string).
@@ -237,126 +244,35 @@ impl Write for Console {
     }
 }
 
-/// Arm semihosting (A64: `hlt #0xf000`, operation in `w0`, parameter in `x1`).
+/// Arm semihosting (A64: `hlt #0xf000`; M profile: `bkpt 0xab`), through `platform::semihost`.
 mod semihosting {
-    const SYS_WRITE0: u64 = 0x04;
-    const SYS_EXIT: u64 = 0x18;
-    /// `ADP_Stopped_ApplicationExit`: with it, `SYS_EXIT`'s second word is the exit status.
-    const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x20026;
+    const SYS_WRITE0: usize = 0x04;
+    /// `SYS_EXIT` on A64 takes a two-word block; A32/T32 needs `SYS_EXIT_EXTENDED` for that.
+    const SYS_EXIT: usize = if cfg!(target_arch = "aarch64") {
+        0x18
+    } else {
+        0x20
+    };
+    /// `ADP_Stopped_ApplicationExit`: with it, the block's second word is the exit status.
+    const ADP_STOPPED_APPLICATION_EXIT: usize = 0x20026;
 
-    /// # Safety
-    /// `arg` must be what operation `op` expects (a pointer to its parameter block or string).
-    unsafe fn call(op: u64, arg: u64) -> u64 {
-        let ret;
-        // SAFETY: the semihosting trap reads only the memory `arg` points to, which the caller
-        // vouches for; it clobbers nothing but x0 (the result).
-        unsafe {
-            core::arch::asm!("hlt #0xf000", inout("x0") op => ret, in("x1") arg, options(nostack));
-        }
-        ret
-    }
+    use super::platform::semihost as call;
 
     /// Prints `s`, which must end with a NUL byte (else nothing is printed).
     pub fn write0(s: &[u8]) {
         if s.last() == Some(&0) {
             // SAFETY: `s` is a live, NUL-terminated byte string, what SYS_WRITE0 reads.
-            unsafe { call(SYS_WRITE0, s.as_ptr() as u64) };
+            unsafe { call(SYS_WRITE0, s.as_ptr() as usize) };
         }
     }
 
     /// Ends the program (qemu exits with `code`).
-    pub fn exit(code: u64) -> ! {
+    pub fn exit(code: usize) -> ! {
         let block = [ADP_STOPPED_APPLICATION_EXIT, code];
         // SAFETY: `block` is SYS_EXIT's two-word parameter block, alive during the call.
-        unsafe { call(SYS_EXIT, block.as_ptr() as u64) };
+        unsafe { call(SYS_EXIT, block.as_ptr() as usize) };
         loop {
             core::hint::spin_loop();
         }
     }
 }
-
-// Start-up, at EL1 with the MMU off: see the module documentation.
-core::arch::global_asm!(
-    r#"
-    .section .text.boot, "ax"
-    .global _start
-_start:
-    adrp x0, __stack_top
-    add x0, x0, :lo12:__stack_top
-    mov sp, x0
-
-    // FP/SIMD on (CPACR_EL1.FPEN = 0b11); SVE too (ZEN = 0b11) when ID_AA64PFR0_EL1.SVE != 0,
-    // at the longest vector length the CPU implements (ZCR_EL1.LEN = 15, clamped by the CPU).
-    mov x0, #(3 << 20)
-    mrs x1, ID_AA64PFR0_EL1
-    ubfx x1, x1, #32, #4
-    cbz x1, 1f
-    orr x0, x0, #(3 << 16)
-1:  msr CPACR_EL1, x0
-    isb
-    cbz x1, 2f
-    mov x2, #15
-    msr S3_0_C1_C2_0, x2
-    isb
-2:
-    // Identity map with 1 GiB blocks (4 KiB granule, 39-bit VA, walks from level 1):
-    // 0-1 GiB Device-nGnRnE (MAIR attr 0), 1-2 GiB (RAM) normal write-back (attr 1).
-    mov x0, #0xff00
-    msr MAIR_EL1, x0
-    // TCR_EL1: T0SZ 25, IRGN0 / ORGN0 write-back, SH0 inner shareable, TG0 4 KiB,
-    // EPD1 (no TTBR1 walks), IPS 36 bits.
-    movz x0, #0x3519
-    movk x0, #0x0080, lsl #16
-    movk x0, #0x0001, lsl #32
-    msr TCR_EL1, x0
-    adrp x0, __page_table
-    add x0, x0, :lo12:__page_table
-    msr TTBR0_EL1, x0
-    isb
-    tlbi vmalle1
-    dsb ish
-    isb
-    // SCTLR_EL1: M (MMU), C (data cache), I (instruction cache) on; A (alignment check) off.
-    mrs x0, SCTLR_EL1
-    orr x0, x0, #1
-    orr x0, x0, #(1 << 2)
-    orr x0, x0, #(1 << 12)
-    bic x0, x0, #(1 << 1)
-    msr SCTLR_EL1, x0
-    isb
-
-    // Zero .bss (16-byte aligned bounds).
-    adrp x0, __bss_start
-    add x0, x0, :lo12:__bss_start
-    adrp x1, __bss_end
-    add x1, x1, :lo12:__bss_end
-3:  cmp x0, x1
-    b.hs 4f
-    stp xzr, xzr, [x0], #16
-    b 3b
-4:
-    // Paint the stack below sp (for the peak-stack figure).
-    adrp x0, __stack_bottom
-    add x0, x0, :lo12:__stack_bottom
-    mov x1, sp
-    movz x2, #0x414b
-    movk x2, #0x5354, lsl #16
-    movk x2, #0x414b, lsl #32
-    movk x2, #0x5354, lsl #48
-5:  cmp x0, x1
-    b.hs 6f
-    str x2, [x0], #8
-    b 5b
-6:
-    bl firmware_main
-7:  wfe
-    b 7b
-
-    .section .data.pagetable, "aw"
-    .balign 4096
-__page_table:
-    .quad 0x0000000000000401
-    .quad 0x0000000040000705
-    .fill 510, 8, 0
-"#
-);
