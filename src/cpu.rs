@@ -272,7 +272,7 @@ impl CpuFeatures {
 
     /// The best features known without `std`: compile-time target features. On aarch64,
     /// firmware that runs at EL1 or higher learns the CPU's real features (a Cortex-A76's
-    /// dotprod, a Neoverse V1's i8mm and SVE) from [`CpuFeatures::from_id_registers`].
+    /// dotprod, a Neoverse V1's i8mm and SVE) from `CpuFeatures::from_id_registers`.
     #[cfg(not(feature = "std"))]
     pub const fn detect() -> Self {
         Self::from_target_features()
