@@ -131,7 +131,9 @@ fn sve_vector_length_is_the_one_requested() {
 /// The ID-register reading that `no_std` firmware uses agrees with the OS's HWCAP report. Linux
 /// (and qemu-user, which models it) emulates `mrs` of the ID registers at EL0; `scripts/test`
 /// runs this under `-cpu max` (SVE), `-cpu max,sve=off` and `-cpu cortex-a57` (NEON only).
-#[cfg(target_arch = "aarch64")]
+/// Linux only: other systems (macOS) do not emulate the reads, and the process would die with
+/// `SIGILL`.
+#[cfg(all(target_arch = "aarch64", target_os = "linux"))]
 #[test]
 fn id_registers_agree_with_runtime_detection() {
     // SAFETY: a Linux process: the kernel (or qemu-user) emulates reads of the ID registers at
