@@ -169,18 +169,18 @@ unsafe fn block_4xc<F: Q32, T: Tile, const C: usize>(
         // The four rows' scales in one vector, then each row pair's `[d0, d0, d1, d1]`.
         let d4 = f16_refs_to_f32x4(F::d_w(w[0]), F::d_w(w[1]), F::d_w(w[2]), F::d_w(w[3]));
         let dw = [vzip1q_f32(d4, d4), vzip2q_f32(d4, d4)];
-        let m4 = f16_refs_to_f32x4(F::m_w(w[0]), F::m_w(w[1]), F::m_w(w[2]), F::m_w(w[3]));
-        let mw = [vzip1q_f32(m4, m4), vzip2q_f32(m4, m4)];
         for cp in 0..C / 2 {
             let (x0, x1) = (x[2 * cp], x[2 * cp + 1]);
             let xp = T::prep(F::acts(x0), F::acts(x1));
             let dx = f16_refs_to_f32x4(F::d_x(x0), F::d_x(x1), F::d_x(x0), F::d_x(x1));
-            let sx = f16_refs_to_f32x4(F::s_x(x0), F::s_x(x1), F::s_x(x0), F::s_x(x1));
             for rp in 0..2 {
                 let isum = T::pair(&wp[rp], &xp, F::SMALL);
                 let mut t = vmulq_f32(vmulq_f32(dw[rp], dx), vcvtq_f32_s32(isum));
                 if F::HAS_MIN {
-                    t = vaddq_f32(t, vmulq_f32(mw[rp], sx));
+                    let (w0, w1) = (w[2 * rp], w[2 * rp + 1]);
+                    let mw = f16_refs_to_f32x4(F::m_w(w0), F::m_w(w0), F::m_w(w1), F::m_w(w1));
+                    let sx = f16_refs_to_f32x4(F::s_x(x0), F::s_x(x1), F::s_x(x0), F::s_x(x1));
+                    t = vaddq_f32(t, vmulq_f32(mw, sx));
                 }
                 let a = &mut acc[rp * (C / 2) + cp];
                 *a = vaddq_f32(*a, t);

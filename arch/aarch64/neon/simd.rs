@@ -78,15 +78,8 @@ impl IntDot for Mull {
 
     #[inline(always)]
     unsafe fn dot32_small(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int32x4_t {
-        // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
-        unsafe {
-            // |w| ≤ 32: 4 products per i16 lane stay below 4 · 4096 = 16384.
-            let s = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
-            let s = vmlal_high_s8(s, w0, x0);
-            let s = vmlal_s8(s, vget_low_s8(w1), vget_low_s8(x1));
-            let s = vmlal_high_s8(s, w1, x1);
-            vpaddlq_s16(s)
-        }
+        // SAFETY: forwarded contract.
+        unsafe { vpaddlq_s16(mull_small_i16(w0, w1, x0, x1)) }
     }
 
     #[inline(always)]
@@ -106,13 +99,24 @@ impl IntDot for Mull {
         x0: int8x16_t,
         x1: int8x16_t,
     ) -> int32x4_t {
-        // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
-        unsafe {
-            let s = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
-            let s = vmlal_high_s8(s, w0, x0);
-            let s = vmlal_s8(s, vget_low_s8(w1), vget_low_s8(x1));
-            vpadalq_s16(acc, vmlal_high_s8(s, w1, x1))
-        }
+        // SAFETY: forwarded contract.
+        unsafe { vpadalq_s16(acc, mull_small_i16(w0, w1, x0, x1)) }
+    }
+}
+
+/// `Σ w_i · x_i` over 32 bytes in 8 `i16` lanes (4 products each), for `|w_i| ≤ 32`: each lane
+/// stays below 4 · 32 · 128 = 16384.
+///
+/// # Safety
+/// The CPU must have NEON.
+#[inline(always)]
+unsafe fn mull_small_i16(w0: int8x16_t, w1: int8x16_t, x0: int8x16_t, x1: int8x16_t) -> int16x8_t {
+    // SAFETY: baseline NEON intrinsics on registers; the caller's body enables NEON.
+    unsafe {
+        let s = vmull_s8(vget_low_s8(w0), vget_low_s8(x0));
+        let s = vmlal_high_s8(s, w0, x0);
+        let s = vmlal_s8(s, vget_low_s8(w1), vget_low_s8(x1));
+        vmlal_high_s8(s, w1, x1)
     }
 }
 

@@ -52,7 +52,7 @@ use crate::kernels::Kernels;
 /// - Integer products (`dot_*`, `gemm_*` of the quantized formats): the NEON `sdot` / `smmla`
 ///   kernels when the CPU has dotprod (they tile several rows and columns per pass; the SVE
 ///   ones are one row × one column at 128 bits whatever the vector length), else SVE.
-/// - `quantize_q8_0` / `quantize_q8_1`: NEON (fewer instructions at every length measured);
+/// - `quantize_q8_0` / `quantize_q8_1`: NEON (fewer instructions at every vector length);
 ///   `quantize_q8_k` and the attention scores: SVE from 256 bits.
 /// - The other float kernels (norm, activations, softmax, RoPE, f16 / f32 dots and gemms,
 ///   attention values): SVE.
