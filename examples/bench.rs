@@ -15,7 +15,7 @@
 //! CPU) instead of the best one detected.
 //!
 //! The model is memory-mapped (it must not be truncated while the bench runs: `SIGBUS`; see
-//! the README's board guide). For each thread count N of `--threads` (a list), on a
+//! docs/boards.md). For each thread count N of `--threads` (a list), on a
 //! [`ThreadPool`] of N workers: one prompt of `--prompt` random tokens prefilled in batches of
 //! `--batch`, then `--gen` tokens decoded one by one right after it (each the previous step's
 //! argmax), then — after a reset — `--gen` tokens decoded from an empty context, as
