@@ -31,6 +31,8 @@
 mod aligned;
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/model_file.rs"]
+mod model_file;
 
 use std::hint::black_box;
 
@@ -242,7 +244,7 @@ fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
         .model
         .as_deref()
         .ok_or(format!("model needs --model\n{USAGE}"))?;
-    let bytes = AlignedBuf::read_file(path)?;
+    let bytes = model_file::map_model(path)?;
     let gguf = Gguf::parse(&bytes).map_err(|e| format!("{path}: {e}"))?;
     let model = Model::from_gguf(&gguf).map_err(|e| format!("{path}: {e}"))?;
     let c = model.config();

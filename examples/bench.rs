@@ -51,6 +51,10 @@ mod stream_read;
 mod aligned;
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/model_file.rs"]
+mod model_file;
+#[path = "common/stats.rs"]
+mod stats;
 
 use std::time::Instant;
 
@@ -141,16 +145,6 @@ fn parse_args() -> Result<Args, CliError> {
     Ok(a)
 }
 
-/// The median (the mean of the two middle values for an even count).
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// Streaming read bandwidth in GB/s: `threads` threads each sum their share of `buf`.
 fn read_bandwidth(buf: &[u64], threads: usize, runs: usize) -> f64 {
     let chunk = buf.len().div_ceil(threads);
@@ -170,7 +164,7 @@ fn read_bandwidth(buf: &[u64], threads: usize, runs: usize) -> f64 {
             t.elapsed().as_secs_f64()
         })
         .collect();
-    (buf.len() * 8) as f64 / median(times) / 1e9
+    (buf.len() * 8) as f64 / stats::median(times) / 1e9
 }
 
 /// The sum of `words`, read as one sequential stream with the widest loads the CPU has (256-bit
@@ -279,9 +273,7 @@ fn decode(
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let file = std::fs::File::open(&args.model).map_err(|e| format!("{}: {e}", args.model))?;
-    // SAFETY: the file is opened read-only and not modified while mapped (bench input).
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("{}: {e}", args.model))?;
+    let map = model_file::map_model(&args.model)?;
     let gguf = Gguf::parse(&map).map_err(|e| format!("{}: {e}", args.model))?;
     let model = Model::from_gguf(&gguf).map_err(|e| format!("{}: {e}", args.model))?;
     let c = model.config();
@@ -406,7 +398,7 @@ fn run(args: &Args) -> Result<(), String> {
             tgs.push(tg_r);
             tg_cpu += cpu_r / args.reps as f64;
         }
-        let (bw, tg, frac) = (median(bws), median(tgs), median(fracs));
+        let (bw, tg, frac) = (stats::median(bws), stats::median(tgs), stats::median(fracs));
         let decode_gbs = tg * weight_bytes as f64 / 1e9;
         let rss = peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"));
         println!(

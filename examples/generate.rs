@@ -44,7 +44,6 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use memmap2::Mmap;
 use phi3_kernels::error::ModelError;
 use phi3_kernels::generate::{GenerateConfig, Generator, StdClock, StopReason};
 use phi3_kernels::gguf::Gguf;
@@ -60,6 +59,9 @@ use phi3_kernels::tokenizer::{
 mod aligned;
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/model_file.rs"]
+mod model_file;
+pub use model_file::{map_model, open_model, ModelBytes};
 
 pub use aligned::AlignedBuf;
 pub use args::CliError;
@@ -148,54 +150,6 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
         allow_long_context,
         copy,
     })
-}
-
-/// Memory-maps a model file, with clear errors for a missing file or one that is not GGUF.
-pub fn map_model(path: &str) -> Result<Mmap, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open model {path}: {e}"))?;
-    // SAFETY: the mapping is read-only and private to this process; like every reader of a
-    // memory-mapped model (llama.cpp included) we rely on the file not being truncated or
-    // rewritten while it runs.
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| format!("cannot map {path}: {e}"))?;
-    if map.get(..4) != Some(b"GGUF".as_slice()) {
-        return Err(format!(
-            "{path} is not a GGUF file (it does not start with the bytes `GGUF`)"
-        ));
-    }
-    Ok(map)
-}
-
-/// The model's bytes: memory-mapped, or with `copy` a private copy in memory (see the module
-/// docs for the trade-off).
-pub enum ModelBytes {
-    /// A read-only map of the file.
-    Mapped(Mmap),
-    /// The file read into aligned memory.
-    Copied(AlignedBuf),
-}
-
-impl std::ops::Deref for ModelBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            ModelBytes::Mapped(m) => m,
-            ModelBytes::Copied(b) => b,
-        }
-    }
-}
-
-/// Opens the model file: mapped, or with `copy` read into private memory.
-pub fn open_model(path: &str, copy: bool) -> Result<ModelBytes, String> {
-    if !copy {
-        return map_model(path).map(ModelBytes::Mapped);
-    }
-    let buf = AlignedBuf::read_file(path).map_err(|e| format!("cannot read model: {e}"))?;
-    if buf.get(..4) != Some(b"GGUF".as_slice()) {
-        return Err(format!(
-            "{path} is not a GGUF file (it does not start with the bytes `GGUF`)"
-        ));
-    }
-    Ok(ModelBytes::Copied(buf))
 }
 
 /// Parses the GGUF and binds the model (unsupported architecture, tensor type or shape → the

@@ -18,6 +18,8 @@ use phi3_kernels::gguf::{Array, Gguf, Value, ValueType};
 mod aligned;
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/model_file.rs"]
+mod model_file;
 
 use args::CliError;
 
@@ -53,8 +55,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return args::exit("gguf_dump", USAGE, e),
     };
-    // Aligned, exactly the file's bytes.
-    let bytes = match aligned::AlignedBuf::read_file(&path) {
+    let bytes = match model_file::map_model(&path) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("gguf_dump: {e}");

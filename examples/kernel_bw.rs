@@ -38,6 +38,10 @@ mod stream_read;
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/rng.rs"]
+mod rng;
+#[path = "common/stats.rs"]
+mod stats;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -48,6 +52,7 @@ use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ5K, BlockQ6K};
 use phi3_kernels::{CpuFeatures, Kernels, Tier};
 
 use args::CliError;
+use rng::Rng;
 
 struct Args {
     runs: usize,
@@ -120,11 +125,6 @@ fn parse_args() -> Result<Args, CliError> {
         }
     }
     Ok(a)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// One way of streaming through the buffer; returns a value derived from every word read, so
@@ -228,7 +228,7 @@ fn read_bandwidth(buf: &[u64], runs: usize) -> (f64, f64, Vec<(&'static str, f64
             r.push(bytes / t.elapsed().as_secs_f64() / 1e9);
         }
     }
-    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    let medians: Vec<f64> = rates.into_iter().map(stats::median).collect();
     let best = |one: bool| {
         readers
             .iter()
@@ -249,18 +249,6 @@ fn read_bandwidth(buf: &[u64], runs: usize) -> (f64, f64, Vec<(&'static str, f64
 /// lasts this long (in-cache shapes take microseconds per pass).
 const MIN_RUN_SECS: f64 = 0.05;
 
-/// A small deterministic generator (xorshift64*), so runs are repeatable.
-struct Rng(u64);
-impl Rng {
-    fn next_f32(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
-        (v as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
 /// Weight copies of one type, each `rows × cols`.
 enum Copies {
     Q4_0(Vec<Vec<BlockQ4_0>>),
@@ -272,7 +260,7 @@ enum Copies {
 impl Copies {
     fn new(ty: &str, rows: usize, cols: usize, min_bytes: usize) -> Copies {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        let row: Vec<f32> = (0..cols).map(|_| rng.next_f32()).collect();
+        let row: Vec<f32> = (0..cols).map(|_| rng.signed()).collect();
         // Quantize a handful of distinct rows and tile them: quantizing hundreds of MiB of
         // weights would take longer than the measurement; the bytes streamed are what matter.
         let distinct = 64.min(rows);
@@ -309,7 +297,7 @@ impl Copies {
                 let mut bits = Rng(0x5151_5151);
                 for b in &mut q {
                     for byte in bytemuck::bytes_of_mut(b) {
-                        *byte = (bits.next_f32().to_bits() >> 8) as u8;
+                        *byte = bits.next_u64() as u8;
                     }
                     b.d = half::f16::from_f32(0.01);
                     b.dmin = half::f16::from_f32(0.001);
@@ -390,9 +378,7 @@ fn run(args: Args) -> Result<(), String> {
     );
 
     let mut rng = Rng(7);
-    let x: Vec<f32> = (0..args.cols * args.batch)
-        .map(|_| rng.next_f32())
-        .collect();
+    let x: Vec<f32> = (0..args.cols * args.batch).map(|_| rng.signed()).collect();
     let mut out = vec![0.0f32; args.rows * args.batch];
     let mut lines = Vec::new();
     for ty in &args.types {
@@ -443,7 +429,7 @@ fn run(args: Args) -> Result<(), String> {
                 rates.push(bytes as f64 / t.elapsed().as_secs_f64() / 1e9);
             }
             let best = rates.iter().copied().fold(0.0, f64::max);
-            let gbs = median(rates);
+            let gbs = stats::median(rates);
             if k.tier == Tier::Scalar {
                 scalar_gbs = Some(gbs);
             }

@@ -13,7 +13,7 @@
 //! `--threads N` runs the session on a [`ThreadPool`] of N workers (the arena is planned for
 //! N workers); the logits are bitwise identical for any N.
 //!
-//! The file is read into aligned memory and parsed at exactly its length: a truncated model
+//! The file is memory-mapped (`common/model_file.rs`) and parsed at exactly its length: a truncated model
 //! is an error (exit status 1), never run on made-up bytes. `--allow-long-context` permits
 //! more tokens than the model's trained context (`Limits::allow_beyond_trained_context`);
 //! without it such a run is refused. A usage error exits with status 2.
@@ -30,6 +30,8 @@ use phi3_kernels::parallel::ThreadPool;
 mod aligned;
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/model_file.rs"]
+mod model_file;
 
 use aligned::AlignedBuf;
 use args::CliError;
@@ -97,9 +99,7 @@ fn parse_args() -> Result<Args, CliError> {
 }
 
 fn run(args: &Args) -> Result<(usize, usize), String> {
-    // Aligned memory so every block view is aligned; exactly the file's bytes (a file cut
-    // short must fail to parse, not run on padding).
-    let bytes = AlignedBuf::read_file(&args.model)?;
+    let bytes = model_file::map_model(&args.model)?;
     let gguf = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", args.model))?;
     let model = Model::from_gguf(&gguf).map_err(|e| format!("{}: {e}", args.model))?;
 

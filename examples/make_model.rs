@@ -36,8 +36,11 @@ use std::process::ExitCode;
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/rng.rs"]
+mod rng;
 
 use args::CliError;
+use rng::Rng;
 
 const GGML_F32: u32 = 0;
 const GGML_F16: u32 = 1;
@@ -200,32 +203,6 @@ fn parse_args() -> Result<Args, CliError> {
         out: out.ok_or(format!("--out is required\n{USAGE}"))?,
         preset: preset_name,
     })
-}
-
-/// splitmix64: fast, seedable, good enough for random weights.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn fill(&mut self, buf: &mut [u8]) {
-        let mut chunks = buf.chunks_exact_mut(8);
-        for c in &mut chunks {
-            c.copy_from_slice(&self.next_u64().to_le_bytes());
-        }
-        let rest = chunks.into_remainder();
-        let v = self.next_u64().to_le_bytes();
-        rest.copy_from_slice(&v[..rest.len()]);
-    }
 }
 
 /// The Phi-3 special tokens, in id order from the first special id.

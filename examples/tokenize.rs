@@ -22,6 +22,8 @@ use phi3_kernels::tokenizer::{EncodeOptions, Tokenizer, TokenizerError};
 mod aligned;
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/model_file.rs"]
+mod model_file;
 
 use args::CliError;
 
@@ -68,8 +70,7 @@ fn parse_args() -> Result<(String, String, EncodeOptions), CliError> {
 }
 
 fn run(model: &str, text: &str, opts: EncodeOptions) -> Result<String, String> {
-    // Aligned, exactly the file's bytes.
-    let bytes = aligned::AlignedBuf::read_file(model)?;
+    let bytes = model_file::map_model(model)?;
     let gguf = Gguf::parse(&bytes).map_err(|e| format!("{model}: {e}"))?;
     let size = Tokenizer::bytes_needed(&gguf, text.len()).map_err(|e| format!("{model}: {e}"))?;
     let mut buf = vec![0u8; size];
