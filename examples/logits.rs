@@ -13,10 +13,11 @@
 //! `--threads N` runs the session on a [`ThreadPool`] of N workers (the arena is planned for
 //! N workers); the logits are bitwise identical for any N.
 //!
-//! The file is memory-mapped (`common/model_file.rs`) and parsed at exactly its length: a truncated model
-//! is an error (exit status 1), never run on made-up bytes. `--allow-long-context` permits
-//! more tokens than the model's trained context (`Limits::allow_beyond_trained_context`);
-//! without it such a run is refused. A usage error exits with status 2.
+//! The file is memory-mapped (`common/model_file.rs`) and parsed at exactly its length: a
+//! truncated model is an error (exit status 1), never run on made-up bytes.
+//! `--allow-long-context` permits more tokens than the model's trained context
+//! (`Limits::allow_beyond_trained_context`); without it such a run is refused. A usage error
+//! exits with status 2.
 
 use std::process::ExitCode;
 
