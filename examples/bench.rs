@@ -63,7 +63,6 @@ use args::CliError;
 use phi3_kernels::error::ModelError;
 
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::{Parallel, ThreadPool};
 
@@ -122,12 +121,7 @@ fn parse_args() -> Result<Args, CliError> {
             "--bw-mib" => a.bw_mib = num(value()?)?,
             "--bw-runs" => a.bw_runs = num(value()?)?,
             "--reps" => a.reps = num(value()?)?,
-            "--tier" => {
-                let name = value()?;
-                let tier = phi3_kernels::cpu::Tier::from_name(&name)
-                    .ok_or(format!("--tier: unknown tier {name:?}"))?;
-                a.tier = Some(tier);
-            }
+            "--tier" => a.tier = Some(args::tier(&value()?)?),
             "--allow-long-context" => a.allow_long_context = true,
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
@@ -281,11 +275,7 @@ fn run(args: &Args) -> Result<(), String> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let kernels = match args.tier {
-        None => Kernels::detect(),
-        Some(t) => Kernels::for_tier(t, &phi3_kernels::cpu::CpuFeatures::detect())
-            .ok_or(format!("--tier {t}: not available on this CPU / build"))?,
-    };
+    let kernels = crate::args::kernels(args.tier)?;
     let weight_bytes = decode_weight_bytes(&model);
     // K and V, f16, every layer.
     let kv_bytes_per_position = (c.n_layer * 2 * c.kv_dim() * 2) as f64;

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --example generate -- --model M.gguf --prompt TEXT [--chat]
 //!     [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N]
-//!     [--ctx N] [--allow-long-context] [--copy]
+//!     [--ctx N] [--allow-long-context] [--copy] [--tier NAME]
 //! ```
 //!
 //! - The file is memory-mapped (`memmap2`); the library only ever sees the `&[u8]`. A mapped
@@ -36,6 +36,8 @@
 //!
 //! `--threads N` runs the matmuls and attention on a [`ThreadPool`] of N workers (default: the
 //! machine's available parallelism, at most 8); the output is bitwise identical for any N.
+//! `--tier NAME` runs one kernel tier (`scalar`, `avx2`, `neon-i8mm`, …; default the best this
+//! CPU has).
 //!
 //! The functions below are also what `tests/model_smollm2.rs` drives (it includes this file),
 //! so the test checks exactly the path this example runs.
@@ -47,7 +49,6 @@ use std::time::Duration;
 use phi3_kernels::error::ModelError;
 use phi3_kernels::generate::{GenerateConfig, Generator, StdClock, StopReason};
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::{Parallel, ThreadPool};
 use phi3_kernels::sample::{Sampler, SamplerConfig};
@@ -61,14 +62,14 @@ mod aligned;
 mod args;
 #[path = "common/model_file.rs"]
 mod model_file;
-pub use model_file::{map_model, open_model, ModelBytes};
+pub use model_file::{map_model, open_model};
 
 pub use aligned::AlignedBuf;
 pub use args::CliError;
 
 const USAGE: &str = "usage: generate --model M.gguf --prompt TEXT [--chat] [--system TEXT] \
                      [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N] \
-                     [--ctx N] [--allow-long-context] [--copy|--no-mmap]";
+                     [--ctx N] [--allow-long-context] [--copy|--no-mmap] [--tier NAME]";
 
 /// Most prompt tokens one prefill `forward` call takes (bounds the activation buffers).
 pub const MAX_PREFILL_BATCH: usize = 256;
@@ -88,6 +89,8 @@ pub struct Args {
     pub allow_long_context: bool,
     /// `--copy` / `--no-mmap`: read the model into private memory instead of mapping it.
     pub copy: bool,
+    /// `--tier NAME`: this kernel tier instead of the best one the CPU has.
+    pub tier: Option<phi3_kernels::Tier>,
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String>
@@ -101,7 +104,7 @@ where
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
     let mut it = args.into_iter();
     let (mut model, mut prompt, mut system, mut ctx) = (None, None, None, None);
-    let (mut allow_long_context, mut copy) = (false, false);
+    let (mut allow_long_context, mut copy, mut tier) = (false, false, None);
     let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (mut chat, mut n_predict, mut threads) = (false, 128usize, default_threads);
     let mut sampler = SamplerConfig::default();
@@ -121,6 +124,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
             "--ctx" | "-c" => ctx = Some(parse_num(&arg, &value()?)?),
             "--allow-long-context" => allow_long_context = true,
             "--copy" | "--no-mmap" => copy = true,
+            "--tier" => tier = Some(args::tier(&value()?)?),
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
@@ -149,6 +153,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
         ctx,
         allow_long_context,
         copy,
+        tier,
     })
 }
 
@@ -369,7 +374,7 @@ fn run(args: &Args) -> Result<(), String> {
     )?;
     let mut arena = arena_for(&model, &limits)?;
     let bytes = arena.len();
-    let kernels = Kernels::detect();
+    let kernels = args::kernels(args.tier)?;
     let tier = kernels.tier;
     let mut session =
         Session::new(&model, &mut arena, limits, kernels).map_err(|e| format!("session: {e}"))?;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example logits -- --model M.gguf --tokens 1,2,3 [--all] --out FILE \
-//!     [--threads N] [--batch K]
+//!     [--threads N] [--batch K] [--tier NAME]
 //! ```
 //!
 //! The ids are fed as one prompt (no BOS added), `K` tokens per `forward` call (default: the
@@ -11,7 +11,9 @@
 //! row. Prints `n_vocab=… n_positions=…` (positions written) to stdout.
 //!
 //! `--threads N` runs the session on a [`ThreadPool`] of N workers (the arena is planned for
-//! N workers); the logits are bitwise identical for any N.
+//! N workers); the logits are bitwise identical for any N. `--tier NAME` runs one kernel tier
+//! (`scalar`, `avx2`, `neon-i8mm`, …; default the best this CPU has), to compare tiers with
+//! `cmp` on the output files.
 //!
 //! The file is memory-mapped (`common/model_file.rs`) and parsed at exactly its length: a
 //! truncated model is an error (exit status 1), never run on made-up bytes.
@@ -23,7 +25,6 @@ use std::process::ExitCode;
 
 use phi3_kernels::error::ModelError;
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::ThreadPool;
 
@@ -45,16 +46,18 @@ struct Args {
     threads: usize,
     batch: Option<usize>,
     allow_long_context: bool,
+    tier: Option<phi3_kernels::Tier>,
 }
 
 const USAGE: &str = "usage: logits --model M.gguf --tokens 1,2,3 [--all] --out FILE \
-                     [--threads N] [--batch K] [--allow-long-context]";
+                     [--threads N] [--batch K] [--tier NAME] [--allow-long-context]";
 
 fn parse_args() -> Result<Args, CliError> {
     let mut it = args::args()?.into_iter();
     let (mut model, mut tokens, mut out) = (None, None, None);
     let (mut all, mut threads, mut batch) = (false, 1, None);
     let mut allow_long_context = false;
+    let mut tier = None;
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -77,6 +80,7 @@ fn parse_args() -> Result<Args, CliError> {
                 batch = Some(value()?.parse().map_err(|e| format!("--batch: {e}"))?);
             }
             "--allow-long-context" => allow_long_context = true,
+            "--tier" => tier = Some(args::tier(&value()?)?),
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
@@ -96,6 +100,7 @@ fn parse_args() -> Result<Args, CliError> {
         threads,
         batch,
         allow_long_context,
+        tier,
     })
 }
 
@@ -124,8 +129,8 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
     })?;
     const _: () = assert!(aligned::ALIGN.is_multiple_of(ARENA_ALIGN));
     let mut arena = AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;
-    let mut session =
-        Session::new(&model, &mut arena, limits, Kernels::detect()).map_err(|e| e.to_string())?;
+    let mut session = Session::new(&model, &mut arena, limits, crate::args::kernels(args.tier)?)
+        .map_err(|e| e.to_string())?;
 
     let pool = ThreadPool::new(args.threads);
     let n_vocab = model.config().n_vocab;

@@ -64,3 +64,27 @@ pub fn exit(name: &str, usage: &str, err: CliError) -> ExitCode {
         }
     }
 }
+
+/// `--tier NAME`: a [`Tier`](phi3_kernels::cpu::Tier) by its name, or a usage error listing the
+/// names.
+pub fn tier(name: &str) -> Result<phi3_kernels::cpu::Tier, CliError> {
+    use phi3_kernels::cpu::Tier;
+    Tier::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Tier::ALL.iter().map(|t| t.name()).collect();
+        CliError::Usage(format!(
+            "--tier: unknown tier {name:?} (one of: {})",
+            names.join(", ")
+        ))
+    })
+}
+
+/// The kernels of `tier` (the best tier this CPU runs when `None`), or an error naming a tier
+/// this CPU or build cannot run.
+pub fn kernels(tier: Option<phi3_kernels::cpu::Tier>) -> Result<phi3_kernels::Kernels, String> {
+    use phi3_kernels::{CpuFeatures, Kernels};
+    match tier {
+        None => Ok(Kernels::detect()),
+        Some(t) => Kernels::for_tier(t, &CpuFeatures::detect())
+            .ok_or(format!("--tier {t}: not available on this CPU / build")),
+    }
+}
