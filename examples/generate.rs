@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --example generate -- --model M.gguf --prompt TEXT [--chat]
 //!     [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N]
-//!     [--ctx N] [--allow-long-context] [--copy] [--tier NAME]
+//!     [--ctx N] [--allow-long-context] [--copy] [--tier NAME] [--save FILE] [--resume FILE]
 //! ```
 //!
 //! - The file is memory-mapped (`memmap2`); the library only ever sees the `&[u8]`. A mapped
@@ -36,6 +36,12 @@
 //!
 //! `--threads N` runs the matmuls and attention on a [`ThreadPool`] of N workers (default: the
 //! machine's available parallelism, at most 8); the output is bitwise identical for any N.
+//! `--save FILE` writes the session (tokens and KV cache, `Session::save_into`) to FILE after
+//! the reply; `--resume FILE` restores such a file first (`Session::restore_from`: the same
+//! model is required) and appends the prompt to it — with `--chat`, as the conversation's next
+//! user turn (the previous reply is closed with the end-of-turn marker, no system message is
+//! added) — so a chat can be suspended and continued without feeding it again.
+//!
 //! `--tier NAME` runs one kernel tier (`scalar`, `avx2`, `neon-i8mm`, …; default the best this
 //! CPU has).
 //!
@@ -49,7 +55,7 @@ use std::time::Duration;
 use phi3_kernels::error::ModelError;
 use phi3_kernels::generate::{GenerateConfig, Generator, StdClock, StopReason};
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
+use phi3_kernels::model::{snapshot, ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::{Parallel, ThreadPool};
 use phi3_kernels::sample::{Sampler, SamplerConfig};
 use phi3_kernels::tokenizer::{
@@ -69,7 +75,8 @@ pub use args::CliError;
 
 const USAGE: &str = "usage: generate --model M.gguf --prompt TEXT [--chat] [--system TEXT] \
                      [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N] \
-                     [--ctx N] [--allow-long-context] [--copy|--no-mmap] [--tier NAME]";
+                     [--ctx N] [--allow-long-context] [--copy|--no-mmap] [--tier NAME] \
+                     [--save FILE] [--resume FILE]";
 
 /// Most prompt tokens one prefill `forward` call takes (bounds the activation buffers).
 pub const MAX_PREFILL_BATCH: usize = 256;
@@ -91,6 +98,10 @@ pub struct Args {
     pub copy: bool,
     /// `--tier NAME`: this kernel tier instead of the best one the CPU has.
     pub tier: Option<phi3_kernels::Tier>,
+    /// `--save FILE`: write the session to FILE at the end.
+    pub save: Option<String>,
+    /// `--resume FILE`: restore the session from FILE first.
+    pub resume: Option<String>,
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String>
@@ -105,6 +116,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
     let mut it = args.into_iter();
     let (mut model, mut prompt, mut system, mut ctx) = (None, None, None, None);
     let (mut allow_long_context, mut copy, mut tier) = (false, false, None);
+    let (mut save, mut resume) = (None, None);
     let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (mut chat, mut n_predict, mut threads) = (false, 128usize, default_threads);
     let mut sampler = SamplerConfig::default();
@@ -125,9 +137,14 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
             "--allow-long-context" => allow_long_context = true,
             "--copy" | "--no-mmap" => copy = true,
             "--tier" => tier = Some(args::tier(&value()?)?),
+            "--save" => save = Some(value()?),
+            "--resume" => resume = Some(value()?),
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
+    }
+    if system.is_some() && resume.is_some() {
+        return Err(format!("--system cannot change a resumed conversation\n{USAGE}").into());
     }
     if system.is_some() && !chat {
         return Err(format!("--system needs --chat\n{USAGE}").into());
@@ -154,6 +171,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
         allow_long_context,
         copy,
         tier,
+        save,
+        resume,
     })
 }
 
@@ -176,16 +195,7 @@ pub fn render_prompt(
     if !chat {
         return Ok(prompt.to_string());
     }
-    let source = gguf
-        .get_str("tokenizer.chat_template")
-        .map_err(|e| format!("tokenizer.chat_template: {e}"))?;
-    let arch = gguf.get_str("general.architecture").ok().flatten();
-    let template = match (source, arch) {
-        (Some(source), _) => ChatTemplate::detect(source).map_err(|e| format!("--chat: {e}"))?,
-        // A `phi3` file without a template (e.g. from make_model): the Phi-3 format.
-        (None, Some("phi3")) => ChatTemplate::from_family(ChatFamily::Phi3),
-        (None, _) => return Err("--chat: the model has no tokenizer.chat_template".into()),
-    };
+    let template = chat_template(gguf)?;
     let mut messages = Vec::with_capacity(2);
     if let Some(sys) = system {
         messages.push(Message::system(sys));
@@ -196,6 +206,21 @@ pub fn render_prompt(
         .render(&messages, true, &mut out)
         .map_err(|e| format!("chat template: {e}"))?;
     Ok(text.to_string())
+}
+
+/// The model's chat format: its `tokenizer.chat_template`, or Phi-3's for a `phi3` file
+/// without one.
+pub fn chat_template<'g>(gguf: &Gguf<'g>) -> Result<ChatTemplate<'g>, String> {
+    let source = gguf
+        .get_str("tokenizer.chat_template")
+        .map_err(|e| format!("tokenizer.chat_template: {e}"))?;
+    let arch = gguf.get_str("general.architecture").ok().flatten();
+    match (source, arch) {
+        (Some(source), _) => ChatTemplate::detect(source).map_err(|e| format!("--chat: {e}")),
+        // A `phi3` file without a template (e.g. from make_model): the Phi-3 format.
+        (None, Some("phi3")) => Ok(ChatTemplate::from_family(ChatFamily::Phi3)),
+        (None, _) => Err("--chat: the model has no tokenizer.chat_template".into()),
+    }
 }
 
 /// The buffer a tokenizer for texts up to `max_text_bytes` needs.
@@ -213,6 +238,19 @@ pub fn encode_prompt(tok: &mut Tokenizer<'_, '_>, text: &str) -> Result<Vec<u32>
     let mut ids = vec![0u32; max_encode_tokens(text.len())];
     let n = tok
         .encode(text, opts, &mut ids)
+        .map_err(|e| format!("tokenize: {e}"))?;
+    ids.truncate(n);
+    if ids.is_empty() {
+        return Err("the prompt is empty (no tokens)".into());
+    }
+    Ok(ids)
+}
+
+/// Tokenizes the text that continues a resumed session: special tokens parsed, no BOS.
+pub fn encode_continuation(tok: &mut Tokenizer<'_, '_>, text: &str) -> Result<Vec<u32>, String> {
+    let mut ids = vec![0u32; max_encode_tokens(text.len())];
+    let n = tok
+        .encode(text, EncodeOptions::default(), &mut ids)
         .map_err(|e| format!("tokenize: {e}"))?;
     ids.truncate(n);
     if ids.is_empty() {
@@ -356,17 +394,55 @@ pub fn generate(
     })
 }
 
+/// The text that continues a resumed conversation with `prompt`: with `chat`, the previous
+/// reply's end-of-turn marker and the next user turn in the model's chat format (no system
+/// message: the conversation already has its own); otherwise the prompt as it is.
+pub fn render_continuation(gguf: &Gguf<'_>, prompt: &str, chat: bool) -> Result<String, String> {
+    if !chat {
+        return Ok(prompt.to_string());
+    }
+    // The family's format without the template's default system message.
+    let family = chat_template(gguf)?.family();
+    let template = ChatTemplate::from_family(family);
+    let closing = match family {
+        ChatFamily::Phi4Mini => template.end_of_turn().to_string(),
+        _ => format!("{}\n", template.end_of_turn()),
+    };
+    let turn = [Message::user(prompt)];
+    let mut out = vec![0u8; template.rendered_len(&turn, true)];
+    let text = template
+        .render(&turn, true, &mut out)
+        .map_err(|e| format!("chat template: {e}"))?;
+    Ok(closing + text)
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let bytes = open_model(&args.model, args.copy)?;
     let (gguf, model) = load_model(&args.model, &bytes)?;
-    let text = render_prompt(&gguf, &args.prompt, args.chat, args.system.as_deref())?;
+    let saved = match &args.resume {
+        Some(path) => {
+            let b = std::fs::read(path).map_err(|e| format!("--resume {path}: {e}"))?;
+            let len = snapshot::saved_len(&b).map_err(|e| format!("--resume {path}: {e}"))?;
+            Some((b, len))
+        }
+        None => None,
+    };
+    let text = match saved {
+        Some(_) => render_continuation(&gguf, &args.prompt, args.chat)?,
+        None => render_prompt(&gguf, &args.prompt, args.chat, args.system.as_deref())?,
+    };
     let mut tok_buf = tokenizer_buffer(&gguf, text.len())?;
     let mut tok = Tokenizer::new(&gguf, &mut tok_buf, text.len())
         .map_err(|e| format!("{}: tokenizer: {e}", args.model))?;
-    let prompt = encode_prompt(&mut tok, &text)?;
+    let prompt = match saved {
+        // A continuation gets no BOS.
+        Some(_) => encode_continuation(&mut tok, &text)?,
+        None => encode_prompt(&mut tok, &text)?,
+    };
+    let n_saved = saved.as_ref().map_or(0, |s| s.1);
     let limits = session_limits(
         &model,
-        prompt.len(),
+        n_saved + prompt.len(),
         args.n_predict,
         args.ctx,
         args.threads,
@@ -378,6 +454,11 @@ fn run(args: &Args) -> Result<(), String> {
     let tier = kernels.tier;
     let mut session =
         Session::new(&model, &mut arena, limits, kernels).map_err(|e| format!("session: {e}"))?;
+    if let (Some((b, _)), Some(path)) = (&saved, &args.resume) {
+        session
+            .restore_from(b)
+            .map_err(|e| format!("--resume {path}: {e}"))?;
+    }
     let mut sampler = Sampler::new(args.sampler).map_err(|e| format!("sampler: {e}"))?;
     let pool = ThreadPool::new(args.threads);
 
@@ -414,6 +495,17 @@ fn run(args: &Args) -> Result<(), String> {
         limits.max_context,
         args.threads,
     );
+    if let Some(path) = &args.save {
+        let mut snap = aligned::AlignedBuf::zeroed(session.snapshot_bytes())?;
+        let n = session
+            .save_into(&mut snap)
+            .map_err(|e| format!("--save: {e}"))?;
+        std::fs::write(path, &snap[..n]).map_err(|e| format!("--save {path}: {e}"))?;
+        eprintln!(
+            "[saved {} positions ({n} bytes) to {path}; continue with --resume {path}]",
+            session.len()
+        );
+    }
     Ok(())
 }
 

@@ -108,6 +108,7 @@ def model(arch="phi3", tied=False, longrope=False, n_embd=32, n_head=2, n_head_k
 
 
 def write(target, name, data):
+    os.makedirs(os.path.join(CORPUS, target), exist_ok=True)
     with open(os.path.join(CORPUS, target, "seed-" + name), "wb") as f:
         f.write(data)
 
@@ -141,6 +142,11 @@ def main():
     # forward: ops (see the target): batches, truncate, reset.
     write("forward", "prefill-decode", bytes([0, 4, 1, 0, 2, 0, 3, 0, 4, 0, 0, 1, 5, 0]))
     write("forward", "truncate-reset", bytes([0, 3, 7, 0, 8, 0, 9, 0, 1, 1, 2, 0, 1, 10, 0, 2, 0, 1, 11, 0]))
+    # snapshot: (see the target) the valid snapshot untouched, cut short, patched; raw bytes.
+    write("snapshot", "valid", bytes([1]))
+    write("snapshot", "cut", bytes([3, 5]))
+    write("snapshot", "patched", bytes([1, 40, 0, 1, 70, 0, 0x80]))
+    write("snapshot", "raw-magic", b"\x00PHI3KVS\x00\x01\x00\x00\x00\x40\x00\x00\x00")
     write("forward", "errors", bytes([0, 9] + [1, 0] * 9 + [0, 1, 0xff, 0xff, 1, 200, 0, 1, 0]))
 
 

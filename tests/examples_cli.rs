@@ -465,3 +465,60 @@ fn generate_copy_matches_the_mapped_run() {
     assert_eq!(gen(Some("--copy")), mapped);
     assert_eq!(gen(Some("--no-mmap")), mapped);
 }
+
+/// `generate --save` then `--resume`: the resumed run continues (exit 0); a damaged file or one
+/// saved from another model is an error (exit 1) naming the problem.
+#[test]
+fn generate_saves_and_resumes_a_session() {
+    let Some(dir) = examples() else { return };
+    let tmp = scratch("save-resume");
+    let snap = tmp.join("chat.kv");
+    let gen = |model: &Path, prompt: &str, extra: &[&std::ffi::OsStr]| {
+        let mut args = vec![
+            os("--model"),
+            model.as_os_str(),
+            os("--prompt"),
+            os(prompt),
+            os("-n"),
+            os("6"),
+            os("--temp"),
+            os("0"),
+            os("--threads"),
+            os("1"),
+        ];
+        args.extend_from_slice(extra);
+        run(dir, "generate", &args)
+    };
+    let first = gen(&fixture(), "hello world", &[os("--save"), snap.as_os_str()]);
+    assert_eq!(code("generate", &first), 0, "{}", text(&first.stderr));
+    assert!(
+        text(&first.stderr).contains("saved "),
+        "{}",
+        text(&first.stderr)
+    );
+    let resumed = gen(&fixture(), " and more", &[os("--resume"), snap.as_os_str()]);
+    assert_eq!(code("generate", &resumed), 0, "{}", text(&resumed.stderr));
+    assert!(!resumed.stdout.is_empty());
+
+    let mut bytes = std::fs::read(&snap).expect("snapshot");
+    *bytes.last_mut().expect("non-empty") ^= 1;
+    let damaged = tmp.join("damaged.kv");
+    std::fs::write(&damaged, &bytes).expect("write");
+    let out = gen(&fixture(), "x", &[os("--resume"), damaged.as_os_str()]);
+    assert_eq!(code("generate", &out), 1);
+    assert!(
+        text(&out.stderr).contains("corrupted"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let other = manifest_dir().join("tests/data/gguf/phi3-tiny-q4_k_m.gguf");
+    let out = gen(&other, "x", &[os("--resume"), snap.as_os_str()]);
+    assert_eq!(code("generate", &out), 1);
+    assert!(
+        text(&out.stderr).contains("different model"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

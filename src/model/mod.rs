@@ -37,12 +37,14 @@ mod buffers;
 pub mod config;
 mod layer;
 pub mod session;
+pub mod snapshot;
 mod split;
 pub mod weights;
 
 pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 pub use config::{Arch, Config};
 pub use session::Session;
+pub use snapshot::SnapshotError;
 pub use weights::{LayerWeights, Projection, Weights, MAX_LAYERS};
 
 use crate::error::Error;

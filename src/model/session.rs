@@ -91,7 +91,7 @@ pub use super::split::ROW_TASKS_PER_WORKER;
 
 /// Which LongRoPE factor set the KV cache was computed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FactorSet {
+pub(super) enum FactorSet {
     Short,
     Long,
 }
@@ -111,14 +111,14 @@ enum Output {
 ///
 /// Nothing allocates: every buffer is a piece of the arena given to [`Session::new`].
 pub struct Session<'m, 'w, 'a> {
-    model: &'m Model<'w>,
+    pub(super) model: &'m Model<'w>,
     kernels: Kernels,
-    plan: ArenaPlan,
-    len: usize,
-    cache_set: FactorSet,
-    k_cache: &'a mut [f16],
-    v_cache: &'a mut [f16],
-    tokens: &'a mut [u32],
+    pub(super) plan: ArenaPlan,
+    pub(super) len: usize,
+    pub(super) cache_set: FactorSet,
+    pub(super) k_cache: &'a mut [f16],
+    pub(super) v_cache: &'a mut [f16],
+    pub(super) tokens: &'a mut [u32],
     bufs: Buffers<'a>,
 }
 

@@ -53,8 +53,12 @@ pub struct AlignedBytes {
 impl AlignedBytes {
     pub fn read(path: &std::path::Path) -> Self {
         let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self::from_bytes(&raw)
+    }
+
+    pub fn from_bytes(raw: &[u8]) -> Self {
         let mut words = vec![0u64; raw.len().div_ceil(8)];
-        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..raw.len()].copy_from_slice(&raw);
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..raw.len()].copy_from_slice(raw);
         AlignedBytes {
             words,
             len: raw.len(),
