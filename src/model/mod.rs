@@ -36,6 +36,7 @@ pub mod arena;
 mod buffers;
 pub mod config;
 mod layer;
+pub mod longrope;
 pub mod session;
 pub mod snapshot;
 mod split;
@@ -43,6 +44,7 @@ pub mod weights;
 
 pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 pub use config::{Arch, Config};
+pub use longrope::LongRopeCrossing;
 pub use session::Session;
 pub use snapshot::SnapshotError;
 pub use weights::{LayerWeights, Projection, Weights, MAX_LAYERS};

@@ -60,26 +60,26 @@
 //! Quantizing the activations, norms, RoPE, the KV-cache writes and SwiGLU stay on the calling
 //! thread (they are small next to the weight streaming).
 //!
-//! # LongRoPE rule
+//! # LongRoPE
 //!
 //! A model with `rope_factors_short/long` uses the short set while the sequence holds at most
-//! `original_context_length` positions and the long set beyond. The rule: **the logits of every
-//! forward equal those of a from-scratch forward of the whole sequence with the set chosen by
-//! its current total length.** Re-rotating the cached keys when the set changes is not enough
-//! for that: from layer 1 on, the cached keys *and values* of earlier positions are functions
-//! of attention outputs that themselves used the old rotation. So when a forward needs a
-//! different set than the cache was built with (crossing the boundary upwards, or after
-//! [`Session::truncate`] back below it), the session **recomputes the cache once** from the
-//! token history it keeps in the arena (chunks of `max_batch`, no logits), then runs the new
-//! tokens. This costs one prefill of the sequence so far, once per crossing, and makes
-//! decoding across the boundary bit-identical to a from-scratch prefill. Models without
-//! factor tensors never recompute.
+//! `original_context_length` positions and the long set beyond. When a forward needs the
+//! other set than the cache was built with (crossing the boundary upwards, or after
+//! [`Session::truncate`] back below it), the session either **rotates the cached keys** to the
+//! new set in place ([`LongRopeCrossing::RotateKeys`], the default: one pass over the keys, no
+//! forward pass, logits close to a from-scratch run's) or **recomputes the cache** from the
+//! token history it keeps in the arena ([`LongRopeCrossing::Recompute`]: one prefill of the
+//! sequence so far, logits bit-identical to a from-scratch prefill with the set chosen by the
+//! current total length); see [`super::longrope`] for why rotation is not exact and how far it
+//! lands. [`Session::set_longrope_crossing`] chooses. Models without factor tensors never
+//! cross.
 
 use half::f16;
 
 use super::arena::{ArenaPlan, Limits};
 use super::buffers::{check_rows, range, range_mut, range_mut_u32, Buffers, Carved};
 use super::layer::LayerIo;
+use super::longrope::{rotate_keys, LongRopeCrossing};
 use super::split::{project_matrix, Split, INTERNAL};
 use super::Model;
 use crate::error::{Error, ForwardStage, ModelError};
@@ -116,6 +116,7 @@ pub struct Session<'m, 'w, 'a> {
     pub(super) plan: ArenaPlan,
     pub(super) len: usize,
     pub(super) cache_set: FactorSet,
+    crossing: LongRopeCrossing,
     pub(super) k_cache: &'a mut [f16],
     pub(super) v_cache: &'a mut [f16],
     pub(super) tokens: &'a mut [u32],
@@ -152,6 +153,7 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
             plan,
             len: 0,
             cache_set: FactorSet::Short,
+            crossing: LongRopeCrossing::default(),
             k_cache,
             v_cache,
             tokens,
@@ -192,6 +194,18 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
     /// The token ids of the sequence so far.
     pub fn tokens(&self) -> &[u32] {
         self.tokens.get(..self.len).unwrap_or(&[])
+    }
+
+    /// What a forward does when it crosses LongRoPE's `original_context_length` (module
+    /// docs); [`LongRopeCrossing::RotateKeys`] unless set.
+    pub fn longrope_crossing(&self) -> LongRopeCrossing {
+        self.crossing
+    }
+
+    /// Chooses what a forward does when it crosses LongRoPE's `original_context_length`
+    /// (module docs). Models without LongRoPE factors never cross.
+    pub fn set_longrope_crossing(&mut self, crossing: LongRopeCrossing) {
+        self.crossing = crossing;
     }
 
     /// Empties the sequence (the arena is kept; nothing is cleared).
@@ -289,7 +303,10 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
 
         let set = self.factor_set(total);
         if set != self.cache_set {
-            self.recompute(set, par)?;
+            match self.crossing {
+                LongRopeCrossing::RotateKeys => self.rotate_keys(set)?,
+                LongRopeCrossing::Recompute => self.recompute(set, par)?,
+            }
         }
         let p0 = self.len;
         range_mut_u32(self.tokens, p0, n)?.copy_from_slice(tokens);
@@ -310,6 +327,26 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         self.len = total;
         let logits_len = rows.checked_mul(n_vocab).ok_or(INTERNAL)?;
         self.bufs.logits.get(..logits_len).ok_or(INTERNAL)
+    }
+
+    /// The factor tensor of `set` (`None` when the model has none).
+    fn factors(&self, set: FactorSet) -> Option<&'w [f32]> {
+        let w = self.model.weights();
+        match set {
+            FactorSet::Short => w.rope_factors_short(),
+            FactorSet::Long => w.rope_factors_long(),
+        }
+    }
+
+    /// Rotates the cached keys of the current sequence to factor set `set` in place
+    /// ([`LongRopeCrossing::RotateKeys`]).
+    fn rotate_keys(&mut self, set: FactorSet) -> Result<(), Error> {
+        let (from, to) = (self.factors(self.cache_set), self.factors(set));
+        let ctx = self.plan.limits.max_context;
+        let c = self.model.config();
+        rotate_keys(self.k_cache, c, ctx, self.len, from, to, self.bufs.rope)?;
+        self.cache_set = set;
+        Ok(())
     }
 
     /// Rebuilds the KV cache of the current sequence with factor set `set` (see the module
