@@ -2,7 +2,7 @@
 //! available here (`common::tiers_under_test`, which fails the run when `PHI3_REQUIRE_TIERS`
 //! names a missing tier).
 //!
-//! The table's contract (see `src/kernels/dispatch.rs`): arguments are validated first, in
+//! The table's contract (see `src/kernels/table.rs`): arguments are validated first, in
 //! O(1) or O(length of the real slices), then the entry does its documented clamped work —
 //! never a panic (in debug builds too: tests and fuzz builds keep debug assertions), never an
 //! out-of-bounds access, never a loop over a bogus count. Each test states the clamped result
