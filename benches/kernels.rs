@@ -14,7 +14,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
 use phi3_kernels::cpu::{CpuFeatures, Tier};
-use phi3_kernels::kernels::{quantize_into, Activations, Kernels, Matrix, WeightData};
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::ops::{quantize_into, Activations, Matrix, WeightData};
 use phi3_kernels::quant::*;
 use std::hint::black_box;
 use std::time::Duration;
@@ -147,7 +148,7 @@ fn matrix_benches(c: &mut Criterion) {
                 for k in tiers() {
                     group.bench_with_input(BenchmarkId::new(k.tier.name(), name), &(), |b, _| {
                         b.iter(|| {
-                            phi3_kernels::kernels::matmul(
+                            phi3_kernels::ops::matmul(
                                 &k,
                                 &m,
                                 black_box(acts),
@@ -272,6 +273,15 @@ fn elementwise_benches(c: &mut Criterion) {
     let hd = 96usize;
     let kv: Vec<f16> = (0..n_pos * hd).map(|_| f16::from_f32(rng.f32())).collect();
     let mut scores = vec![0.0f32; n_pos];
+    // One query attending every position: the decode path.
+    let one = phi3_kernels::kernels::attention::CausalBlock {
+        queries: 1,
+        first: n_pos,
+        dim: hd,
+        q_pitch: hd,
+        kv_stride: hd,
+        out_pitch: hd,
+    };
     let mut group = c.benchmark_group("attention_f16");
     group
         .sample_size(20)
@@ -280,11 +290,17 @@ fn elementwise_benches(c: &mut Criterion) {
     for k in tiers() {
         group.bench_function(
             BenchmarkId::new(format!("{}/scores", k.tier.name()), n_pos),
-            |b| b.iter(|| (k.attn_scores_f16)(black_box(&x[..hd]), &kv, hd, 0.1, &mut scores)),
+            |b| {
+                b.iter(|| {
+                    (k.attn_scores_causal_f16)(&one, black_box(&x[..hd]), &kv, 0.1, &mut scores)
+                })
+            },
         );
         group.bench_function(
             BenchmarkId::new(format!("{}/values", k.tier.name()), n_pos),
-            |b| b.iter(|| (k.attn_values_f16)(black_box(&scores), &kv, hd, &mut out[..hd])),
+            |b| {
+                b.iter(|| (k.attn_values_causal_f16)(&one, black_box(&scores), &kv, &mut out[..hd]))
+            },
         );
     }
     group.finish();

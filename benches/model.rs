@@ -25,8 +25,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::kernels::{Kernels, Matrix};
+use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
+use phi3_kernels::ops::Matrix;
 use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k, quantize_q6_k};
 use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ6K, GgmlType, QK, QK_K};
 use std::hint::black_box;

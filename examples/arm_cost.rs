@@ -40,6 +40,7 @@ use aligned::AlignedBuf;
 use args::CliError;
 use half::f16;
 use phi3_kernels::gguf::Gguf;
+use phi3_kernels::kernels::attention::CausalBlock;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{ArenaPlan, Limits, Model, Session};
 use phi3_kernels::quant::quantize::{
@@ -230,11 +231,21 @@ fn kernels_mode(k: &Kernels, a: &Args) {
     let q = values(96, 9);
     let mut scores = vec![0f32; 512];
     let mut o = vec![0f32; 96];
+    // One query attending 512 positions (decode's causal block), under the names of the
+    // single-query kernels it runs.
+    let one = CausalBlock {
+        queries: 1,
+        first: 512,
+        dim: 96,
+        q_pitch: 96,
+        kv_stride: 96,
+        out_pitch: 96,
+    };
     sp.measure("attn_scores_f16", (512 * 96) as f64, "insn/element", || {
-        (k.attn_scores_f16)(&q, &kv, 96, 0.1, &mut scores)
+        (k.attn_scores_causal_f16)(&one, &q, &kv, 0.1, &mut scores)
     });
     sp.measure("attn_values_f16", (512 * 96) as f64, "insn/element", || {
-        (k.attn_values_f16)(&s, &kv, 96, &mut o)
+        (k.attn_values_causal_f16)(&one, &s, &kv, &mut o)
     });
     black_box((&y, &s, &o, &scores));
 }

@@ -9,7 +9,7 @@
 //!
 //! Phi-3-mini's shape: 32 layers, 32 heads, head_dim 96, a cache of 4096 positions (the
 //! caches far exceed the last-level cache, as in decode). Per round and layout it runs, for
-//! every layer and head, `attn_scores_f16`, `softmax` and `attn_values_f16` over the first
+//! every layer and head, `attention_head` (a one-query causal block: scores, softmax, values) over the first
 //! `--positions` positions with the best kernel tier, and prints milliseconds per token and
 //! the KV bytes read per second. The last lines are machine-readable:
 //! `attention_bw layout=head positions=560 ms=… gbs=…`.
@@ -23,9 +23,10 @@
 
 use half::f16;
 use phi3_kernels::cpu::CpuFeatures;
-use phi3_kernels::kernels::attention::{attention_causal_block, attention_head, CausalBlock};
+use phi3_kernels::kernels::attention::CausalBlock;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::ATTENTION_BLOCK;
+use phi3_kernels::ops::{attention_causal_block, attention_head};
 use std::time::Instant;
 
 #[path = "common/args.rs"]
@@ -102,9 +103,19 @@ fn run(positions: usize, rounds: usize, prefill: usize) -> Result<(), String> {
                     } else {
                         (l * kv_layer + h * cap * hd, hd)
                     };
-                    (k.attn_scores_f16)(&q, &keys[off..], stride, 0.1, &mut scores);
-                    (k.softmax)(&mut scores);
-                    (k.attn_values_f16)(&scores, &values[off..], stride, &mut out);
+                    let (keys, values) = (&keys[off..], &values[off..]);
+                    attention_head(
+                        &k,
+                        &q,
+                        keys,
+                        values,
+                        stride,
+                        positions,
+                        0.1,
+                        &mut scores,
+                        &mut out,
+                    )
+                    .expect("the cache holds every row");
                 }
             }
             let dt = t.elapsed().as_secs_f64();

@@ -192,7 +192,7 @@ fn sum_words_u64(words: &[u64]) -> u64 {
 fn decode_weight_bytes(model: &Model) -> u64 {
     let w = model.weights();
     let mut total = 0u64;
-    let mut add = |m: &phi3_kernels::kernels::Matrix| total += (m.rows() * m.row_bytes()) as u64;
+    let mut add = |m: &phi3_kernels::ops::Matrix| total += (m.rows() * m.row_bytes()) as u64;
     for layer in w.layers() {
         layer.qkv.parts().for_each(&mut add);
         add(&layer.attn_output);

@@ -46,7 +46,7 @@ mod stats;
 use std::hint::black_box;
 use std::time::Instant;
 
-use phi3_kernels::kernels::{matmul, quantize_into, Matrix, WeightData};
+use phi3_kernels::ops::{matmul, quantize_into, Matrix, WeightData};
 use phi3_kernels::quant::quantize::{quantize_q4_0, quantize_q4_k, quantize_q6_k};
 use phi3_kernels::quant::{BlockQ4K, BlockQ4_0, BlockQ5K, BlockQ6K};
 use phi3_kernels::{CpuFeatures, Kernels, Tier};

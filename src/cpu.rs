@@ -8,6 +8,10 @@
 //! know better (a board-support package, a test that wants to restrict the tiers).
 //! [`CpuFeatures::supports`] says whether a tier can run; [`crate::kernels::Kernels`] turns a
 //! tier into a table of function pointers.
+//!
+//! This file holds compile-time facts only and names nothing above it: the run-time detection
+//! (`CpuFeatures::detect`, `CpuFeatures::from_id_registers`) is implemented next to the
+//! detection code in [`crate::arch`].
 // `const fn`s cannot use iterators: the indexed loops below run over the arrays' own lengths.
 #![allow(clippy::indexing_slicing)]
 
@@ -92,6 +96,20 @@ impl Tier {
 impl core::fmt::Display for Tier {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Whether kernels of `tier` are compiled into this build for this target architecture.
+pub const fn tier_compiled(tier: Tier) -> bool {
+    match tier {
+        Tier::Scalar => true,
+        // Not on soft-float x86_64 targets (`x86_64-unknown-none`), where SSE is off.
+        Tier::Avx2 | Tier::AvxVnni | Tier::Avx512 => {
+            cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+        }
+        Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm | Tier::Sve => {
+            cfg!(target_arch = "aarch64")
+        }
     }
 }
 
@@ -260,54 +278,10 @@ impl CpuFeatures {
         CpuFeatures { bits }
     }
 
-    /// The features of the CPU this runs on, detected at run time (`std` only). Under Miri,
-    /// [`CpuFeatures::none`] (Miri cannot run SIMD intrinsics).
-    #[cfg(feature = "std")]
-    pub fn detect() -> Self {
-        if cfg!(miri) {
-            return Self::none();
-        }
-        crate::arch::detect()
-    }
-
-    /// The best features known without `std`: compile-time target features. On aarch64,
-    /// firmware that runs at EL1 or higher learns the CPU's real features (a Cortex-A76's
-    /// dotprod, a Neoverse V1's i8mm and SVE) from `CpuFeatures::from_id_registers`.
-    #[cfg(not(feature = "std"))]
-    pub const fn detect() -> Self {
-        Self::from_target_features()
-    }
-
-    /// The features the CPU's ID registers report (aarch64 only; no `std` needed): NEON from
-    /// `ID_AA64PFR0_EL1` (FP and AdvSIMD; FP16 when both say half precision), dotprod from
-    /// `ID_AA64ISAR0_EL1.DP` (bits 47:44), i8mm from `ID_AA64ISAR1_EL1.I8MM` (bits 55:52), SVE
-    /// from `ID_AA64PFR0_EL1.SVE` (bits 35:32) and SVE2 from `ID_AA64ZFR0_EL1.SVEver`, with the
-    /// implications [`CpuFeatures::detect`] applies (dotprod, i8mm and SVE need NEON). On Linux
-    /// it equals [`CpuFeatures::detect`] (the kernel's emulated reads and its HWCAP agree).
-    ///
-    /// This is for bare-metal and RTOS firmware, where `detect` only knows the compile-time
-    /// target features; `std` programs should call `detect`.
-    ///
-    /// # Safety
-    /// - Reading `ID_AA64*_EL1` with `mrs` must be allowed: the code runs at EL1 or higher
-    ///   (bare metal, a kernel, a hypervisor), or at EL0 under an OS that emulates the reads
-    ///   (Linux since 4.11, which reports `HWCAP_CPUID`). Elsewhere (other OSes' user space)
-    ///   the instruction traps and the process is typically killed (`SIGILL`).
-    /// - As for [`CpuFeatures::with`], the features must be usable when kernels run: at EL1 the
-    ///   firmware must have enabled FP/SIMD (`CPACR_EL1.FPEN`) and, if SVE is implemented, SVE
-    ///   (`CPACR_EL1.ZEN`, and `CPTR_EL2` / `CPTR_EL3` above it). The registers describe what
-    ///   the CPU implements, not what is enabled; a hypervisor that hides features
-    ///   (`HCR_EL2.TID3`) is believed.
-    #[cfg(target_arch = "aarch64")]
-    pub unsafe fn from_id_registers() -> Self {
-        // SAFETY: forwarded from the caller.
-        unsafe { crate::arch::aarch64::detect::from_id_registers() }
-    }
-
     /// Whether kernels of `tier` can run on a CPU with these features *and* were compiled into
     /// this build (a tier of another architecture is never supported).
     pub const fn supports(&self, tier: Tier) -> bool {
-        crate::kernels::tier_compiled(tier)
+        tier_compiled(tier)
             && match tier {
                 Tier::Scalar => true,
                 Tier::Avx2 => {

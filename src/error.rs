@@ -2,9 +2,10 @@
 //!
 //! Each layer has its own enum ([`crate::gguf::GgufError`] for the file reader, [`ShapeError`]
 //! for kernel entry points, [`ModelError`] for model binding and sessions,
-//! [`crate::tokenizer::TokenizerError`], [`crate::sample::SampleError`] and
-//! [`crate::generate::GenerateError`]); [`Error`] wraps them all, and each converts into it with
-//! `From`, so `?` works on any of them in a function returning `Result<_, Error>`.
+//! [`crate::tokenizer::TokenizerError`], [`crate::sample::SampleError`] and [`GenerateError`]);
+//! [`Error`] wraps them all, and each converts into it with `From`, so `?` works on any of them
+//! in a function returning `Result<_, Error>`. `GenerateError` is defined here (and re-exported
+//! as `generate::GenerateError`) so that this file names only the layers below `generate`.
 
 use core::fmt;
 
@@ -92,7 +93,7 @@ pub enum Error {
     /// Sampler settings out of range, or logits it cannot choose from.
     Sample(crate::sample::SampleError),
     /// The generation loop's own checks (empty prompt, scratch too small, empty stop string).
-    Generate(crate::generate::GenerateError),
+    Generate(GenerateError),
 }
 
 impl fmt::Display for Error {
@@ -151,8 +152,8 @@ impl From<crate::sample::SampleError> for Error {
     }
 }
 
-impl From<crate::generate::GenerateError> for Error {
-    fn from(e: crate::generate::GenerateError) -> Self {
+impl From<GenerateError> for Error {
+    fn from(e: GenerateError) -> Self {
         Error::Generate(e)
     }
 }
@@ -470,3 +471,41 @@ impl fmt::Display for ModelError {
 }
 
 impl core::error::Error for ModelError {}
+
+/// Why a [`crate::generate::Generator`] could not be built or run (besides the session's, tokenizer's and
+/// sampler's own errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GenerateError {
+    /// The prompt has no tokens (there would be no logits to sample from).
+    EmptyPrompt,
+    /// The scratch buffer is shorter than [`crate::generate::Generator::scratch_bytes`] says.
+    ScratchTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// A stop string is empty (it would match before any text).
+    EmptyStopString,
+    /// The generator was sized for a smaller vocabulary or a tokenizer with shorter pieces
+    /// than the session or tokenizer given to [`crate::generate::Generator::run`].
+    SizeMismatch,
+}
+
+impl fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            GenerateError::EmptyPrompt => f.write_str("the prompt has no tokens"),
+            GenerateError::ScratchTooSmall { needed, got } => {
+                write!(f, "generation scratch has {got} bytes, needs {needed}")
+            }
+            GenerateError::EmptyStopString => f.write_str("a stop string is empty"),
+            GenerateError::SizeMismatch => f.write_str(
+                "the generator was sized for another model or tokenizer than the one it runs",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for GenerateError {}

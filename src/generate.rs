@@ -220,43 +220,7 @@ pub struct Piece<'t> {
     pub text: &'t str,
 }
 
-/// Why a [`Generator`] could not be built or run (besides the session's, tokenizer's and
-/// sampler's own errors).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum GenerateError {
-    /// The prompt has no tokens (there would be no logits to sample from).
-    EmptyPrompt,
-    /// The scratch buffer is shorter than [`Generator::scratch_bytes`] says.
-    ScratchTooSmall {
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes given.
-        got: usize,
-    },
-    /// A stop string is empty (it would match before any text).
-    EmptyStopString,
-    /// The generator was sized for a smaller vocabulary or a tokenizer with shorter pieces
-    /// than the session or tokenizer given to [`Generator::run`].
-    SizeMismatch,
-}
-
-impl fmt::Display for GenerateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            GenerateError::EmptyPrompt => f.write_str("the prompt has no tokens"),
-            GenerateError::ScratchTooSmall { needed, got } => {
-                write!(f, "generation scratch has {got} bytes, needs {needed}")
-            }
-            GenerateError::EmptyStopString => f.write_str("a stop string is empty"),
-            GenerateError::SizeMismatch => f.write_str(
-                "the generator was sized for another model or tokenizer than the one it runs",
-            ),
-        }
-    }
-}
-
-impl core::error::Error for GenerateError {}
+pub use crate::error::GenerateError;
 
 /// Bytes of a region of `n` 4-byte values, with room to align it.
 fn words(n: usize) -> usize {

@@ -6,8 +6,11 @@
 //!
 //! Layers, bottom up:
 //! - [`quant`]: the GGUF block formats (byte for byte), scalar dequantize / quantize;
+//! - [`cpu`]: [`Tier`]s and [`CpuFeatures`] (detected in [`arch`], next to the SIMD tiers);
 //! - [`kernels`]: the scalar reference of every kernel and the [`kernels::Kernels`] dispatch
-//!   table, whose tier is chosen once from [`cpu::CpuFeatures`];
+//!   table; [`dispatch`] chooses a tier's table once from [`cpu::CpuFeatures`];
+//! - [`ops`]: the checked operations over the table (`Matrix`, `matvec`, `matmul`, causal
+//!   attention, RoPE layouts);
 //! - [`gguf`]: a zero-copy, validating GGUF reader over `&[u8]`;
 //! - [`model`]: the graph — configuration, weight binding, arena planning, sessions;
 //! - [`parallel`]: the [`Parallel`] trait (the caller's workers) that sessions hand their
@@ -47,11 +50,13 @@ pub mod aligned;
 #[path = "../arch/mod.rs"]
 pub mod arch;
 pub mod cpu;
+pub mod dispatch;
 pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod kernels;
 pub mod model;
+pub mod ops;
 pub mod parallel;
 pub mod quant;
 pub mod sample;

@@ -5,9 +5,13 @@
 // The naive references index on purpose: plain loops, independent of the kernels' iterators.
 #![allow(clippy::needless_range_loop)]
 
+mod common;
+
+use common::Rng;
 use half::f16;
 use phi3_kernels::kernels::attention::*;
 use phi3_kernels::kernels::Kernels;
+use phi3_kernels::ops::{attention_causal_block, attention_head};
 use phi3_kernels::ShapeError;
 use proptest::prelude::*;
 
@@ -30,17 +34,6 @@ fn cases() -> ProptestConfig {
         c.cases = 64;
     }
     c
-}
-
-struct Rng(u64);
-impl Rng {
-    fn f32(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
 }
 
 fn cache(rng: &mut Rng, n: usize) -> Vec<f16> {

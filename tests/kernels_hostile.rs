@@ -2,7 +2,7 @@
 //! available here (`common::tiers_under_test`, which fails the run when `PHI3_REQUIRE_TIERS`
 //! names a missing tier).
 //!
-//! The table's contract (see `src/kernels/dispatch.rs`): arguments are validated first, in
+//! The table's contract (see `src/kernels/table.rs`): arguments are validated first, in
 //! O(1) or O(length of the real slices), then the entry does its documented clamped work —
 //! never a panic (in debug builds too: tests and fuzz builds keep debug assertions), never an
 //! out-of-bounds access, never a loop over a bogus count. Each test states the clamped result
@@ -12,8 +12,9 @@ mod common;
 
 use common::{tiers_under_test, Rng};
 use half::f16;
-use phi3_kernels::kernels::attention::{attention_causal_block, CausalBlock};
-use phi3_kernels::kernels::rope::RopeLayout;
+use phi3_kernels::kernels::attention::CausalBlock;
+use phi3_kernels::ops::attention_causal_block;
+use phi3_kernels::ops::RopeLayout;
 use phi3_kernels::quant::quantize::*;
 use phi3_kernels::quant::*;
 use phi3_kernels::Tier;
@@ -128,7 +129,13 @@ fn causal_block_huge_query_counts_return_at_once() {
             let pitch_ok = b.positions().is_some();
             let mut want = [-7.0f32; 16];
             if pitch_ok {
-                (k.attn_scores_f16)(&q[..dim], &keys, dim, 0.5, &mut want[..first]);
+                (k.attn_scores_causal_f16)(
+                    &one(dim, first, dim),
+                    &q[..dim],
+                    &keys,
+                    0.5,
+                    &mut want[..first],
+                );
             }
             let (q2, keys2) = (q.clone(), keys.clone());
             returns_within(&format!("{tier:?} attn_scores_causal_f16"), 20, move || {
@@ -140,7 +147,12 @@ fn causal_block_huge_query_counts_return_at_once() {
             let weights = rng.vec(16);
             let mut want = [-7.0f32; 16];
             if pitch_ok {
-                (k.attn_values_f16)(&weights[..first], &keys, dim, &mut want[..dim]);
+                (k.attn_values_causal_f16)(
+                    &one(dim, first, dim),
+                    &weights[..first],
+                    &keys,
+                    &mut want[..dim],
+                );
             }
             returns_within(&format!("{tier:?} attn_values_causal_f16"), 20, move || {
                 let mut out = [-7.0f32; 16];
@@ -152,7 +164,7 @@ fn causal_block_huge_query_counts_return_at_once() {
 }
 
 /// A causal block whose slices are too short for some queries: the entries skip those
-/// queries (no debug assertion, no panic) and compute the others as the single-query kernels.
+/// queries (no debug assertion, no panic) and compute the others as one-query blocks.
 #[test]
 fn causal_block_short_slices_skip_queries() {
     for (tier, k) in tiers_under_test() {
@@ -176,7 +188,8 @@ fn causal_block_short_slices_skip_queries() {
         let mut want = vec![-7.0f32; scores.len()];
         for j in 0..4 {
             let s = &mut want[j * pos..j * pos + first + j];
-            (k.attn_scores_f16)(&q[j * dim..(j + 1) * dim], &keys, dim, 0.25, s);
+            let qj = &q[j * dim..(j + 1) * dim];
+            (k.attn_scores_causal_f16)(&one(dim, first + j, dim), qj, &keys, 0.25, s);
         }
         assert_eq!(scores, want, "{tier:?} scores");
 
@@ -186,14 +199,27 @@ fn causal_block_short_slices_skip_queries() {
         let mut want = vec![-7.0f32; out.len()];
         for j in 0..3 {
             let w = &weights[j * pos..j * pos + first + j];
-            (k.attn_values_f16)(w, &keys, dim, &mut want[j * dim..(j + 1) * dim]);
+            let o = &mut want[j * dim..(j + 1) * dim];
+            (k.attn_values_causal_f16)(&one(dim, first + j, dim), w, &keys, o);
         }
         assert_eq!(out, want, "{tier:?} values");
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Single-query attention.
+// Single-query attention (a one-query causal block, as decode runs it).
+
+/// One query of `d` values attending `n` cache rows `stride` apart.
+fn one(d: usize, n: usize, stride: usize) -> CausalBlock {
+    CausalBlock {
+        queries: 1,
+        first: n,
+        dim: d,
+        q_pitch: d,
+        kv_stride: stride,
+        out_pitch: d,
+    }
+}
 
 /// Key / value rows that do not fit, huge or zero strides: only the rows that fit are used
 /// (debug builds used to assert). Scores of the other positions are left untouched.
@@ -220,16 +246,17 @@ fn attention_rows_that_do_not_fit_are_skipped() {
                 Some(room) => room.checked_div(stride).map_or(n, |last| (last + 1).min(n)),
             };
             let mut scores = vec![-7.0f32; n];
-            (k.attn_scores_f16)(&q, &keys, stride, 0.5, &mut scores);
+            (k.attn_scores_causal_f16)(&one(d, n, stride), &q, &keys, 0.5, &mut scores);
             let mut want = vec![-7.0f32; n];
-            (k.attn_scores_f16)(&q, &keys, stride, 0.5, &mut want[..fit]);
+            let fitting = one(d, fit, stride);
+            (k.attn_scores_causal_f16)(&fitting, &q, &keys, 0.5, &mut want[..fit]);
             assert_eq!(scores, want, "{tier:?} scores d {d} stride {stride}");
 
             let w = rng.vec(n);
             let mut out = vec![-7.0f32; d];
-            (k.attn_values_f16)(&w, &keys, stride, &mut out);
+            (k.attn_values_causal_f16)(&one(d, n, stride), &w, &keys, &mut out);
             let mut want = vec![-7.0f32; d];
-            (k.attn_values_f16)(&w[..fit], &keys, stride, &mut want);
+            (k.attn_values_causal_f16)(&fitting, &w[..fit], &keys, &mut want);
             assert_eq!(out, want, "{tier:?} values d {d} stride {stride}");
         }
     }

@@ -1,14 +1,18 @@
-//! `kernels::matvec`: shape checks (every error path), the format pairing, row ranges, that the
+//! `ops::matvec`: shape checks (every error path), the format pairing, row ranges, that the
 //! dispatch table's pointers are what runs, `quantize_into` buffers (size, alignment), and an
 //! end-to-end comparison with an f64 product.
 
 // The naive references index on purpose: plain loops, independent of the kernels' iterators.
 #![allow(clippy::needless_range_loop)]
 
+mod common;
+
+use common::Rng;
 use half::f16;
 use phi3_kernels::kernels::dot::*;
-use phi3_kernels::kernels::{
-    matmul, matvec, quantize_into, ActivationFormat, Activations, Kernels, Matrix, WeightData,
+use phi3_kernels::kernels::Kernels;
+use phi3_kernels::ops::{
+    matmul, matvec, quantize_into, ActivationFormat, Activations, Matrix, WeightData,
 };
 use phi3_kernels::quant::*;
 use phi3_kernels::ShapeError;
@@ -20,25 +24,6 @@ fn cases() -> ProptestConfig {
         c.cases = 48;
     }
     c
-}
-
-/// splitmix64: deterministic test data from a seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    fn f32(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 /// Random blocks with finite scales in [-1, 1).

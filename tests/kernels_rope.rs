@@ -5,6 +5,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use phi3_kernels::kernels::rope::*;
+use phi3_kernels::ops::RopeLayout;
 use proptest::prelude::*;
 
 /// Table entries are f64 values rounded once to f32: half an ulp of a value ≤ |attn_factor|,

@@ -8,29 +8,16 @@
 //! `#[ignore]`d (3000 reuse cycles, ~18k forward calls, ~10 min on a shared 2-core box):
 //! `cargo test --test soak -- --ignored`.
 
+mod common;
 mod model_support;
 
+use common::Rng;
 use model_support::*;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{Limits, Model, Session};
 use phi3_kernels::{Error, ModelError};
 
 const MODEL: &str = "phi3-tiny-gqa-q4_0";
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// The `forward` calls that built the session's current sequence, in order.
 #[derive(Default)]

@@ -16,6 +16,7 @@
 
 mod common;
 
+use common::Rng;
 use half::f16;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::quant::quantize::{quantize_q8_0, quantize_q8_1, quantize_q8_k};
@@ -49,33 +50,13 @@ fn rms_norm_rel(n: usize) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // Data generation: a small seeded generator (proptest draws the seed and the shapes).
 
-struct Rng(u64);
+/// Data shaped for these tests, on the shared generator.
+trait TestData {
+    fn scale(&mut self) -> f16;
+    fn activations(&mut self, n: usize) -> Vec<f32>;
+}
 
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn normal(&mut self) -> f32 {
-        // Sum of uniforms: plenty for test data.
-        (0..4).map(|_| self.unit()).sum::<f32>() - 2.0
-    }
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        core::array::from_fn(|_| self.next() as u8)
-    }
+impl TestData for Rng {
     /// A finite f16 scale: mostly ordinary magnitudes, sometimes zero, tiny, subnormal or huge.
     fn scale(&mut self) -> f16 {
         let v = match self.below(16) {
@@ -121,21 +102,21 @@ impl Rng {
 fn q4_0(r: &mut Rng) -> BlockQ4_0 {
     BlockQ4_0 {
         d: r.scale(),
-        qs: r.bytes(),
+        qs: r.array(),
     }
 }
 fn q4_1(r: &mut Rng) -> BlockQ4_1 {
     BlockQ4_1 {
         d: r.scale(),
         m: r.scale(),
-        qs: r.bytes(),
+        qs: r.array(),
     }
 }
 fn q5_0(r: &mut Rng) -> BlockQ5_0 {
     BlockQ5_0 {
         d: r.scale(),
-        qh: r.bytes(),
-        qs: r.bytes(),
+        qh: r.array(),
+        qs: r.array(),
     }
 }
 fn q8_0_weight(r: &mut Rng) -> BlockQ8_0 {
@@ -159,23 +140,23 @@ fn q4_k(r: &mut Rng) -> BlockQ4K {
     BlockQ4K {
         d: r.scale(),
         dmin: r.scale(),
-        scales: r.bytes(),
-        qs: r.bytes(),
+        scales: r.array(),
+        qs: r.array(),
     }
 }
 fn q5_k(r: &mut Rng) -> BlockQ5K {
     BlockQ5K {
         d: r.scale(),
         dmin: r.scale(),
-        scales: r.bytes(),
-        qh: r.bytes(),
-        qs: r.bytes(),
+        scales: r.array(),
+        qh: r.array(),
+        qs: r.array(),
     }
 }
 fn q6_k(r: &mut Rng) -> BlockQ6K {
     BlockQ6K {
-        ql: r.bytes(),
-        qh: r.bytes(),
+        ql: r.array(),
+        qh: r.array(),
         scales: core::array::from_fn(|_| r.next() as i8),
         d: r.scale(),
     }
@@ -785,7 +766,7 @@ int_dot_test!(
 // Float kernels: named tolerances.
 
 fn float_vec(r: &mut Rng, n: usize) -> Vec<f32> {
-    let scale = [1e-3f32, 1.0, 30.0][r.below(3) as usize];
+    let scale = [1e-3f32, 1.0, 30.0][r.below(3)];
     (0..n).map(|_| r.normal() * scale).collect()
 }
 
@@ -1008,17 +989,21 @@ proptest! {
         let q = float_vec(&mut r, head_dim);
         let scale = 1.0 / (head_dim as f32).sqrt();
         let fits = if n_pos == 0 { 0 } else { (keys.len() + stride - head_dim) / stride };
+        // One query attending `n_pos` positions: the causal-block entries as decode runs them.
+        let one = phi3_kernels::kernels::attention::CausalBlock {
+            queries: 1, first: n_pos, dim: head_dim, q_pitch: head_dim, kv_stride: stride, out_pitch: head_dim,
+        };
         let scalar = Kernels::scalar();
         let mut want_scores = vec![0.5f32; n_pos];
-        (scalar.attn_scores_f16)(&q, keys, stride, scale, &mut want_scores);
+        (scalar.attn_scores_causal_f16)(&one, &q, keys, scale, &mut want_scores);
         let mut weights: Vec<f32> = (0..n_pos).map(|_| r.unit()).collect();
         let total: f32 = weights.iter().sum();
         weights.iter_mut().for_each(|w| *w /= total.max(1e-6));
         let mut want_out = vec![0.0f32; head_dim];
-        (scalar.attn_values_f16)(&weights, values, stride, &mut want_out);
+        (scalar.attn_values_causal_f16)(&one, &weights, values, &mut want_out);
         for (tier, k) in tiers() {
             let mut scores = vec![0.5f32; n_pos];
-            (k.attn_scores_f16)(&q, keys, stride, scale, &mut scores);
+            (k.attn_scores_causal_f16)(&one, &q, keys, scale, &mut scores);
             for p in 0..n_pos {
                 if p >= fits {
                     prop_assert_eq!(scores[p], 0.5, "{}: row past the cache written", tier);
@@ -1029,7 +1014,7 @@ proptest! {
                 prop_assert!(((scores[p] - want_scores[p]) as f64).abs() <= tol, "{tier}: score[{p}] {} vs {}", scores[p], want_scores[p]);
             }
             let mut out = vec![0.0f32; head_dim];
-            (k.attn_values_f16)(&weights, values, stride, &mut out);
+            (k.attn_values_causal_f16)(&one, &weights, values, &mut out);
             for i in 0..head_dim {
                 let abs: f64 = (0..n_pos.min(fits)).map(|p| (weights[p] * values[p * stride + i].to_f32()).abs() as f64).sum();
                 let tol = sum_tolerance(n_pos, abs);
@@ -1040,12 +1025,13 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Causal query blocks (batched prefill): per query, bit for bit the same tier's single-query
-// kernels — the property that keeps a batched prefill bit-identical to token-by-token decode.
+// Causal query blocks (batched prefill): per query, bit for bit the same tier's one-query block
+// (what decode runs) — the property that keeps a batched prefill bit-identical to
+// token-by-token decode.
 
 proptest! {
     #[test]
-    fn causal_blocks_equal_single_query_kernels_bitwise(
+    fn causal_blocks_equal_one_query_blocks_bitwise(
         seed: u64,
         queries in 0usize..11,
         first in 0usize..40,
@@ -1054,7 +1040,8 @@ proptest! {
         kv_extra in 0usize..3,
         out_extra in 0usize..3,
     ) {
-        use phi3_kernels::kernels::attention::{attention_causal_block, attention_head, CausalBlock};
+        use phi3_kernels::kernels::attention::CausalBlock;
+        use phi3_kernels::ops::{attention_causal_block, attention_head};
         let mut r = Rng::new(seed);
         let b = CausalBlock {
             queries,
@@ -1082,15 +1069,17 @@ proptest! {
             // Values: the gaps between outputs keep their sentinel.
             let mut out = vec![-3.5f32; out_len];
             (k.attn_values_causal_f16)(&b, &weights, &values, &mut out);
-            // The composed block against the composed single-query head.
+            // The composed block against the composed one-query head.
             let mut bs = vec![0.0f32; queries * pos];
             let mut bo = vec![0.0f32; out_len];
             attention_causal_block(&k, &b, &q, &keys, &values, scale, &mut bs, &mut bo).unwrap();
             for j in 0..queries {
                 let n = first + j;
                 let qj = &q[j * b.q_pitch..][..dim];
+                // Query `j` alone: a one-query block attending `first + j` positions.
+                let one = CausalBlock { queries: 1, first: n, dim, q_pitch: dim, kv_stride: b.kv_stride, out_pitch: dim };
                 let mut want = vec![0.0f32; n];
-                (k.attn_scores_f16)(qj, &keys, b.kv_stride, scale, &mut want);
+                (k.attn_scores_causal_f16)(&one, qj, &keys, scale, &mut want);
                 let row = &scores[j * pos..][..pos];
                 for p in 0..pos {
                     if p < n {
@@ -1100,7 +1089,7 @@ proptest! {
                     }
                 }
                 let mut want = vec![0.0f32; dim];
-                (k.attn_values_f16)(&weights[j * pos..][..n], &values, b.kv_stride, &mut want);
+                (k.attn_values_causal_f16)(&one, &weights[j * pos..][..n], &values, &mut want);
                 let oj = &out[j * b.out_pitch..][..dim];
                 for i in 0..dim {
                     prop_assert!(same_bits(oj[i], want[i]), "{tier}: out q{j}[{i}] {} vs {}", oj[i], want[i]);

@@ -122,11 +122,38 @@ pub(crate) unsafe fn read_id_registers() -> IdRegisters {
     }
 }
 
+impl CpuFeatures {
+    /// The features the CPU's ID registers report (aarch64 only; no `std` needed): NEON from
+    /// `ID_AA64PFR0_EL1` (FP and AdvSIMD; FP16 when both say half precision), dotprod from
+    /// `ID_AA64ISAR0_EL1.DP` (bits 47:44), i8mm from `ID_AA64ISAR1_EL1.I8MM` (bits 55:52), SVE
+    /// from `ID_AA64PFR0_EL1.SVE` (bits 35:32) and SVE2 from `ID_AA64ZFR0_EL1.SVEver`, with the
+    /// implications [`CpuFeatures::detect`] applies (dotprod, i8mm and SVE need NEON). On Linux
+    /// it equals [`CpuFeatures::detect`] (the kernel's emulated reads and its HWCAP agree).
+    ///
+    /// This is for bare-metal and RTOS firmware, where `detect` only knows the compile-time
+    /// target features; `std` programs should call `detect`.
+    ///
+    /// # Safety
+    /// - Reading `ID_AA64*_EL1` with `mrs` must be allowed: the code runs at EL1 or higher
+    ///   (bare metal, a kernel, a hypervisor), or at EL0 under an OS that emulates the reads
+    ///   (Linux since 4.11, which reports `HWCAP_CPUID`). Elsewhere (other OSes' user space)
+    ///   the instruction traps and the process is typically killed (`SIGILL`).
+    /// - As for [`CpuFeatures::with`], the features must be usable when kernels run: at EL1 the
+    ///   firmware must have enabled FP/SIMD (`CPACR_EL1.FPEN`) and, if SVE is implemented, SVE
+    ///   (`CPACR_EL1.ZEN`, and `CPTR_EL2` / `CPTR_EL3` above it). The registers describe what
+    ///   the CPU implements, not what is enabled; a hypervisor that hides features
+    ///   (`HCR_EL2.TID3`) is believed.
+    pub unsafe fn from_id_registers() -> Self {
+        // SAFETY: forwarded from the caller.
+        unsafe { from_id_registers() }
+    }
+}
+
 /// The features the ID registers report; see [`CpuFeatures::from_id_registers`].
 ///
 /// # Safety
 /// As [`CpuFeatures::from_id_registers`].
-pub unsafe fn from_id_registers() -> CpuFeatures {
+unsafe fn from_id_registers() -> CpuFeatures {
     // SAFETY: forwarded from the caller.
     let regs = unsafe { read_id_registers() };
     let mut features = CpuFeatures::none();

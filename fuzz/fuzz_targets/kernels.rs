@@ -21,7 +21,7 @@ use half::f16;
 use libfuzzer_sys::fuzz_target;
 use phi3_kernels::cpu::{CpuFeatures, Tier};
 use phi3_kernels::kernels::attention::CausalBlock;
-use phi3_kernels::kernels::rope::RopeLayout;
+use phi3_kernels::ops::RopeLayout;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::quant::*;
 
@@ -328,14 +328,31 @@ fn run(k: &Kernels, entry: u8, inp: &mut Input, s: &mut Slots) {
             let (stride, scale) = (inp.count(), inp.f32());
             let q = s.f32s(0, nq);
             let keys = s.f16s(1, nk);
-            (k.attn_scores_f16)(q, keys, stride, scale, s.f32s(2, ns));
+            // One query (decode's block), any stride and lengths.
+            let b = CausalBlock {
+                queries: 1,
+                first: ns,
+                dim: nq,
+                q_pitch: nq,
+                kv_stride: stride,
+                out_pitch: nq,
+            };
+            (k.attn_scores_causal_f16)(&b, q, keys, scale, s.f32s(2, ns));
         }
         27 => {
             let (nw, nv, no) = (inp.len(v), inp.len(v), inp.len(256));
             let stride = inp.count();
             let w = s.f32s(0, nw);
             let values = s.f16s(1, nv);
-            (k.attn_values_f16)(w, values, stride, s.f32s(2, no));
+            let b = CausalBlock {
+                queries: 1,
+                first: nw,
+                dim: no,
+                q_pitch: no,
+                kv_stride: stride,
+                out_pitch: no,
+            };
+            (k.attn_values_causal_f16)(&b, w, values, s.f32s(2, no));
         }
         28 | 29 => {
             let b = CausalBlock {

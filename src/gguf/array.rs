@@ -11,7 +11,7 @@ use core::marker::PhantomData;
 
 use super::error::{Field, GgufError};
 use super::reader::Reader;
-use super::value::ValueType;
+use super::value_type::ValueType;
 
 /// A metadata array: element type, count, and the element bytes as stored in the file.
 ///

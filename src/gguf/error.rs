@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use super::value::ValueType;
+use super::value_type::ValueType;
 use crate::quant::GgmlType;
 
 /// Which length or count field a [`GgufError::LengthOutOfBounds`] or

@@ -3,9 +3,10 @@
 use core::iter::FusedIterator;
 
 use super::error::{Field, GgufError};
+use super::limits::MAX_KEY_LEN;
 use super::reader::{offset, Reader};
-use super::value::{read_value, SkipTable, Value, ValueType, Walk};
-use super::MAX_KEY_LEN;
+use super::value::{read_value, SkipTable, Value, Walk};
+use super::value_type::ValueType;
 
 /// The smallest key/value pair: an empty key (8 bytes), the type (4) and a one-byte value.
 pub(crate) const MIN_KV_BYTES: usize = 8 + 4 + 1;

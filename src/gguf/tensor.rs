@@ -4,8 +4,8 @@ use core::fmt;
 use core::iter::FusedIterator;
 
 use super::error::{Field, GgufError};
+use super::limits::{MAX_DIMS, MAX_TENSOR_NAME_LEN};
 use super::reader::Reader;
-use super::{MAX_DIMS, MAX_TENSOR_NAME_LEN};
 use crate::quant::{GgmlBlock, GgmlType};
 
 /// The smallest tensor info: empty name (8), `n_dims` (4), one `ne` (8), type (4), offset (8).

@@ -1,4 +1,4 @@
-//! Attention inner loops over an f16 KV cache, and a composed single-head reference.
+//! Attention inner loops over an f16 KV cache: single-query and causal-block references.
 //!
 //! # Math
 //!
@@ -22,7 +22,6 @@
 //! position whose row does not fit in the slice is not processed (see each function); nothing
 //! panics.
 
-use super::dispatch::Kernels;
 use crate::error::ShapeError;
 use half::f16;
 
@@ -82,66 +81,6 @@ pub fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut
     }
 }
 
-/// One attention head over `n_pos` cached positions, with the kernels of `k`:
-/// `scores[..n_pos] = scale · q·Kᵀ` ([`Kernels::attn_scores_f16`]), softmax in place
-/// ([`Kernels::softmax`]), then `out = Σ_p scores[p] · V[p]` ([`Kernels::attn_values_f16`]).
-/// Key and value row `p` start at `p · stride` in `keys` / `values`; `d = q.len()` values of
-/// each are used. On return `scores[..n_pos]` holds the attention weights. With `n_pos == 0`,
-/// `out` is all zeros.
-///
-/// Errors (checked before anything is written): [`ShapeError::Length`] when `out.len() != d`
-/// (`"out"`), `scores.len() < n_pos` (`"scores"`, a longer scratch is fine), or a key / value
-/// row does not fit (`"keys"` / `"values"`, `expected = (n_pos − 1) · stride + d`);
-/// [`ShapeError::Overflow`] when that size overflows.
-#[allow(clippy::too_many_arguments)]
-pub fn attention_head(
-    k: &Kernels,
-    q: &[f32],
-    keys: &[f16],
-    values: &[f16],
-    stride: usize,
-    n_pos: usize,
-    scale: f32,
-    scores: &mut [f32],
-    out: &mut [f32],
-) -> Result<(), ShapeError> {
-    let d = q.len();
-    if out.len() != d {
-        return Err(ShapeError::Length {
-            what: "out",
-            expected: d,
-            actual: out.len(),
-        });
-    }
-    let Some(scores) = scores.get_mut(..n_pos) else {
-        return Err(ShapeError::Length {
-            what: "scores",
-            expected: n_pos,
-            actual: scores.len(),
-        });
-    };
-    let needed = match n_pos.checked_sub(1) {
-        None => 0,
-        Some(last) => last
-            .checked_mul(stride)
-            .and_then(|o| o.checked_add(d))
-            .ok_or(ShapeError::Overflow)?,
-    };
-    for (what, len) in [("keys", keys.len()), ("values", values.len())] {
-        if len < needed {
-            return Err(ShapeError::Length {
-                what,
-                expected: needed,
-                actual: len,
-            });
-        }
-    }
-    (k.attn_scores_f16)(q, keys, stride, scale, scores);
-    (k.softmax)(scores);
-    (k.attn_values_f16)(scores, values, stride, out);
-    Ok(())
-}
-
 /// The shape of a causal block of queries against one KV head: in a batched prefill, the same
 /// query head of `queries` consecutive tokens.
 ///
@@ -151,9 +90,11 @@ pub fn attention_head(
 /// are [`CausalBlock::positions`] `= first + queries − 1` values apart, and its output is the
 /// `dim` values at `j · out_pitch` of the output slice.
 ///
-/// Every per-query result of the block kernels is, bit for bit, what the single-query kernels
-/// of the same tier ([`attn_scores_f16`], [`attn_values_f16`]) give for that query: a block
-/// kernel only shares the loads and f16 conversions of each cache row between its queries.
+/// Every per-query result of a tier's block kernels is, bit for bit, what the same kernels give
+/// for that query alone (a one-query block with `first + j` positions, which is how decode runs
+/// it): a block kernel only shares the loads and f16 conversions of each cache row between its
+/// queries. The scalar block kernels are loops of the single-query references
+/// [`attn_scores_f16`] / [`attn_values_f16`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CausalBlock {
     /// Number of queries (`m`).
@@ -203,8 +144,8 @@ impl CausalBlock {
             .and(self.positions())
     }
 
-    /// Checks the lengths [`attention_causal_block`] documents.
-    fn check(
+    /// Checks the lengths [`crate::ops::attention_causal_block`] documents.
+    pub(crate) fn check(
         &self,
         q: usize,
         keys: usize,
@@ -345,7 +286,7 @@ pub(crate) fn values_causal_by_query(
 /// kv_stride + i])`, exactly as [`attn_scores_f16`] computes it for that query.
 ///
 /// Contract (every tier, every build): any block and lengths are accepted. When the lengths
-/// [`attention_causal_block`] checks hold, every query is computed; otherwise a query whose
+/// [`crate::ops::attention_causal_block`] checks hold, every query is computed; otherwise a query whose
 /// query row, scores row or key rows do not fit is skipped (the rest of `scores` is left
 /// untouched); when [`CausalBlock::positions`] overflows, nothing is written. The work is
 /// bounded by the slices' lengths, never by a bogus `queries` count (validated in O(1)
@@ -370,67 +311,6 @@ pub fn attn_scores_causal_f16(
 /// slices' lengths.
 pub fn attn_values_causal_f16(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
     values_causal_by_query(attn_values_f16, b, weights, values, out);
-}
-
-/// Causal attention of a block of queries against one KV head with the kernels of `k`
-/// ([`Kernels::attn_scores_causal_f16`], [`Kernels::softmax`] per query over its `first + j`
-/// scores, [`Kernels::attn_values_causal_f16`]). Query `j`'s output is bit for bit what
-/// [`attention_head`] gives for it with `n_pos = first + j`; on return scores row `j` holds
-/// its attention weights.
-///
-/// Errors (checked before anything is written): [`ShapeError::Length`] when `q` is shorter
-/// than `(queries − 1) · q_pitch + dim` (`"q"`), `keys` / `values` than `(positions − 1) ·
-/// kv_stride + dim`, `scores` than `queries · positions`, `out` than `(queries − 1) ·
-/// out_pitch + dim`, or when outputs would overlap (`out_pitch < dim` with several queries,
-/// `"out_pitch"`); [`ShapeError::Overflow`] when a size overflows. `queries == 0` does nothing.
-///
-/// ```
-/// use half::f16;
-/// use phi3_kernels::kernels::attention::{attention_causal_block, attention_head, CausalBlock};
-/// use phi3_kernels::kernels::Kernels;
-///
-/// let k = Kernels::detect();
-/// let (dim, n) = (8, 5);
-/// let keys: Vec<f16> = (0..n * dim).map(|i| f16::from_f32((i % 7) as f32 * 0.1)).collect();
-/// let values: Vec<f16> = (0..n * dim).map(|i| f16::from_f32((i % 5) as f32)).collect();
-/// let q: Vec<f32> = (0..3 * dim).map(|i| i as f32 * 0.05).collect();
-/// // Three queries: the first sees 3 positions, the last 5.
-/// let b = CausalBlock { queries: 3, first: 3, dim, q_pitch: dim, kv_stride: dim, out_pitch: dim };
-/// let (mut scores, mut out) = (vec![0.0; 3 * 5], vec![0.0; 3 * dim]);
-/// attention_causal_block(&k, &b, &q, &keys, &values, 0.35, &mut scores, &mut out)?;
-/// let (mut s1, mut o1) = (vec![0.0; 5], vec![0.0; dim]);
-/// attention_head(&k, &q[2 * dim..], &keys, &values, dim, 5, 0.35, &mut s1, &mut o1)?;
-/// assert_eq!(&out[2 * dim..], &o1[..]);
-/// # Ok::<(), phi3_kernels::ShapeError>(())
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn attention_causal_block(
-    k: &Kernels,
-    b: &CausalBlock,
-    q: &[f32],
-    keys: &[f16],
-    values: &[f16],
-    scale: f32,
-    scores: &mut [f32],
-    out: &mut [f32],
-) -> Result<(), ShapeError> {
-    b.check(q.len(), keys.len(), values.len(), scores.len(), out.len())?;
-    if b.queries == 0 {
-        return Ok(());
-    }
-    let pos = b.positions().ok_or(ShapeError::Overflow)?;
-    (k.attn_scores_causal_f16)(b, q, keys, scale, scores);
-    for (j, row) in scores
-        .chunks_exact_mut(pos.max(1))
-        .take(b.queries)
-        .enumerate()
-    {
-        if let Some(s) = row.get_mut(..b.first + j) {
-            (k.softmax)(s);
-        }
-    }
-    (k.attn_values_causal_f16)(b, scores, values, out);
-    Ok(())
 }
 
 /// Defines a tier's `attn_scores_causal_f16` / `attn_values_causal_f16` table entries as a loop

@@ -3,7 +3,7 @@
 //! # Math
 //!
 //! A row of `n` weights stored as blocks `w` and an activation vector stored as blocks `x` of the
-//! paired format (see [`crate::kernels::matvec::ActivationFormat`]) give
+//! paired format (see [`crate::ops::ActivationFormat`]) give
 //! `Σ_i dequant(w)_i · dequant(x)_i`. The quantized products never dequantize: each block's
 //! integer part is an exact `i32` dot product of the quants, and the block scales are applied
 //! once per block in `f32`.

@@ -5,17 +5,16 @@
 //! its length contract. Row-level kernels (the [`Kernels`] table entries) never panic on any
 //! arguments, in release or debug builds: they validate first, in O(1) or O(length of the
 //! real slices), and then do the clamped work their contract describes (the common prefix, the
-//! rows / columns / queries that fit); higher-level entry points such as [`matvec()`] check
-//! shapes and return an error.
+//! rows / columns / queries that fit). The checked operations that call through the table
+//! (`matvec`, `matmul`, attention, RoPE layouts) are in [`crate::ops`]; which tier's table
+//! runs is chosen in [`crate::dispatch`]. Nothing here names either.
 
 pub mod activation;
 pub mod attention;
-pub mod dispatch;
 pub mod dot;
 pub mod gemm;
-pub mod matvec;
 pub mod norm;
 pub mod rope;
+pub mod table;
 
-pub use dispatch::{tier_compiled, Kernels};
-pub use matvec::*;
+pub use table::Kernels;

@@ -11,9 +11,9 @@
 //!
 //! # Layout
 //!
-//! `x` holds consecutive heads of `head_dim` values (a q or k row). [`RopeLayout::Neox`] pairs
-//! element `i` with `i + n_rot / 2` (phi3, Phi-4); [`RopeLayout::Norm`] pairs `2i` with `2i + 1`
-//! (llama). `n_rot = 2 · cos.len()`.
+//! `x` holds consecutive heads of `head_dim` values (a q or k row). [`rope_neox`] pairs
+//! element `i` with `i + n_rot / 2` (phi3, Phi-4); [`rope_norm`] pairs `2i` with `2i + 1`
+//! (llama); [`crate::ops::RopeLayout`] names the choice. `n_rot = 2 · cos.len()`.
 //!
 //! # Order of operations and tails
 //!
@@ -25,34 +25,6 @@
 //! (`head_dim == 0`, `n_rot > head_dim`, `cos.len() != sin.len()`) are accepted and handled
 //! as each function documents (never a panic, in debug builds too: the `Kernels` table's
 //! contract).
-
-/// How the rotated dimensions of a head are paired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RopeLayout {
-    /// GPT-NeoX layout: element `i` pairs with `i + n_rot / 2` (llama.cpp `phi3`).
-    Neox,
-    /// Original (interleaved) layout: element `2i` pairs with `2i + 1` (llama.cpp `llama`).
-    Norm,
-}
-
-impl RopeLayout {
-    /// Rotates `x` in place with the kernel of `k` for this layout (`k.rope_neox` or
-    /// `k.rope_norm`; same arguments and contract as [`rope_neox`]: any arguments are
-    /// accepted, invalid shapes leave `x` unchanged, nothing panics).
-    pub fn apply(
-        self,
-        k: &super::dispatch::Kernels,
-        x: &mut [f32],
-        head_dim: usize,
-        cos: &[f32],
-        sin: &[f32],
-    ) {
-        match self {
-            RopeLayout::Neox => (k.rope_neox)(x, head_dim, cos, sin),
-            RopeLayout::Norm => (k.rope_norm)(x, head_dim, cos, sin),
-        }
-    }
-}
 
 /// Parameters of the RoPE angle tables ([`rope_cos_sin`]).
 #[derive(Clone, Copy, Debug, PartialEq)]

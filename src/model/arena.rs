@@ -31,7 +31,7 @@
 //!     arch: Arch::Phi3, n_embd: 256, n_layer: 2, n_ff: 512, n_head: 4, n_head_kv: 4,
 //!     head_dim: 64, n_rot: 64, n_vocab: 1024, rope_freq_base: 10000.0, rms_eps: 1e-5,
 //!     context_length: 256, original_context_length: 256, rope_attn_factor: 1.0,
-//!     rope_layout: phi3_kernels::kernels::rope::RopeLayout::Neox,
+//!     rope_layout: phi3_kernels::ops::RopeLayout::Neox,
 //! };
 //! const LIMITS: Limits = Limits::new(256, 8, 1);
 //! const BYTES: usize = match ArenaPlan::new(&CONFIG, &LIMITS) {
@@ -47,7 +47,7 @@
 
 use super::config::Config;
 use crate::error::ModelError;
-use crate::kernels::ActivationFormat;
+use crate::ops::ActivationFormat;
 
 /// Alignment of the arena and of every buffer in it, in bytes (a cache line; enough for every
 /// block type and SIMD load).

@@ -23,7 +23,7 @@
 
 use crate::error::{Error, ModelError};
 use crate::gguf::Gguf;
-use crate::kernels::rope::RopeLayout;
+use crate::ops::RopeLayout;
 
 /// The model architectures this crate runs (`general.architecture`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

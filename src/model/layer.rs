@@ -8,8 +8,9 @@ use super::buffers::{add_into, check_rows, range, range_mut, Buffers};
 use super::config::Config;
 use super::split::{project, project_matrix, run_claimed, SharedOut, Split, INTERNAL};
 use crate::error::{Error, ForwardStage};
-use crate::kernels::attention::{attention_causal_block, CausalBlock};
+use crate::kernels::attention::CausalBlock;
 use crate::kernels::Kernels;
+use crate::ops::attention_causal_block;
 use crate::parallel::Parallel;
 use core::sync::atomic::{AtomicBool, Ordering};
 

@@ -20,7 +20,7 @@ use half::f16;
 
 use super::config::Config;
 use crate::error::Error;
-use crate::kernels::rope::RopeLayout;
+use crate::ops::rope::RopeLayout;
 
 /// What a [`Session`](super::Session) does when a forward crosses LongRoPE's
 /// `original_context_length` (either way, e.g. after a truncate back below it).

@@ -2,7 +2,7 @@
 //!
 //! - [`Config`] reads the hyper-parameters of a `phi3` or `llama` GGUF ([`config`]);
 //! - [`Weights`] binds every tensor by name to a typed, borrowed view ([`weights`]);
-//! - [`Model`] is the two together;
+//! - [`Model`] is the two together (defined in [`weights`]);
 //! - [`ArenaPlan`] says how many bytes a session needs and where each buffer lives
 //!   ([`arena`]);
 //! - [`Session`] runs decode and batched prefill over that arena, with an f16 KV cache, GQA,
@@ -47,34 +47,4 @@ pub use config::{Arch, Config};
 pub use longrope::LongRopeCrossing;
 pub use session::Session;
 pub use snapshot::SnapshotError;
-pub use weights::{LayerWeights, Projection, Weights, MAX_LAYERS};
-
-use crate::error::Error;
-use crate::gguf::Gguf;
-
-/// A model: its [`Config`] and its [`Weights`], borrowed from the GGUF bytes (`'w`).
-#[derive(Clone, Copy, Debug)]
-pub struct Model<'w> {
-    config: Config,
-    weights: Weights<'w>,
-}
-
-impl<'w> Model<'w> {
-    /// Reads the configuration and binds every tensor ([`Config::from_gguf`],
-    /// [`Weights::bind`]).
-    pub fn from_gguf(gguf: &Gguf<'w>) -> Result<Self, Error> {
-        let config = Config::from_gguf(gguf)?;
-        let weights = Weights::bind(gguf, &config)?;
-        Ok(Model { config, weights })
-    }
-
-    /// The hyper-parameters.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The bound tensors.
-    pub fn weights(&self) -> &Weights<'w> {
-        &self.weights
-    }
-}
+pub use weights::{LayerWeights, Model, Projection, Weights, MAX_LAYERS};

@@ -6,7 +6,7 @@
 //! length). Per layer, for the whole batch at once:
 //!
 //! 1. `xn_t = rms_norm(x_t) · attn_norm` for each token `t`;
-//! 2. `[q | k | v] = W_qkv · quantize(xn)` — one multi-column [`matmul`](crate::kernels::matmul) per weight matrix, so
+//! 2. `[q | k | v] = W_qkv · quantize(xn)` — one multi-column [`matmul`](crate::ops::matmul) per weight matrix, so
 //!    every weight block is loaded once for all `B` tokens;
 //! 3. RoPE on q and k (per token, tables for its position), then k and v of every token are
 //!    written to the f16 cache at their positions; the cache is head-major (per layer: KV head,
@@ -16,13 +16,13 @@
 //! 4. per token `t` and query head `h`: attention over cached positions `0 ..= p0 + t` (causal
 //!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
 //!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`](super::ATTENTION_BLOCK)
-//!    consecutive tokens at once ([`attention_causal_block`](crate::kernels::attention::attention_causal_block)), so each cached key and value
+//!    consecutive tokens at once ([`attention_causal_block`](crate::ops::attention_causal_block)), so each cached key and value
 //!    row is loaded and converted once for the block's queries;
 //! 5. `x += W_o · quantize(attn)`; `xn = rms_norm(x) · ffn_norm`;
 //!    `[gate | up] = W_gu · quantize(xn)`; `x += W_down · quantize(silu(gate) ⊙ up)`.
 //!
 //! Then `logits = W_out · quantize(rms_norm(x) · output_norm)` for the last token (or every
-//! token of the batch). Because [`matmul`](crate::kernels::matmul) is bit-identical to [`crate::kernels::matvec()`] per
+//! token of the batch). Because [`matmul`](crate::ops::matmul) is bit-identical to [`crate::ops::matvec()`] per
 //! column and a causal block gives each query bit for bit the single-query attention of
 //! decode, **a batched prefill gives bit for bit the logits of token-by-token decode** (for a
 //! given kernel tier).
@@ -81,7 +81,7 @@ use super::buffers::{check_rows, range, range_mut, range_mut_u32, Buffers, Carve
 use super::layer::LayerIo;
 use super::longrope::{rotate_keys, LongRopeCrossing};
 use super::split::{project_matrix, Split, INTERNAL};
-use super::Model;
+use super::weights::Model;
 use crate::error::{Error, ForwardStage, ModelError};
 use crate::kernels::rope::{rope_cos_sin, RopeParams};
 use crate::kernels::Kernels;

@@ -34,7 +34,8 @@
 
 use super::weights::Projection;
 use crate::error::{Error, ShapeError};
-use crate::kernels::{matmul, quantize_into, Activations, Kernels, Matrix};
+use crate::kernels::Kernels;
+use crate::ops::{matmul, quantize_into, Activations, Matrix};
 use crate::parallel::Parallel;
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

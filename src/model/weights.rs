@@ -21,7 +21,7 @@
 use super::config::{Arch, Config};
 use crate::error::{Error, ModelError, TensorName};
 use crate::gguf::{Gguf, GgufError, Tensor};
-use crate::kernels::{Matrix, WeightData};
+use crate::ops::{Matrix, WeightData};
 use crate::quant::GgmlType;
 
 /// Most layers a model may have (Phi-3-medium has 40).
@@ -351,4 +351,31 @@ fn bind_layer<'w>(gguf: &Gguf<'w>, c: &Config, layer: u32) -> Result<LayerWeight
         gate_up: Projection { parts: gate_up },
         ffn_down: mat("ffn_down.weight", n_embd, n_ff)?,
     })
+}
+
+/// A model: its [`Config`] and its [`Weights`], borrowed from the GGUF bytes (`'w`).
+#[derive(Clone, Copy, Debug)]
+pub struct Model<'w> {
+    config: Config,
+    weights: Weights<'w>,
+}
+
+impl<'w> Model<'w> {
+    /// Reads the configuration and binds every tensor ([`Config::from_gguf`],
+    /// [`Weights::bind`]).
+    pub fn from_gguf(gguf: &Gguf<'w>) -> Result<Self, Error> {
+        let config = Config::from_gguf(gguf)?;
+        let weights = Weights::bind(gguf, &config)?;
+        Ok(Model { config, weights })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The bound tensors.
+    pub fn weights(&self) -> &Weights<'w> {
+        &self.weights
+    }
 }

@@ -212,7 +212,7 @@ pub fn quantize_q4_1(x: &[f32], out: &mut [BlockQ4_1]) {
 ///
 /// Fits `x ≈ scale · L + min` with `L` in `0..=15` and `min ≤ 0`, minimising `Σ w (scale·L + min − x)²`:
 /// starting from `iscale = 15 / (max − min)`, it tries `iscale = (−1 + 0.1·k + 15) / (max − min)`
-/// for `k = 0..=20`, solves the weighted 2×2 least-squares problem for each rounding, and keeps
+/// for `k = 0..=20`, solves the weighted two-by-two least-squares problem for each rounding, and keeps
 /// the best. Writes the quants to `l` and returns `(scale, −min)`.
 fn make_qkx2_quants(
     x: &[f32; 32],

@@ -14,11 +14,13 @@
 // Every index here is a `u8` (or a nibble) into a 256- (or 16-) entry table: in bounds by type.
 #![allow(clippy::indexing_slicing)]
 
+use super::error::TokenizerError;
 use super::heap::Heap;
+use super::kind::PreTokenizer;
 use super::pretokenize::split_words;
+use super::sink::{Sink, Work};
 use super::unicode::encode_byte;
 use super::vocab::{Vocab, NONE};
-use super::{PreTokenizer, Sink, TokenizerError, Work};
 
 /// Heap order: lower rank first, then the leftmost pair.
 fn better(a: &[u32; 4], b: &[u32; 4]) -> bool {

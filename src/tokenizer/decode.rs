@@ -11,9 +11,11 @@
 //! through, holds an incomplete tail (at most 3 bytes) until the next piece completes it, and
 //! writes U+FFFD for bytes that can never form a character. [`StreamDecoder`] couples the two.
 
+use super::engine::Tokenizer;
+use super::error::TokenizerError;
+use super::kind::VocabKind;
 use super::unicode::char_to_byte;
 use super::vocab::attr;
-use super::{Tokenizer, TokenizerError, VocabKind};
 
 const SPACE_MARK: &[u8] = "\u{2581}".as_bytes();
 const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();

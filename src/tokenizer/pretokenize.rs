@@ -28,8 +28,8 @@
 //! Both splitters work on byte offsets of a `&str` and call `emit(start, end)` for every word
 //! in order; the words tile the input exactly.
 
+use super::kind::PreTokenizer;
 use super::unicode::{class, CharClass};
-use super::PreTokenizer;
 
 /// Calls `emit(start, end)` for each word of `text` (byte offsets), in order.
 pub(super) fn split_words<E>(
@@ -341,4 +341,16 @@ fn gpt4o_words<E>(
         pos = e;
     }
     Ok(())
+}
+
+impl PreTokenizer {
+    /// Calls `word` with each word of `text`, in order (the words tile `text`).
+    pub fn for_each_word<'t>(self, text: &'t str, mut word: impl FnMut(&'t str)) {
+        let _ = split_words::<core::convert::Infallible>(self, text, &mut |s, e| {
+            if let Some(w) = text.get(s..e) {
+                word(w);
+            }
+            Ok(())
+        });
+    }
 }

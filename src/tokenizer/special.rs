@@ -16,8 +16,8 @@
 //! Cost: each step searches the range for every eligible token (memchr on the first byte, then
 //! a compare) — O(text × specials) per special token found.
 
+use super::error::TokenizerError;
 use super::vocab::{attr, Vocab};
-use super::TokenizerError;
 
 /// A piece of the input: text to tokenize, or a special token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,10 @@
 // Every index here is a `u8` (or a nibble) into a 256- (or 16-) entry table: in bounds by type.
 #![allow(clippy::indexing_slicing)]
 
+use super::error::TokenizerError;
 use super::heap::Heap;
+use super::sink::{Sink, Work};
 use super::vocab::{Vocab, NONE};
-use super::{Sink, TokenizerError, Work};
 
 const SPACE_MARK: [u8; 3] = [0xe2, 0x96, 0x81]; // U+2581 '▁'
 

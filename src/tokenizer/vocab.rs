@@ -26,9 +26,10 @@
 use crate::gguf::{Array, Gguf, ValueType};
 
 use super::arena::{take_records, take_u32, u32_region_bytes};
+use super::error::TokenizerError;
+use super::kind::{PreTokenizer, VocabKind};
 use super::names::{EOG_NAMES, FIM_NAMES};
 use super::unicode::encode_byte;
-use super::{PreTokenizer, TokenizerError, VocabKind};
 
 /// "No token" in every table.
 pub(super) const NONE: u32 = u32::MAX;

@@ -30,10 +30,18 @@ pub fn simd_tiers_under_test() -> Vec<(Tier, Kernels)> {
         .collect()
 }
 
-/// splitmix64: deterministic test data from a seed.
+/// splitmix64: deterministic test data from a seed. The one generator of the integration
+/// tests (the unit tests in `arch/` have the same one in `arch/test_util.rs`); data shaped for
+/// one test file (block scales, activation styles) is built on it there.
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// A generator whose state is `seed` mixed with a constant, so that small seeds (0, 1, 2,
+    /// as proptest draws them) start far apart.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -45,6 +53,31 @@ impl Rng {
     /// Uniform in [-1, 1).
     pub fn f32(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Roughly normal around 0 (a sum of four uniforms minus 2): plenty for test data.
+    pub fn normal(&mut self) -> f32 {
+        (0..4).map(|_| self.unit()).sum::<f32>() - 2.0
+    }
+
+    /// Uniform in `0..n` (`0` when `n == 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// `n` random bytes.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+
+    /// `N` random bytes.
+    pub fn array<const N: usize>(&mut self) -> [u8; N] {
+        core::array::from_fn(|_| self.next() as u8)
     }
 
     pub fn vec(&mut self, n: usize) -> Vec<f32> {

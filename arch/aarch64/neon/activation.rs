@@ -102,6 +102,10 @@ pub(super) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
     unsafe { swiglu_body(gate, up, out) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn swiglu_body(gate: &[f32], up: &[f32], out: &mut [f32]) {
     let n = gate.len().min(up.len()).min(out.len());
@@ -131,6 +135,10 @@ pub(super) fn softmax(x: &mut [f32]) {
     unsafe { softmax_body(x) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn softmax_body(x: &mut [f32]) {
     let n = x.len();

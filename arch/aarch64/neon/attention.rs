@@ -3,7 +3,7 @@
 //! # Math and tolerance
 //!
 //! - Scores: `scores[p] = scale · Σ_{i<d} q_i · f32(K[p·stride + i])` — the dot product of
-//!   [`super::float_dot`] (4 × 4-lane `fmla` accumulators, f16 converted exactly with `fcvtl`),
+//!   [`super::dot_float`] (4 × 4-lane `fmla` accumulators, f16 converted exactly with `fcvtl`),
 //!   then one multiply: within `2·d·ε·Σ|q·k|` of the reference, times `scale`.
 //! - Values: `out_i = Σ_p w_p · f32(V[p·stride + i])`: `out` is zeroed, then each position adds
 //!   its row with `fmla` (4 values per instruction) in increasing `p`, so each `out_i` is the
@@ -24,7 +24,7 @@
 //! Per query the operations and their order are those of the single-query loops above, so the
 //! results are bit for bit theirs (tested under qemu with the other tiers).
 
-use super::float_dot::dot_cols;
+use super::dot_float::dot_cols;
 use crate::kernels::attention::{
     query_groups, scores_causal_by_query, values_causal_by_query, CausalBlock, QUERY_GROUP,
 };

@@ -353,12 +353,20 @@ macro_rules! dot_k_entries {
                 unsafe { dotprod_body(w, x) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON.
             #[target_feature(enable = "neon")]
             unsafe fn neon_body(w: &[$w], x: &[BlockQ8K]) -> f32 {
                 // SAFETY: NEON enabled and guaranteed by the caller.
                 unsafe { dot_k::<$fmt, Mull>(w, x) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON and dotprod.
             #[target_feature(enable = "neon,dotprod")]
             unsafe fn dotprod_body(w: &[$w], x: &[BlockQ8K]) -> f32 {
                 // SAFETY: NEON + dotprod enabled and guaranteed by the caller.

@@ -40,7 +40,7 @@
 //! needs no padding. Columns whose outputs do not fit in `out`
 //! are skipped like the reference does; nothing is read or written out of bounds.
 
-use super::dot::{padded8, Q32};
+use super::dot_q32::{padded8, Q32};
 use super::simd::*;
 use core::arch::aarch64::*;
 use core::marker::PhantomData;
@@ -473,7 +473,7 @@ macro_rules! gemm_q32_entries {
     ($($name:ident: $fmt:ty, $w:ty, $x:ty;)+) => {$(
         pub(super) mod $name {
             use super::*;
-            use super::super::dot::*;
+            use super::super::dot_q32::*;
             use crate::quant::*;
 
             /// Baseline NEON entry.
@@ -500,18 +500,30 @@ macro_rules! gemm_q32_entries {
                 unsafe { i8mm_body(w, x, bpr, out, s) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON.
             #[target_feature(enable = "neon")]
             unsafe fn neon_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON enabled and guaranteed by the caller.
                 unsafe { gemm_q32::<$fmt, DotTile<Mull>, Mull>(w, x, bpr, out, s) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON and dotprod.
             #[target_feature(enable = "neon,dotprod")]
             unsafe fn dotprod_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON + dotprod enabled and guaranteed by the caller.
                 unsafe { gemm_q32::<$fmt, DotTile<Sdot>, Sdot>(w, x, bpr, out, s) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON, dotprod and i8mm.
             #[target_feature(enable = "neon,dotprod,i8mm")]
             unsafe fn i8mm_body(w: &[$w], x: &[$x], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.

@@ -268,18 +268,30 @@ macro_rules! gemm_k_entries {
                 unsafe { i8mm_body(w, x, bpr, out, s) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON, dotprod and i8mm.
             #[target_feature(enable = "neon,dotprod,i8mm")]
             unsafe fn i8mm_body(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON + dotprod + i8mm enabled and guaranteed by the caller.
                 unsafe { gemm_k_mmla::<$fmt>(w, x, bpr, out, s) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON.
             #[target_feature(enable = "neon")]
             unsafe fn neon_body(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON enabled and guaranteed by the caller.
                 unsafe { gemm_k::<$fmt, Mull>(w, x, bpr, out, s) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON and dotprod.
             #[target_feature(enable = "neon,dotprod")]
             unsafe fn dotprod_body(w: &[$w], x: &[BlockQ8K], bpr: usize, out: &mut [f32], s: usize) {
                 // SAFETY: NEON + dotprod enabled and guaranteed by the caller.

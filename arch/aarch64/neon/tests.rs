@@ -1,60 +1,29 @@
 //! Unit tests of the NEON tiers against the scalar reference: integer kernels and quantizers
 //! bit for bit, float kernels within a relative tolerance. Every NEON tier the CPU supports is
-//! run (under qemu `-cpu max`: all three).
+//! run (under qemu `-cpu max`: all three); a missing one is skipped or, when
+//! `PHI3_REQUIRE_TIERS` names it, fails ([`tier_or_skip`]).
 
 extern crate std;
 
-use crate::cpu::{CpuFeatures, Tier};
+use crate::arch::test_util::{tier_or_skip, Rng};
+use crate::cpu::Tier;
 use crate::kernels::Kernels;
 use crate::quant::*;
 use half::f16;
 use std::vec::Vec;
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-    fn f32(&mut self) -> f32 {
-        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-    fn f32s(&mut self, n: usize, scale: f32) -> Vec<f32> {
-        (0..n).map(|_| self.f32() * scale).collect()
-    }
-    /// Blocks of random bytes whose f16 fields (given as byte offsets) are set to finite small
-    /// values (random bytes elsewhere).
-    fn blocks<T: bytemuck::Pod>(&mut self, n: usize, f16_at: &[usize]) -> Vec<T> {
-        let size = core::mem::size_of::<T>();
-        let mut bytes = self.bytes(n * size);
-        for b in bytes.chunks_exact_mut(size) {
-            for &o in f16_at {
-                let v = f16::from_f32(self.f32() * 0.1).to_bits().to_le_bytes();
-                b[o..o + 2].copy_from_slice(&v);
-            }
-        }
-        bytes
-            .chunks_exact(size)
-            .map(bytemuck::pod_read_unaligned)
-            .collect()
-    }
+/// `n` blocks of random bytes whose f16 fields (byte offsets `f16_at`) hold finite small
+/// values.
+fn blocks<T: bytemuck::Pod>(r: &mut Rng, n: usize, f16_at: &[usize]) -> Vec<T> {
+    r.blocks(n, f16_at, |r| r.f32() * 0.1)
 }
 
+/// The NEON tiers this CPU runs (the missing-tier policy of [`tier_or_skip`]).
 fn neon_tiers() -> Vec<Kernels> {
-    let f = CpuFeatures::detect();
-    let tiers: Vec<Kernels> = [Tier::Neon, Tier::NeonDotprod, Tier::NeonI8mm]
+    [Tier::Neon, Tier::NeonDotprod, Tier::NeonI8mm]
         .into_iter()
-        .filter_map(|t| Kernels::for_tier(t, &f))
-        .collect();
-    assert!(!tiers.is_empty(), "no NEON tier available");
-    tiers
+        .filter_map(tier_or_skip)
+        .collect()
 }
 
 fn q8k_blocks(rng: &mut Rng, n: usize) -> Vec<BlockQ8K> {
@@ -139,7 +108,7 @@ fn quantizers_bit_exact() {
 type DotGemm<W, X> = dyn Fn(
     &Kernels,
 ) -> (
-    crate::kernels::dispatch::DotFn<W, X>,
+    crate::kernels::table::DotFn<W, X>,
     crate::kernels::gemm::GemmFn<W, X>,
 );
 
@@ -194,12 +163,12 @@ fn check_int<W: bytemuck::Pod, X: bytemuck::Pod>(
 
 #[test]
 fn q32_dots_and_gemms_bit_exact() {
-    use crate::kernels::dispatch::DotFn;
     use crate::kernels::gemm::GemmFn;
-    let q8_0 = &mut |r: &mut Rng, n| r.blocks::<BlockQ8_0>(n, &[0]);
+    use crate::kernels::table::DotFn;
+    let q8_0 = &mut |r: &mut Rng, n| blocks::<BlockQ8_0>(r, n, &[0]);
     check_int::<BlockQ4_0, BlockQ8_0>(
         "q4_0",
-        &mut |r, n| r.blocks(n, &[0]),
+        &mut |r, n| blocks(r, n, &[0]),
         q8_0,
         &|k| {
             (
@@ -211,27 +180,27 @@ fn q32_dots_and_gemms_bit_exact() {
     );
     check_int::<BlockQ4_1, BlockQ8_1>(
         "q4_1",
-        &mut |r, n| r.blocks(n, &[0, 2]),
-        &mut |r, n| r.blocks(n, &[0, 2]),
+        &mut |r, n| blocks(r, n, &[0, 2]),
+        &mut |r, n| blocks(r, n, &[0, 2]),
         &|k| (k.dot_q4_1_q8_1, k.gemm_q4_1_q8_1),
         &LENS,
     );
     check_int::<BlockQ5_0, BlockQ8_0>(
         "q5_0",
-        &mut |r, n| r.blocks(n, &[0]),
+        &mut |r, n| blocks(r, n, &[0]),
         q8_0,
         &|k| (k.dot_q5_0_q8_0, k.gemm_q5_0_q8_0),
         &LENS,
     );
     check_int::<BlockQ8_0, BlockQ8_0>(
         "q8_0",
-        &mut |r, n| r.blocks(n, &[0]),
+        &mut |r, n| blocks(r, n, &[0]),
         q8_0,
         &|k| (k.dot_q8_0_q8_0, k.gemm_q8_0_q8_0),
         &LENS,
     );
     // Extreme activations: all −128 against extreme weights.
-    let mut w = Rng(3).blocks::<BlockQ8_0>(9, &[0]);
+    let mut w = blocks::<BlockQ8_0>(&mut Rng(3), 9, &[0]);
     for b in &mut w {
         b.qs = [-128; 32];
     }
@@ -249,35 +218,35 @@ fn k_dots_and_gemms_bit_exact() {
     let lens = [0usize, 1, 2, 3, 5];
     check_int::<BlockQ4K, BlockQ8K>(
         "q4_k",
-        &mut |r, n| r.blocks(n, &[0, 2]),
+        &mut |r, n| blocks(r, n, &[0, 2]),
         &mut q8k_blocks,
         &|k| (k.dot_q4_k_q8_k, k.gemm_q4_k_q8_k),
         &lens,
     );
     check_int::<BlockQ5K, BlockQ8K>(
         "q5_k",
-        &mut |r, n| r.blocks(n, &[0, 2]),
+        &mut |r, n| blocks(r, n, &[0, 2]),
         &mut q8k_blocks,
         &|k| (k.dot_q5_k_q8_k, k.gemm_q5_k_q8_k),
         &lens,
     );
     check_int::<BlockQ6K, BlockQ8K>(
         "q6_k",
-        &mut |r, n| r.blocks(n, &[208]),
+        &mut |r, n| blocks(r, n, &[208]),
         &mut q8k_blocks,
         &|k| (k.dot_q6_k_q8_k, k.gemm_q6_k_q8_k),
         &lens,
     );
     // Random (untrusted) bsums and extreme activations.
     let mut rng = Rng(99);
-    let mut x = rng.blocks::<BlockQ8K>(3, &[]);
+    let mut x = blocks::<BlockQ8K>(&mut rng, 3, &[]);
     for b in &mut x {
         b.d = 0.5;
     }
     x[1].qs = [-128; 256];
-    let w4 = rng.blocks::<BlockQ4K>(3, &[0, 2]);
-    let w5 = rng.blocks::<BlockQ5K>(3, &[0, 2]);
-    let w6 = rng.blocks::<BlockQ6K>(3, &[208]);
+    let w4 = blocks::<BlockQ4K>(&mut rng, 3, &[0, 2]);
+    let w5 = blocks::<BlockQ5K>(&mut rng, 3, &[0, 2]);
+    let w6 = blocks::<BlockQ6K>(&mut rng, 3, &[208]);
     let s = Kernels::scalar();
     for k in neon_tiers() {
         assert!(same((k.dot_q4_k_q8_k)(&w4, &x), (s.dot_q4_k_q8_k)(&w4, &x)));

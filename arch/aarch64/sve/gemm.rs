@@ -13,7 +13,7 @@
 //! not fit in `out` are skipped, never a panic). Weight blocks are not yet reused across
 //! columns in registers.
 
-use super::{dot_block32, dot_float, dot_k};
+use super::{dot_float, dot_k, dot_q32};
 use crate::kernels::gemm::gemm_with;
 use crate::quant::{
     BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
@@ -36,10 +36,10 @@ macro_rules! sve_gemm {
 }
 
 sve_gemm! {
-    gemm_q4_0_q8_0: BlockQ4_0, BlockQ8_0 => dot_block32::dot_q4_0_q8_0;
-    gemm_q8_0_q8_0: BlockQ8_0, BlockQ8_0 => dot_block32::dot_q8_0_q8_0;
-    gemm_q4_1_q8_1: BlockQ4_1, BlockQ8_1 => dot_block32::dot_q4_1_q8_1;
-    gemm_q5_0_q8_0: BlockQ5_0, BlockQ8_0 => dot_block32::dot_q5_0_q8_0;
+    gemm_q4_0_q8_0: BlockQ4_0, BlockQ8_0 => dot_q32::dot_q4_0_q8_0;
+    gemm_q8_0_q8_0: BlockQ8_0, BlockQ8_0 => dot_q32::dot_q8_0_q8_0;
+    gemm_q4_1_q8_1: BlockQ4_1, BlockQ8_1 => dot_q32::dot_q4_1_q8_1;
+    gemm_q5_0_q8_0: BlockQ5_0, BlockQ8_0 => dot_q32::dot_q5_0_q8_0;
     gemm_q4_k_q8_k: BlockQ4K, BlockQ8K => dot_k::dot_q4_k_q8_k;
     gemm_q5_k_q8_k: BlockQ5K, BlockQ8K => dot_k::dot_q5_k_q8_k;
     gemm_q6_k_q8_k: BlockQ6K, BlockQ8K => dot_k::dot_q6_k_q8_k;

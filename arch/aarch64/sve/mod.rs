@@ -9,10 +9,12 @@
 //! One file per operation, each opening with its math, layout, accumulator scheme, tails,
 //! registers and tolerance:
 //! - [`dot_float`]: `dot_f32_f32`, `dot_f16_f32` (float tolerance);
-//! - [`rms_norm`], [`swiglu`], [`softmax`] (the vector `expf` of [`exp`]) (float tolerance);
-//! - [`attention`]: `attn_scores_f16` (float tolerance), `attn_values_f16` (bit-exact);
+//! - [`rms_norm`], [`activation`] (`swiglu`, `softmax`, over the vector `expf` of [`exp`])
+//!   (float tolerance);
+//! - [`attention`]: the causal-block entries as a loop of single-query `attn_scores_f16`
+//!   (float tolerance) and `attn_values_f16` (bit-exact);
 //! - [`quantize`]: `quantize_q8_0`, `quantize_q8_1`, `quantize_q8_k` (bit-exact);
-//! - [`dot_block32`]: `dot_q8_0_q8_0`, `dot_q4_0_q8_0`, `dot_q4_1_q8_1`, `dot_q5_0_q8_0`
+//! - [`dot_q32`]: `dot_q8_0_q8_0`, `dot_q4_0_q8_0`, `dot_q4_1_q8_1`, `dot_q5_0_q8_0`
 //!   (bit-exact, 8-lane order);
 //! - [`dot_k`]: `dot_q4_k_q8_k`, `dot_q5_k_q8_k`, `dot_q6_k_q8_k` (bit-exact);
 //! - [`rope`]: `rope_neox`, `rope_norm` (bit-exact);
@@ -26,17 +28,16 @@
 // boundary, keep the inner loop free of checks).
 #![allow(clippy::indexing_slicing)]
 
+mod activation;
 mod attention;
-mod dot_block32;
 mod dot_float;
 mod dot_k;
+mod dot_q32;
 mod exp;
 mod gemm;
 mod quantize;
 mod rms_norm;
 mod rope;
-mod softmax;
-mod swiglu;
 #[cfg(test)]
 mod tests;
 
@@ -76,7 +77,6 @@ pub(crate) unsafe fn kernels(features: &CpuFeatures) -> Kernels {
     k.quantize_q8_1 = n.quantize_q8_1;
     if bits < 256 {
         k.quantize_q8_k = n.quantize_q8_k;
-        k.attn_scores_f16 = n.attn_scores_f16;
         k.attn_scores_causal_f16 = n.attn_scores_causal_f16;
     }
     if neon != Tier::Neon {
@@ -124,10 +124,10 @@ pub(crate) unsafe fn all_sve() -> Kernels {
     k.quantize_q8_0 = quantize::quantize_q8_0;
     k.quantize_q8_1 = quantize::quantize_q8_1;
     k.quantize_q8_k = quantize::quantize_q8_k;
-    k.dot_q4_0_q8_0 = dot_block32::dot_q4_0_q8_0;
-    k.dot_q8_0_q8_0 = dot_block32::dot_q8_0_q8_0;
-    k.dot_q4_1_q8_1 = dot_block32::dot_q4_1_q8_1;
-    k.dot_q5_0_q8_0 = dot_block32::dot_q5_0_q8_0;
+    k.dot_q4_0_q8_0 = dot_q32::dot_q4_0_q8_0;
+    k.dot_q8_0_q8_0 = dot_q32::dot_q8_0_q8_0;
+    k.dot_q4_1_q8_1 = dot_q32::dot_q4_1_q8_1;
+    k.dot_q5_0_q8_0 = dot_q32::dot_q5_0_q8_0;
     k.dot_q4_k_q8_k = dot_k::dot_q4_k_q8_k;
     k.dot_q5_k_q8_k = dot_k::dot_q5_k_q8_k;
     k.dot_q6_k_q8_k = dot_k::dot_q6_k_q8_k;
@@ -145,10 +145,8 @@ pub(crate) unsafe fn all_sve() -> Kernels {
     k.rms_norm = rms_norm::rms_norm;
     k.rope_neox = rope::rope_neox;
     k.rope_norm = rope::rope_norm;
-    k.swiglu = swiglu::swiglu;
-    k.softmax = softmax::softmax;
-    k.attn_scores_f16 = attention::attn_scores_f16;
-    k.attn_values_f16 = attention::attn_values_f16;
+    k.swiglu = activation::swiglu;
+    k.softmax = activation::softmax;
     k.attn_scores_causal_f16 = attention::attn_scores_causal_f16;
     k.attn_values_causal_f16 = attention::attn_values_causal_f16;
     k

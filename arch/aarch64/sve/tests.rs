@@ -3,34 +3,26 @@
 //! and on the extreme values the kernels special-case (NaN, ±∞, subnormal scales, rounding
 //! ties). `tests/tier_equivalence.rs` covers random shapes; this file pins the corners.
 //!
-//! Without SVE the tests print why they did nothing, and fail when `PHI3_REQUIRE_TIERS` names
-//! `sve` (so a qemu job can never pass them vacuously).
+//! Without SVE the tests print that they were skipped, and fail when `PHI3_REQUIRE_TIERS` names
+//! a tier that cannot run ([`tier_or_skip`]; a qemu job can never pass them vacuously).
 
 extern crate std;
 
-use crate::cpu::{CpuFeatures, Tier};
+use crate::arch::test_util::{tier_or_skip, Rng};
+use crate::cpu::Tier;
 use crate::kernels::Kernels;
 use crate::quant::*;
 use half::f16;
 use std::vec;
 use std::vec::Vec;
 
-/// The SVE and scalar tables, or `None` (after failing if SVE was required) when SVE is absent.
+/// The SVE and scalar tables, or `None` when SVE is absent (the missing-tier policy of
+/// [`tier_or_skip`]: skipped with a printed line, or a failure when `PHI3_REQUIRE_TIERS` names
+/// a tier that cannot run).
 fn tables() -> Option<(Kernels, Kernels)> {
-    let features = CpuFeatures::detect();
-    match Kernels::for_tier(Tier::Sve, &features) {
-        // SAFETY: `for_tier` succeeded, so the CPU has NEON and SVE.
-        Some(_) => Some((unsafe { super::all_sve() }, Kernels::scalar())),
-        None => {
-            let required = std::env::var("PHI3_REQUIRE_TIERS").unwrap_or_default();
-            assert!(
-                !required.to_ascii_lowercase().contains("sve"),
-                "PHI3_REQUIRE_TIERS={required:?} but SVE is unavailable"
-            );
-            std::println!("SVE unavailable: SVE unit tests not run");
-            None
-        }
-    }
+    tier_or_skip(Tier::Sve)?;
+    // SAFETY: `tier_or_skip` returned the SVE table, so the CPU has NEON and SVE.
+    Some((unsafe { super::all_sve() }, Kernels::scalar()))
 }
 
 /// Lengths around 1, 4, 8, 16, 32, 64 lanes and 4 of those vectors, plus long ones.
@@ -39,36 +31,9 @@ const LENGTHS: &[usize] = &[
     511, 512, 513, 1000, 3072,
 ];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Roughly uniform in `[-1, 1)`.
-    fn signed(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    fn vec(&mut self, n: usize, scale: f32) -> Vec<f32> {
-        (0..n).map(|_| self.signed() * scale).collect()
-    }
-}
-
 /// `n` blocks of random bytes with a moderate f16 scale (0.01) at each byte offset of `scales`.
 fn random_blocks<B: bytemuck::Pod>(r: &mut Rng, n: usize, scales: &[usize]) -> Vec<B> {
-    let mut v: Vec<B> = vec![bytemuck::Zeroable::zeroed(); n];
-    for b in v.iter_mut() {
-        let bytes = bytemuck::bytes_of_mut(b);
-        bytes.iter_mut().for_each(|x| *x = r.next() as u8);
-        for &at in scales {
-            bytes[at..at + 2].copy_from_slice(&f16::from_f32(0.01).to_le_bytes());
-        }
-    }
-    v
+    r.blocks(n, scales, |_| 0.01)
 }
 
 fn same_bits(a: f32, b: f32) -> bool {
@@ -92,8 +57,8 @@ fn table_holds_the_sve_entries() {
         super::dot_k::dot_q6_k_q8_k as *const ()
     );
     assert_eq!(
-        k.attn_values_f16 as *const (),
-        super::attention::attn_values_f16 as *const ()
+        k.attn_values_causal_f16 as *const (),
+        super::attention::attn_values_causal_f16 as *const ()
     );
 }
 
@@ -103,8 +68,8 @@ fn float_dots_at_every_tail() {
     let mut r = Rng(1);
     for &n in LENGTHS {
         for off in [0, 1, 3] {
-            let w = r.vec(n + off, 2.0);
-            let x = r.vec(n + off, 3.0);
+            let w = r.f32s(n + off, 2.0);
+            let x = r.f32s(n + off, 3.0);
             let (w, x) = (&w[off..], &x[..n]);
             let w16: Vec<f16> = w.iter().map(|&v| f16::from_f32(v)).collect();
             let abs: f64 = w.iter().zip(x).map(|(a, b)| f64::from((a * b).abs())).sum();
@@ -128,8 +93,8 @@ fn rms_norm_at_every_tail() {
     let Some((k, s)) = tables() else { return };
     let mut r = Rng(2);
     for &n in LENGTHS {
-        let x = r.vec(n, 5.0);
-        let w = r.vec(n, 1.0);
+        let x = r.f32s(n, 5.0);
+        let w = r.f32s(n, 1.0);
         let mut want = vec![0.0f32; n];
         (s.rms_norm)(&x, &w, 1e-6, &mut want);
         let mut got = vec![7.0f32; n + 1];
@@ -184,7 +149,7 @@ fn softmax_masks_and_specials() {
     let Some((k, s)) = tables() else { return };
     let mut r = Rng(3);
     for &n in LENGTHS {
-        let mut x = r.vec(n, 20.0);
+        let mut x = r.f32s(n, 20.0);
         for v in x.iter_mut().step_by(3) {
             *v = f32::NEG_INFINITY;
         }
@@ -217,6 +182,18 @@ fn softmax_masks_and_specials() {
     }
 }
 
+/// One query of `d` values attending `n` cache rows `stride` apart (what decode runs).
+fn one(d: usize, n: usize, stride: usize) -> crate::kernels::attention::CausalBlock {
+    crate::kernels::attention::CausalBlock {
+        queries: 1,
+        first: n,
+        dim: d,
+        q_pitch: d,
+        kv_stride: stride,
+        out_pitch: d,
+    }
+}
+
 #[test]
 fn attention_values_bit_exact_and_scores_close() {
     let Some((k, s)) = tables() else { return };
@@ -224,20 +201,20 @@ fn attention_values_bit_exact_and_scores_close() {
     for d in [1, 3, 4, 15, 16, 17, 64, 65, 96, 128, 200] {
         for (n, stride) in [(0, d), (1, d), (5, d), (33, d + 3), (7, 0)] {
             let len = if n == 0 { 0 } else { (n - 1) * stride + d };
-            let vals: Vec<f16> = r.vec(len, 4.0).into_iter().map(f16::from_f32).collect();
-            let w = r.vec(n, 1.0);
+            let vals: Vec<f16> = r.f32s(len, 4.0).into_iter().map(f16::from_f32).collect();
+            let w = r.f32s(n, 1.0);
             let mut want = vec![9.0f32; d];
-            (s.attn_values_f16)(&w, &vals, stride, &mut want);
+            (s.attn_values_causal_f16)(&one(d, n, stride), &w, &vals, &mut want);
             let mut got = vec![9.0f32; d];
-            (k.attn_values_f16)(&w, &vals, stride, &mut got);
+            (k.attn_values_causal_f16)(&one(d, n, stride), &w, &vals, &mut got);
             for (g, e) in got.iter().zip(&want) {
                 assert!(same_bits(*g, *e), "values d={d} n={n}: {g} vs {e}");
             }
-            let q = r.vec(d, 1.0);
+            let q = r.f32s(d, 1.0);
             let mut want = vec![0.5f32; n];
-            (s.attn_scores_f16)(&q, &vals, stride, 0.125, &mut want);
+            (s.attn_scores_causal_f16)(&one(d, n, stride), &q, &vals, 0.125, &mut want);
             let mut got = vec![0.5f32; n];
-            (k.attn_scores_f16)(&q, &vals, stride, 0.125, &mut got);
+            (k.attn_scores_causal_f16)(&one(d, n, stride), &q, &vals, 0.125, &mut got);
             for (g, e) in got.iter().zip(&want) {
                 let tol = 2.0 * d as f32 * f32::EPSILON * 4.0 * d as f32 * 0.125 + 1e-30;
                 assert!((g - e).abs() <= tol, "scores d={d} n={n}: {g} vs {e}");
@@ -248,16 +225,16 @@ fn attention_values_bit_exact_and_scores_close() {
 
 fn quant_inputs(r: &mut Rng, n: usize) -> Vec<Vec<f32>> {
     let mut cases = vec![
-        r.vec(n, 1.0),
-        r.vec(n, 1e-38),
-        r.vec(n, 3e38),
+        r.f32s(n, 1.0),
+        r.f32s(n, 1e-38),
+        r.f32s(n, 3e38),
         (0..n).map(|i| (i % 255) as f32 - 127.0 + 0.5).collect(),
         vec![0.0; n],
         vec![-0.0; n],
     ];
     for special in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-44, -7.0e-45] {
         for pos in [0usize, 5, 31, 200, 255] {
-            let mut v = r.vec(n, 2.0);
+            let mut v = r.f32s(n, 2.0);
             if let Some(e) = v.get_mut(pos) {
                 *e = special;
             }
@@ -309,7 +286,7 @@ fn integer_dots_bit_exact_on_long_rows() {
     let Some((k, s)) = tables() else { return };
     let mut r = Rng(6);
     for nb in [0usize, 1, 7, 8, 9, 16, 17, 96] {
-        let x: Vec<f32> = r.vec(nb * QK_K, 3.0);
+        let x: Vec<f32> = r.f32s(nb * QK_K, 3.0);
         let mut x8 = vec![
             BlockQ8_0 {
                 d: f16::ZERO,
@@ -360,9 +337,9 @@ fn rope_bit_exact() {
     let mut r = Rng(7);
     for head_dim in [2usize, 6, 8, 34, 96, 128, 200] {
         for n_half in [0, 1, head_dim / 4, head_dim / 2] {
-            let cos = r.vec(n_half, 1.0);
-            let sin = r.vec(n_half, 1.0);
-            let x = r.vec(3 * head_dim, 10.0);
+            let cos = r.f32s(n_half, 1.0);
+            let sin = r.f32s(n_half, 1.0);
+            let x = r.f32s(3 * head_dim, 10.0);
             let neox: [RopeFn; 2] = [k.rope_neox, s.rope_neox];
             let norm: [RopeFn; 2] = [k.rope_norm, s.rope_norm];
             for [sve, scalar] in [neox, norm] {

@@ -71,8 +71,6 @@ pub(crate) unsafe fn kernels() -> Kernels {
         rope_norm: rope::rope_norm,
         swiglu: activation::swiglu,
         softmax: activation::softmax,
-        attn_scores_f16: attention::attn_scores_f16,
-        attn_values_f16: attention::attn_values_f16,
         attn_scores_causal_f16: attention::attn_scores_causal_f16,
         attn_values_causal_f16: attention::attn_values_causal_f16,
     }

@@ -4,9 +4,9 @@
 //!
 //! For a weight matrix `W` of `rows × cols` and an activation vector `x` of `cols` elements,
 //! [`matvec`] computes `out[i − rows.start] = Σ_c W[i, c] · x[c]` for every row `i` of a
-//! half-open row range, each row with the row dot product of the dispatch table
-//! ([`Kernels`]), so the result of each row is exactly that kernel's (see
-//! [`crate::kernels::dot`] for the per-row accumulation order). Rows are independent: splitting
+//! half-open row range, through the multi-column products of the dispatch table ([`Kernels`])
+//! with one column, so each row's result is exactly the tier's dot of that row (the gemm
+//! contract; see [`crate::kernels::dot`] for the per-row accumulation order). Rows are independent: splitting
 //! a matrix into row ranges over any number of workers gives bitwise identical results.
 //!
 //! # Layout
@@ -24,8 +24,8 @@
 //! returned as [`ShapeError`]s; the row loop has no checks. There are no tails: `cols` is a
 //! whole number of blocks.
 
-use super::dispatch::Kernels;
 use crate::error::ShapeError;
+use crate::kernels::Kernels;
 use crate::quant::*;
 use core::ops::Range;
 use half::f16;
@@ -406,7 +406,7 @@ pub fn matvec(
 /// `out[c · out_stride + (r − rows.start)] = Σ_j W[r, j] · X[c, j]` for every `r` in `rows` and
 /// every column (token) `c < n_cols`, where `x` holds `n_cols = x.len() / m.cols()` columns
 /// back to back. Each loaded weight block serves every column (the tier's register tiles), and
-/// every value is bit-identical to [`matvec`] of that column (see [`super::gemm`]).
+/// every value is bit-identical to [`matvec`] of that column (see [`crate::kernels::gemm`]).
 ///
 /// # Errors
 /// [`ShapeError::RowRange`], [`ShapeError::FormatMismatch`], [`ShapeError::Length`] when `x`

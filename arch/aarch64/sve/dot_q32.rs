@@ -181,7 +181,7 @@ macro_rules! isum_q5_0 {
 /// The whole-row kernel: `$isum` the per-block integer step, `$extra` the extra float term,
 /// then the byte offsets: weight block size, weight quants, second weight operand (quants + 16
 /// or `qh`), activation block size, activation quants.
-macro_rules! dot_block32_asm {
+macro_rules! dot_q32_asm {
     ($w:expr, $x:expr, $nb:expr, $isum:ident, $extra:ident,
      $wsize:expr, $wq:expr, $wq16:expr, $xsize:expr, $xq:expr) => {{
         let mut acc = [0.0f32; 8];
@@ -269,7 +269,7 @@ unsafe fn dot_q8_0_raw(w: *const BlockQ8_0, x: *const BlockQ8_0, nb: usize) -> f
     // at 2..34 in two `p6`-predicated 16-byte halves), within the caller's bounds; the loop
     // exits after block `nb − 1`. All written registers are declared.
     unsafe {
-        dot_block32_asm!(w, x, nb, isum_q8_0, no_extra, 34usize, 2usize, 18usize, 34usize, 2usize)
+        dot_q32_asm!(w, x, nb, isum_q8_0, no_extra, 34usize, 2usize, 18usize, 34usize, 2usize)
     }
 }
 
@@ -280,9 +280,7 @@ unsafe fn dot_q4_0_raw(w: *const BlockQ4_0, x: *const BlockQ8_0, nb: usize) -> f
     const _: () = assert!(core::mem::size_of::<BlockQ4_0>() == 18);
     // SAFETY: block `b < nb` reads bytes `[0, 18)` of `w + b` and `[0, 34)` of `x + b`, within
     // the caller's bounds; the loop exits after block `nb − 1`. Written registers are declared.
-    unsafe {
-        dot_block32_asm!(w, x, nb, isum_q4_0, no_extra, 18usize, 2usize, 2usize, 34usize, 2usize)
-    }
+    unsafe { dot_q32_asm!(w, x, nb, isum_q4_0, no_extra, 18usize, 2usize, 2usize, 34usize, 2usize) }
 }
 
 /// # Safety
@@ -295,7 +293,7 @@ unsafe fn dot_q4_1_raw(w: *const BlockQ4_1, x: *const BlockQ8_1, nb: usize) -> f
     // `[0, 36)` of `x + b` (d, s, 32 quants at 4), within the caller's bounds; the loop exits
     // after block `nb − 1`. Written registers are declared.
     unsafe {
-        dot_block32_asm!(w, x, nb, isum_q4_1, q4_1_extra, 20usize, 4usize, 4usize, 36usize, 4usize)
+        dot_q32_asm!(w, x, nb, isum_q4_1, q4_1_extra, 20usize, 4usize, 4usize, 36usize, 4usize)
     }
 }
 
@@ -307,7 +305,5 @@ unsafe fn dot_q5_0_raw(w: *const BlockQ5_0, x: *const BlockQ8_0, nb: usize) -> f
     // SAFETY: block `b < nb` reads bytes `[2, 18)` (`qh` and the first 12 quant bytes, only
     // lanes 0..4 used) and `[6, 22)` of `w + b` and `[0, 34)` of `x + b`, within the caller's
     // bounds; the loop exits after block `nb − 1`. Written registers are declared.
-    unsafe {
-        dot_block32_asm!(w, x, nb, isum_q5_0, no_extra, 22usize, 6usize, 2usize, 34usize, 2usize)
-    }
+    unsafe { dot_q32_asm!(w, x, nb, isum_q5_0, no_extra, 22usize, 6usize, 2usize, 34usize, 2usize) }
 }

@@ -23,6 +23,10 @@ pub(super) fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     unsafe { rms_norm_body(x, weight, eps, out) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn rms_norm_body(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     let n = x.len().min(weight.len()).min(out.len());

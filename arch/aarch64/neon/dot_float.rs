@@ -159,6 +159,10 @@ pub(super) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
     unsafe { dot_f32_body(w, x) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn dot_f32_body(w: &[f32], x: &[f32]) -> f32 {
     // SAFETY: NEON enabled and guaranteed by the caller.
@@ -172,6 +176,10 @@ pub(super) fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
     unsafe { dot_f16_body(w, x) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn dot_f16_body(w: &[f16], x: &[f32]) -> f32 {
     // SAFETY: NEON enabled and guaranteed by the caller.
@@ -185,6 +193,10 @@ pub(super) fn gemm_f32_f32(w: &[f32], x: &[f32], n: usize, out: &mut [f32], stri
     unsafe { gemm_f32_body(w, x, n, out, stride) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn gemm_f32_body(w: &[f32], x: &[f32], n: usize, out: &mut [f32], stride: usize) {
     // SAFETY: NEON enabled and guaranteed by the caller.
@@ -197,6 +209,10 @@ pub(super) fn gemm_f16_f32(w: &[f16], x: &[f32], n: usize, out: &mut [f32], stri
     unsafe { gemm_f16_body(w, x, n, out, stride) }
 }
 
+/// The `#[target_feature]` body of the entry above.
+///
+/// # Safety
+/// The CPU must implement NEON.
 #[target_feature(enable = "neon")]
 unsafe fn gemm_f16_body(w: &[f16], x: &[f32], n: usize, out: &mut [f32], stride: usize) {
     // SAFETY: NEON enabled and guaranteed by the caller.

@@ -1,23 +1,13 @@
-//! The dispatch table: one function pointer per kernel, chosen once per tier.
+//! The dispatch table type: one function pointer per kernel, and the scalar tier's table.
 //!
 //! Every tier implements the exact signatures of the scalar reference, so a [`Kernels`] value is
-//! just a struct of `fn` pointers. Build one with [`Kernels::best`] (best tier for some
-//! [`CpuFeatures`]), [`Kernels::detect`] (the running CPU) or [`Kernels::for_tier`] (a named tier,
-//! `None` when it cannot run here — tests use this to cover every tier, and fail when a tier that
-//! `PHI3_REQUIRE_TIERS` names is missing).
-//!
-//! ```
-//! use phi3_kernels::cpu::{CpuFeatures, Tier};
-//! use phi3_kernels::kernels::Kernels;
-//!
-//! let k = Kernels::for_tier(Tier::Scalar, &CpuFeatures::none()).unwrap();
-//! assert_eq!(k.tier, Tier::Scalar);
-//! let best = Kernels::detect();
-//! assert!(CpuFeatures::detect().supports(best.tier));
-//! ```
+//! just a struct of `fn` pointers. [`Kernels::scalar`] is built here; the SIMD tiers' tables are
+//! built in `arch/` and chosen by [`crate::dispatch`] ([`Kernels::for_tier`], [`Kernels::best`],
+//! [`Kernels::detect`]), which is kept apart so that this file, like the rest of `kernels/`,
+//! names nothing above it.
 
 use super::attention::CausalBlock;
-use crate::cpu::{CpuFeatures, Tier};
+use crate::cpu::Tier;
 use crate::quant::*;
 use half::f16;
 
@@ -49,13 +39,12 @@ pub type QuantizeFn<B> = fn(&[f32], &mut [B]);
 /// - `rope_neox`, `rope_norm`: `head_dim == 0` or `2 · min(cos.len(), sin.len()) > head_dim`
 ///   leaves `x` unchanged; a trailing partial head is untouched.
 /// - `softmax`: any length (empty included).
-/// - `attn_scores_f16`, `attn_values_f16`: only the positions whose key / value row fits.
 /// - `attn_scores_causal_f16`, `attn_values_causal_f16`: only the queries whose slices fit, the
 ///   loop bounded by the scores / weights slice, not by `queries`; `dim == 0` writes no output.
 ///
-/// The checked operations over the table ([`super::attention::attention_head`],
-/// [`super::attention::attention_causal_block`], [`super::matvec()`], [`super::matmul()`],
-/// [`super::quantize_into()`]) return a [`crate::ShapeError`] instead of clamping.
+/// The checked operations over the table ([`crate::ops::attention_head`],
+/// [`crate::ops::attention_causal_block`], [`crate::ops::matvec()`], [`crate::ops::matmul()`],
+/// [`crate::ops::quantize_into()`]) return a [`crate::ShapeError`] instead of clamping.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Kernels {
@@ -113,28 +102,12 @@ pub struct Kernels {
     pub swiglu: fn(&[f32], &[f32], &mut [f32]),
     /// Softmax in place ([`super::activation::softmax`]).
     pub softmax: fn(&mut [f32]),
-    /// Attention scores against an f16 key cache ([`super::attention::attn_scores_f16`]).
-    pub attn_scores_f16: fn(&[f32], &[f16], usize, f32, &mut [f32]),
-    /// Weighted sum of f16 value rows ([`super::attention::attn_values_f16`]).
-    pub attn_values_f16: fn(&[f32], &[f16], usize, &mut [f32]),
-    /// Scores of a causal query block ([`super::attention::attn_scores_causal_f16`]).
+    /// Scores of a causal query block ([`super::attention::attn_scores_causal_f16`]); with one
+    /// query, the single-query scores that decode runs.
     pub attn_scores_causal_f16: fn(&CausalBlock, &[f32], &[f16], f32, &mut [f32]),
-    /// Value sums of a causal query block ([`super::attention::attn_values_causal_f16`]).
+    /// Value sums of a causal query block ([`super::attention::attn_values_causal_f16`]); with
+    /// one query, the single-query weighted sum.
     pub attn_values_causal_f16: fn(&CausalBlock, &[f32], &[f16], &mut [f32]),
-}
-
-/// Whether kernels of `tier` are compiled into this build for this target architecture.
-pub const fn tier_compiled(tier: Tier) -> bool {
-    match tier {
-        Tier::Scalar => true,
-        // Not on soft-float x86_64 targets (`x86_64-unknown-none`), where SSE is off.
-        Tier::Avx2 | Tier::AvxVnni | Tier::Avx512 => {
-            cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
-        }
-        Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm | Tier::Sve => {
-            cfg!(target_arch = "aarch64")
-        }
-    }
 }
 
 impl Kernels {
@@ -168,59 +141,8 @@ impl Kernels {
             rope_norm: super::rope::rope_norm,
             swiglu: super::activation::swiglu,
             softmax: super::activation::softmax,
-            attn_scores_f16: super::attention::attn_scores_f16,
-            attn_values_f16: super::attention::attn_values_f16,
             attn_scores_causal_f16: super::attention::attn_scores_causal_f16,
             attn_values_causal_f16: super::attention::attn_values_causal_f16,
         }
-    }
-
-    /// The kernels of `tier`, or `None` when `features` cannot run it or it is not compiled
-    /// into this build.
-    pub fn for_tier(tier: Tier, features: &CpuFeatures) -> Option<Self> {
-        if !features.supports(tier) {
-            return None;
-        }
-        match tier {
-            Tier::Scalar => Some(Self::scalar()),
-            // SAFETY: `features.supports(Tier::Avx2)` checked AVX2 + FMA + F16C just above, and
-            // features can only claim what the CPU has (`CpuFeatures::with` is unsafe).
-            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            Tier::Avx2 => Some(unsafe { crate::arch::x86_64::avx2::kernels() }),
-            // SAFETY: `features.supports(Tier::AvxVnni)` checked AVX2 + FMA + F16C and AVX-VNNI
-            // just above.
-            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            Tier::AvxVnni => Some(unsafe { crate::arch::x86_64::avxvnni::kernels() }),
-            // SAFETY: `features.supports(Tier::Avx512)` checked AVX2 + FMA + F16C and AVX-512
-            // F/BW/VL/VNNI just above.
-            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            Tier::Avx512 => Some(unsafe { crate::arch::x86_64::avx512::kernels() }),
-            #[cfg(target_arch = "aarch64")]
-            Tier::Neon | Tier::NeonDotprod | Tier::NeonI8mm => {
-                // SAFETY: `features.supports(tier)` checked the tier's features just above.
-                Some(unsafe { crate::arch::aarch64::neon::kernels(tier) })
-            }
-            // SAFETY: `features.supports(Tier::Sve)` checked NEON + SVE just above, and
-            // features can only claim what the CPU has.
-            #[cfg(target_arch = "aarch64")]
-            Tier::Sve => Some(unsafe { crate::arch::aarch64::sve::kernels(features) }),
-            _ => None,
-        }
-    }
-
-    /// The best tier `features` support.
-    pub fn best(features: &CpuFeatures) -> Self {
-        Self::for_tier(features.best_tier(), features).unwrap_or_else(Self::scalar)
-    }
-
-    /// The best tier for the running CPU ([`CpuFeatures::detect`]).
-    pub fn detect() -> Self {
-        Self::best(&CpuFeatures::detect())
-    }
-}
-
-impl Default for Kernels {
-    fn default() -> Self {
-        Self::detect()
     }
 }

@@ -350,12 +350,20 @@ macro_rules! dot_q32_entries {
                 unsafe { dotprod_body(w, x) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON.
             #[target_feature(enable = "neon")]
             unsafe fn neon_body(w: &[$w], x: &[$x]) -> f32 {
                 // SAFETY: NEON enabled and guaranteed by the caller.
                 unsafe { dot_q32::<$fmt, Mull>(w, x) }
             }
 
+            /// The `#[target_feature]` body of the entry above.
+            ///
+            /// # Safety
+            /// The CPU must implement NEON and dotprod.
             #[target_feature(enable = "neon,dotprod")]
             unsafe fn dotprod_body(w: &[$w], x: &[$x]) -> f32 {
                 // SAFETY: NEON + dotprod enabled and guaranteed by the caller.
