@@ -63,7 +63,7 @@ use args::CliError;
 use phi3_kernels::error::ModelError;
 
 use phi3_kernels::gguf::Gguf;
-use phi3_kernels::model::{ArenaPlan, Limits, Model, Session, ARENA_ALIGN};
+use phi3_kernels::model::{ArenaPlan, Limits, LongRopeCrossing, Model, Session, ARENA_ALIGN};
 use phi3_kernels::parallel::{Parallel, ThreadPool};
 
 struct Args {
@@ -78,11 +78,12 @@ struct Args {
     reps: usize,
     tier: Option<phi3_kernels::cpu::Tier>,
     allow_long_context: bool,
+    crossing: bool,
 }
 
 const USAGE: &str = "usage: bench --model M.gguf [--threads 1,2] [--prompt 512] [--gen 128] \
                      [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] \
-                     [--tier NAME] [--allow-long-context]";
+                     [--tier NAME] [--allow-long-context] [--crossing]";
 
 fn parse_args() -> Result<Args, CliError> {
     let mut a = Args {
@@ -97,6 +98,7 @@ fn parse_args() -> Result<Args, CliError> {
         reps: 3,
         tier: None,
         allow_long_context: false,
+        crossing: false,
     };
     let mut it = args::args()?.into_iter();
     while let Some(arg) = it.next() {
@@ -123,6 +125,7 @@ fn parse_args() -> Result<Args, CliError> {
             "--reps" => a.reps = num(value()?)?,
             "--tier" => a.tier = Some(args::tier(&value()?)?),
             "--allow-long-context" => a.allow_long_context = true,
+            "--crossing" => a.crossing = true,
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
@@ -276,6 +279,9 @@ fn run(args: &Args) -> Result<(), String> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let kernels = crate::args::kernels(args.tier)?;
+    if args.crossing {
+        return crossing(args, &model, kernels);
+    }
     let weight_bytes = decode_weight_bytes(&model);
     // K and V, f16, every layer.
     let kv_bytes_per_position = (c.n_layer * 2 * c.kv_dim() * 2) as f64;
@@ -413,6 +419,55 @@ fn run(args: &Args) -> Result<(), String> {
             frac,
             args.gen,
             after_gbs / bw
+        );
+    }
+    Ok(())
+}
+
+/// `--crossing`: the cost of the decode step that crosses a LongRoPE model's
+/// `original_context_length`, next to the steps before and after it, for both
+/// [`LongRopeCrossing`] choices (the first thread count of `--threads`).
+fn crossing(args: &Args, model: &Model, kernels: phi3_kernels::Kernels) -> Result<(), String> {
+    let c = model.config();
+    if model.weights().rope_factors_long().is_none() {
+        return Err("--crossing needs a LongRoPE model (e.g. make_model --longrope 256)".into());
+    }
+    let orig = c.original_context_length;
+    let threads = args.threads.first().copied().unwrap_or(1);
+    let limits = Limits {
+        max_context: orig + 2,
+        max_batch: args.batch.min(orig),
+        workers: threads,
+        allow_beyond_trained_context: args.allow_long_context,
+    };
+    let plan = ArenaPlan::new(c, &limits).map_err(|e| e.to_string())?;
+    let mut arena = AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;
+    let pool = ThreadPool::new(threads);
+    let tokens: Vec<u32> = (0..orig as u32 + 2)
+        .map(|i| (i * 7919 + 13) % c.n_vocab as u32)
+        .collect();
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
+    for mode in [LongRopeCrossing::RotateKeys, LongRopeCrossing::Recompute] {
+        let mut s = Session::new(model, &mut arena, limits, kernels).map_err(|e| e.to_string())?;
+        s.set_longrope_crossing(mode);
+        for chunk in tokens[..orig - 1].chunks(limits.max_batch) {
+            s.forward_with(chunk, false, &pool)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut step = |i: usize| -> Result<f64, String> {
+            let t = Instant::now();
+            s.forward_with(&tokens[i..i + 1], false, &pool)
+                .map_err(|e| e.to_string())?;
+            Ok(ms(t))
+        };
+        let before = step(orig - 1)?;
+        let cross = step(orig)?;
+        let after = step(orig + 1)?;
+        println!(
+            "bench crossing={mode:?} original_context={orig} threads={threads} \
+             step_before_ms={before:.2} crossing_step_ms={cross:.2} step_after_ms={after:.2} \
+             crossing_over_step={:.2}",
+            cross / before.max(1e-9)
         );
     }
     Ok(())

@@ -4,7 +4,13 @@
 //! cargo run --release --example make_model -- --preset phi3-mini --type q4_0 \
 //!     --out models/phi3-mini-q4_0.gguf [--seed 1] [--n-embd N] [--n-layer N] [--n-head N]
 //!     [--n-head-kv N] [--n-ff N] [--n-vocab N] [--head-dim N] [--n-rot N] [--ctx N] [--tied]
+//!     [--longrope ORIG]
 //! ```
+//!
+//! `--longrope ORIG` makes a LongRoPE model like Phi-3-mini-128k: `original_context_length`
+//! ORIG (below `--ctx`) and the tensors `rope_factors_short.weight` (factors 1.0 … 1.1) and
+//! `rope_factors_long.weight` (1.0 … 40, rising with the pair index), so a session crosses from
+//! one set to the other at ORIG positions.
 //!
 //! Presets: `tiny` (256 / 2 layers / 4 heads / ff 512 / vocab 512), `phi3-mini` (3072 / 32 / 32
 //! heads = 32 KV / ff 8192 / vocab 32064, head_dim 96), `phi3-medium` (5120 / 40 / 40 heads,
@@ -72,6 +78,8 @@ struct Dims {
     n_rot: usize,
     ctx: usize,
     tied: bool,
+    /// `original_context_length` of a LongRoPE model (`--longrope`).
+    longrope: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +102,7 @@ fn preset(name: &str) -> Option<Dims> {
         n_rot,
         ctx: 4096,
         tied,
+        longrope: None,
     };
     Some(match name {
         "tiny" => d(256, 2, 4, 4, 512, 512, 64, 64, false),
@@ -115,7 +124,7 @@ struct Args {
 const USAGE: &str = "usage: make_model --preset tiny|phi3-mini|phi3-medium|phi4-mini \
     [--type q4_0|q4_k_m|q8_0|f16] [--seed N] --out FILE [--n-embd N] [--n-layer N] \
     [--n-head N] [--n-head-kv N] [--n-ff N] [--n-vocab N] [--head-dim N] [--n-rot N] \
-    [--ctx N] [--tied]";
+    [--ctx N] [--tied] [--longrope ORIG]";
 
 fn parse_args() -> Result<Args, CliError> {
     let argv: Vec<String> = args::args()?;
@@ -154,6 +163,11 @@ fn parse_args() -> Result<Args, CliError> {
             }
             "--ctx" => num(&mut dims.ctx)?,
             "--tied" => dims.tied = true,
+            "--longrope" => {
+                let mut orig = 0;
+                num(&mut orig)?;
+                dims.longrope = Some(orig);
+            }
             "--type" => {
                 ftype = match value()?.as_str() {
                     "q4_0" => FileType::Q4_0,
@@ -188,6 +202,9 @@ fn parse_args() -> Result<Args, CliError> {
     }
     if d.n_rot > d.head_dim || !d.n_rot.is_multiple_of(2) || d.n_layer == 0 || d.ctx == 0 {
         return Err("need even n_rot <= head_dim, n_layer >= 1, ctx >= 1".into());
+    }
+    if d.longrope.is_some_and(|o| o == 0 || o >= d.ctx) {
+        return Err("--longrope ORIG needs 1 <= ORIG < --ctx".into());
     }
     if d.n_vocab < 3 + 256 + SPECIALS.len() + 64 {
         return Err(format!(
@@ -406,6 +423,15 @@ fn tensors(d: &Dims, ftype: FileType) -> Vec<TensorSpec> {
         ));
     }
     v.push(t("output_norm.weight".into(), &[d.n_embd], GGML_F32));
+    if d.longrope.is_some() {
+        for set in ["short", "long"] {
+            v.push(t(
+                format!("rope_factors_{set}.weight"),
+                &[d.n_rot / 2],
+                GGML_F32,
+            ));
+        }
+    }
     if !d.tied {
         v.push(t(
             "output.weight".into(),
@@ -427,8 +453,16 @@ fn random_rows(spec: &TensorSpec, buf: &mut [u8], rng: &mut Rng) {
     let sigma = 0.5 / n_in.sqrt();
     match spec.ty {
         GGML_F32 => {
-            for c in buf.chunks_exact_mut(4) {
-                c.copy_from_slice(&1.0f32.to_le_bytes());
+            // Norm weights are ones; LongRoPE factors rise with the pair index.
+            let top = match spec.name.as_str() {
+                "rope_factors_short.weight" => 1.1f32,
+                "rope_factors_long.weight" => 40.0,
+                _ => 1.0,
+            };
+            let n = buf.len() / 4;
+            for (i, c) in buf.chunks_exact_mut(4).enumerate() {
+                let f = 1.0 + (top - 1.0) * i as f32 / (n.max(2) - 1) as f32;
+                c.copy_from_slice(&f.to_le_bytes());
             }
         }
         GGML_F16 => {
@@ -491,7 +525,10 @@ fn write_model(args: &Args) -> Result<u64, String> {
     m.u32("general.file_type", file_type);
     m.u32("general.quantization_version", 2);
     m.u32("phi3.context_length", d.ctx as u32);
-    m.u32("phi3.rope.scaling.original_context_length", d.ctx as u32);
+    m.u32(
+        "phi3.rope.scaling.original_context_length",
+        d.longrope.unwrap_or(d.ctx) as u32,
+    );
     m.u32("phi3.embedding_length", d.n_embd as u32);
     m.u32("phi3.feed_forward_length", d.n_ff as u32);
     m.u32("phi3.block_count", d.n_layer as u32);
