@@ -196,7 +196,7 @@ fn decode_weight_bytes(model: &Model) -> u64 {
     let w = model.weights();
     let mut total = 0u64;
     let mut add = |m: &phi3_kernels::ops::Matrix| total += (m.rows() * m.row_bytes()) as u64;
-    for layer in w.layers() {
+    for layer in w.layers().flatten() {
         layer.qkv.parts().for_each(&mut add);
         add(&layer.attn_output);
         layer.gate_up.parts().for_each(&mut add);

@@ -119,7 +119,7 @@ pub use array::{Array, ArrayElement, ElemIter, StrBytesIter, StrIter};
 pub use error::{Field, GgufError};
 pub use limits::{MAX_DIMS, MAX_KEY_LEN, MAX_KV, MAX_TENSORS, MAX_TENSOR_NAME_LEN};
 pub use metadata::MetadataIter;
-pub use tensor::{Tensor, TensorIter};
+pub use tensor::{TableIter, Tensor, TensorCursor, TensorIter, TensorTable};
 pub use value::Value;
 pub use value_type::ValueType;
 
@@ -428,6 +428,17 @@ impl<'a> Gguf<'a> {
     /// The tensors, in the order of the tensor-info list.
     pub fn tensors(&self) -> TensorIter<'a> {
         TensorIter::new(self.raw_tensors(), self.data)
+    }
+
+    /// The tensor-info list as a small handle (see [`TensorTable`]).
+    pub fn tensor_table(&self) -> TensorTable<'a> {
+        TensorTable::new(
+            self.bytes,
+            self.tensor_info_start,
+            self.tensor_count,
+            self.alignment,
+            self.data,
+        )
     }
 
     /// The tensor named `name` (walks the tensor infos: O(tensors)), or `None`.

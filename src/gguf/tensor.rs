@@ -312,3 +312,101 @@ impl<'a> Iterator for TensorIter<'a> {
 
 impl ExactSizeIterator for TensorIter<'_> {}
 impl FusedIterator for TensorIter<'_> {}
+
+/// The tensor-info list of a parsed file as a small `Copy` handle (no metadata), from
+/// [`super::Gguf::tensor_table`]: what a bound model keeps to find its layers' tensors again
+/// without holding a view per tensor.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorTable<'a> {
+    bytes: &'a [u8],
+    start: usize,
+    count: usize,
+    alignment: usize,
+    data: &'a [u8],
+}
+
+/// A position in a [`TensorTable`]: the tensor info at `index`, which starts at byte `offset`
+/// of the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TensorCursor {
+    offset: usize,
+    index: usize,
+}
+
+impl<'a> TensorTable<'a> {
+    pub(crate) fn new(
+        bytes: &'a [u8],
+        start: usize,
+        count: usize,
+        alignment: usize,
+        data: &'a [u8],
+    ) -> Self {
+        TensorTable {
+            bytes,
+            start,
+            count,
+            alignment,
+            data,
+        }
+    }
+
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the file has no tensors.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The position of the first tensor info.
+    pub fn first(&self) -> TensorCursor {
+        TensorCursor {
+            offset: self.start,
+            index: 0,
+        }
+    }
+
+    /// The tensors from `at` to the end, each with the position just after it. A cursor from
+    /// another table yields nothing or garbage-free early ends, never a panic.
+    pub fn iter_from(&self, at: TensorCursor) -> TableIter<'a> {
+        let mut raw = RawTensorIter::new(
+            Reader::new(self.bytes, at.offset),
+            self.count,
+            self.alignment,
+        );
+        raw.next_index = at.index;
+        TableIter {
+            raw,
+            data: self.data,
+        }
+    }
+}
+
+/// Iterator of [`TensorTable::iter_from`]: each tensor with the cursor after it.
+#[derive(Clone, Debug)]
+pub struct TableIter<'a> {
+    raw: RawTensorIter<'a>,
+    data: &'a [u8],
+}
+
+impl<'a> Iterator for TableIter<'a> {
+    type Item = (Tensor<'a>, TensorCursor);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let info = self.raw.next()?;
+        let Some(tensor) = Tensor::new(&info, self.data) else {
+            // Cannot happen on parsed bytes; end the iteration rather than panic.
+            self.raw.next_index = self.raw.count;
+            return None;
+        };
+        let after = TensorCursor {
+            offset: self.raw.reader.pos(),
+            index: self.raw.next_index,
+        };
+        Some((tensor, after))
+    }
+}
+
+impl FusedIterator for TableIter<'_> {}

@@ -409,6 +409,7 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         let ctx = self.plan.limits.max_context;
         let kv_layer = ctx.checked_mul(c.kv_dim()).ok_or(INTERNAL)?;
         for (l, layer) in w.layers().enumerate() {
+            let layer = &layer?;
             let k_layer = self
                 .k_cache
                 .get_mut(l * kv_layer..(l + 1) * kv_layer)

@@ -185,7 +185,7 @@ pub fn model_fingerprint(model: &Model<'_>) -> u64 {
     floats(w.output_norm());
     floats(w.rope_factors_short().unwrap_or(&[]));
     floats(w.rope_factors_long().unwrap_or(&[]));
-    for layer in w.layers() {
+    for layer in w.layers().flatten() {
         floats(layer.attn_norm);
         floats(layer.ffn_norm);
     }
@@ -198,7 +198,7 @@ pub fn model_fingerprint(model: &Model<'_>) -> u64 {
     shape(e.ty() as u64, e.rows(), e.cols());
     let out = w.output();
     shape(out.ggml_type() as u64, out.rows(), out.cols());
-    for layer in w.layers() {
+    for layer in w.layers().flatten() {
         for m in layer.qkv.parts().chain(layer.gate_up.parts()) {
             shape(m.ggml_type() as u64, m.rows(), m.cols());
         }

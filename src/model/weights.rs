@@ -15,16 +15,19 @@
 //! | output | `output.weight`, or `token_embd.weight` when absent (tied) | same | `[n_embd, n_vocab]` |
 //! | LongRoPE | `rope_factors_short/long.weight` (F32, optional) | – | `[n_rot / 2]` |
 //!
-//! Per-layer bindings live in a fixed array of [`MAX_LAYERS`] entries, so a [`Weights`] value
-//! has a fixed size (about 20 KiB) and binding allocates nothing.
+//! A [`Weights`] value holds no per-layer views: binding validates every layer once, and
+//! [`Weights::layers`] finds a layer's tensors again when the graph needs them (a scan of the
+//! tensor-info list that resumes where the previous layer's ended, so about ten infos per layer
+//! in a file written in layer order). So a [`Model`] is a few hundred bytes whatever the layer
+//! count — it fits small stacks — and binding allocates nothing.
 
 use super::config::{Arch, Config};
 use crate::error::{Error, ModelError, TensorName};
-use crate::gguf::{Gguf, GgufError, Tensor};
+use crate::gguf::{Gguf, GgufError, Tensor, TensorCursor, TensorTable};
 use crate::ops::{Matrix, WeightData};
 use crate::quant::GgmlType;
 
-/// Most layers a model may have (Phi-3-medium has 40).
+/// Most layers a model may have (Phi-3-medium has 40; the limit keeps layer numbers small).
 pub const MAX_LAYERS: usize = 64;
 
 /// A projection whose output rows are the concatenation of up to three matrices' rows, all
@@ -69,7 +72,114 @@ pub struct Weights<'w> {
     rope_factors_short: Option<&'w [f32]>,
     rope_factors_long: Option<&'w [f32]>,
     n_layer: usize,
-    layers: [Option<LayerWeights<'w>>; MAX_LAYERS],
+    dims: LayerDims,
+    table: TensorTable<'w>,
+}
+
+/// What binding a layer's tensors needs from the [`Config`].
+#[derive(Clone, Copy, Debug)]
+struct LayerDims {
+    arch: Arch,
+    n_embd: usize,
+    q_dim: usize,
+    kv_dim: usize,
+    n_ff: usize,
+}
+
+impl LayerDims {
+    fn new(c: &Config) -> Self {
+        LayerDims {
+            arch: c.arch,
+            n_embd: c.n_embd,
+            q_dim: c.q_dim(),
+            kv_dim: c.kv_dim(),
+            n_ff: c.n_ff,
+        }
+    }
+}
+
+/// The per-layer tensor roles, in the order of [`LayerTensors`].
+const ROLES: [&str; 10] = [
+    "attn_norm.weight",
+    "ffn_norm.weight",
+    "attn_output.weight",
+    "ffn_down.weight",
+    "attn_qkv.weight",
+    "ffn_up.weight",
+    "attn_q.weight",
+    "attn_k.weight",
+    "attn_v.weight",
+    "ffn_gate.weight",
+];
+
+/// Which [`ROLES`] an architecture's layer has (a bit per role).
+const fn roles_of(arch: Arch) -> u16 {
+    match arch {
+        // attn_norm, ffn_norm, attn_output, ffn_down, attn_qkv, ffn_up
+        Arch::Phi3 => 0b00_0011_1111,
+        // … and attn_q, attn_k, attn_v, ffn_gate instead of attn_qkv
+        Arch::Llama => 0b11_1110_1111,
+    }
+}
+
+/// One layer's tensors by role index, as found in the tensor-info list.
+type LayerTensors<'w> = [Option<Tensor<'w>>; ROLES.len()];
+
+/// The role index of a tensor named `blk.{layer}.{role}`, if it is one of `wanted`.
+fn role_of(name: &str, layer: usize, wanted: u16) -> Option<usize> {
+    let rest = name.strip_prefix("blk.")?;
+    let (num, role) = rest.split_once('.')?;
+    if num.parse::<usize>().ok()? != layer {
+        return None;
+    }
+    let i = ROLES.iter().position(|&r| r == role)?;
+    (wanted & (1 << i) != 0).then_some(i)
+}
+
+/// Finds layer `layer`'s tensors: scans from `at` to the end of the list, then from its start
+/// back to `at`, until every wanted role is found. Returns them and the position after the
+/// last one found (where the next layer's search starts).
+fn find_layer<'w>(
+    table: &TensorTable<'w>,
+    at: TensorCursor,
+    layer: usize,
+    arch: Arch,
+) -> (LayerTensors<'w>, TensorCursor) {
+    let wanted = roles_of(arch);
+    let mut found: LayerTensors<'w> = [None; ROLES.len()];
+    let mut missing = wanted;
+    let mut next = at;
+    let passes = [(at, usize::MAX), (table.first(), at_index(table, at))];
+    for (start, limit) in passes {
+        for (t, after) in table.iter_from(start).take(limit) {
+            if let Some(i) = role_of(t.name(), layer, wanted) {
+                if let Some(slot) = found.get_mut(i) {
+                    if slot.is_none() {
+                        *slot = Some(t);
+                        missing &= !(1 << i);
+                        next = after;
+                    }
+                }
+            }
+            if missing == 0 {
+                return (found, next);
+            }
+        }
+    }
+    (found, next)
+}
+
+/// How many tensor infos precede `at` (the second pass's length).
+fn at_index(table: &TensorTable<'_>, at: TensorCursor) -> usize {
+    // The cursor's index is not public; count the infos before it from the start.
+    let first = table.first();
+    if at == first {
+        return 0;
+    }
+    table
+        .iter_from(first)
+        .position(|(_, after)| after == at)
+        .map_or(table.len(), |i| i + 1)
 }
 
 /// Stack buffer for `blk.N.role` names (GGUF names are at most 64 bytes).
@@ -213,11 +323,7 @@ impl<'w> Weights<'w> {
         }
         let [rope_factors_short, rope_factors_long] = factors;
 
-        let mut layers = [None; MAX_LAYERS];
-        for (l, slot) in layers.iter_mut().take(config.n_layer).enumerate() {
-            *slot = Some(bind_layer(gguf, config, l as u32)?);
-        }
-        Ok(Weights {
+        let weights = Weights {
             token_embd,
             output_norm,
             output,
@@ -225,8 +331,14 @@ impl<'w> Weights<'w> {
             rope_factors_short,
             rope_factors_long,
             n_layer: config.n_layer,
-            layers,
-        })
+            dims: LayerDims::new(config),
+            table: gguf.tensor_table(),
+        };
+        // Validate every layer now, so that finding them again later cannot fail.
+        for layer in weights.layers() {
+            layer?;
+        }
+        Ok(weights)
     }
 
     /// The token embedding tensor (`n_vocab` rows of `n_embd`, any supported type).
@@ -289,38 +401,90 @@ impl<'w> Weights<'w> {
         self.n_layer
     }
 
-    /// The tensors of layer `l`, or `None` past the last layer.
-    pub fn layer(&self, l: usize) -> Option<&LayerWeights<'w>> {
-        self.layers.get(l).and_then(Option::as_ref)
+    /// The tensors of layer `l` (found in the tensor-info list), or `None` past the last layer.
+    pub fn layer(&self, l: usize) -> Option<LayerWeights<'w>> {
+        if l >= self.n_layer {
+            return None;
+        }
+        let (found, _) = find_layer(&self.table, self.table.first(), l, self.dims.arch);
+        bind_layer(&found, self.dims, l).ok()
     }
 
-    /// The layers in order.
-    pub fn layers(&self) -> impl Iterator<Item = &LayerWeights<'w>> + '_ {
-        self.layers.iter().take(self.n_layer).flatten()
+    /// The layers in order, each found in the tensor-info list where the previous one's
+    /// tensors ended (module docs). Binding validated them all, so every item is `Ok` for a
+    /// model from [`Weights::bind`].
+    pub fn layers(&self) -> Layers<'_, 'w> {
+        Layers {
+            weights: self,
+            next: 0,
+            at: self.table.first(),
+        }
     }
 }
 
-fn bind_layer<'w>(gguf: &Gguf<'w>, c: &Config, layer: u32) -> Result<LayerWeights<'w>, Error> {
+/// Iterator of [`Weights::layers`].
+#[derive(Clone, Debug)]
+pub struct Layers<'a, 'w> {
+    weights: &'a Weights<'w>,
+    next: usize,
+    at: TensorCursor,
+}
+
+impl<'w> Iterator for Layers<'_, 'w> {
+    type Item = Result<LayerWeights<'w>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let w = self.weights;
+        let l = self.next;
+        if l >= w.n_layer {
+            return None;
+        }
+        self.next += 1;
+        let (found, after) = find_layer(&w.table, self.at, l, w.dims.arch);
+        self.at = after;
+        Some(bind_layer(&found, w.dims, l))
+    }
+}
+
+fn bind_layer<'w>(
+    found: &LayerTensors<'w>,
+    c: LayerDims,
+    layer: usize,
+) -> Result<LayerWeights<'w>, Error> {
+    let layer_no = u32::try_from(layer).unwrap_or(u32::MAX);
     let name = |role| TensorName {
         role,
-        layer: Some(layer),
+        layer: Some(layer_no),
     };
-    let mat = |role, rows, cols| matrix(&require(gguf, name(role))?, name(role), rows, cols);
-    let (n_embd, q_dim, kv_dim, n_ff) = (c.n_embd, c.q_dim(), c.kv_dim(), c.n_ff);
+    let require = |role: &'static str| {
+        ROLES
+            .iter()
+            .position(|&r| r == role)
+            .and_then(|i| found.get(i).copied().flatten())
+            .ok_or(Error::Model(ModelError::MissingTensor {
+                tensor: name(role),
+            }))
+    };
+    let mat = |role, rows, cols| matrix(&require(role)?, name(role), rows, cols);
+    let (n_embd, q_dim, kv_dim, n_ff) = (c.n_embd, c.q_dim, c.kv_dim, c.n_ff);
     let attn_norm = vector(
-        &require(gguf, name("attn_norm.weight"))?,
+        &require("attn_norm.weight")?,
         name("attn_norm.weight"),
         n_embd,
     )?;
     let ffn_norm = vector(
-        &require(gguf, name("ffn_norm.weight"))?,
+        &require("ffn_norm.weight")?,
         name("ffn_norm.weight"),
         n_embd,
     )?;
     let (qkv, gate_up) = match c.arch {
         Arch::Phi3 => (
             [
-                Some(mat("attn_qkv.weight", c.qkv_dim(), n_embd)?),
+                Some(mat(
+                    "attn_qkv.weight",
+                    q_dim.saturating_add(kv_dim.saturating_mul(2)),
+                    n_embd,
+                )?),
                 None,
                 None,
             ],
