@@ -153,7 +153,7 @@ fn softmax_avx2(x: &mut [f32]) {
         // Padding lanes are −∞: their exponential is +0 and adds nothing.
         let e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(tail.as_ptr()), mv));
         _mm256_storeu_ps(tail.as_mut_ptr(), e);
-        super::common::hsum_ps(_mm256_add_ps(acc, e))
+        crate::arch::x86_64::frame::common::hsum_ps(_mm256_add_ps(acc, e))
     };
     for (v, &t) in x.iter_mut().skip(main).zip(&tail) {
         *v = t;

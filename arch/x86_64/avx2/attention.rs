@@ -35,7 +35,7 @@
 //! (`p·stride + d ≤ len`) fits are processed; other scores are left untouched and other value
 //! rows do not contribute. Unaligned loads; f16 converted with `vcvtph2ps`.
 
-use super::common::hsum_ps;
+use crate::arch::x86_64::frame::common::hsum_ps;
 use crate::kernels::attention::{
     query_groups, scores_causal_by_query, values_causal_by_query, CausalBlock, QUERY_GROUP,
 };

@@ -22,7 +22,7 @@
 //! Any length: the common prefix `n = min(w.len(), x.len())` is used; the last `n % 8`
 //! elements are scalar, so nothing is read past the slices. Unaligned loads throughout.
 
-use super::common::hsum_ps;
+use crate::arch::x86_64::frame::common::hsum_ps;
 use core::arch::x86_64::*;
 use half::f16;
 

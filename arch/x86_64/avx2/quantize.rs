@@ -23,14 +23,14 @@
 //! i32 → i16 → i8 with `packs` (values are in −127..=127 there, so saturation never acts) and a
 //! lane permute, then one 32-byte unaligned store per 32 quants. Q8_K `bsums`: pairs of
 //! `i32x8` quant vectors added, 16 vectors reduced with the block-sum tree
-//! ([`super::common::sums8`]), packed to 16 × i16.
+//! ([`crate::arch::x86_64::frame::common::sums8`]), packed to 16 × i16.
 //!
 //! # Tails
 //!
 //! `min(x.len() / block, out.len())` blocks are written, like the scalar reference; a trailing
 //! partial block of `x` and surplus output blocks are untouched.
 
-use super::common::{hsum_epi32, pack_i32x32_to_i8, sums8};
+use crate::arch::x86_64::frame::common::{hsum_epi32, pack_i32x32_to_i8, sums8};
 use crate::quant::quantize as scalar;
 use crate::quant::{BlockQ8K, BlockQ8_0, BlockQ8_1, QK, QK_K};
 use core::arch::x86_64::*;

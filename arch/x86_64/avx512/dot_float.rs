@@ -31,7 +31,7 @@
 //! This file also holds the two helpers the tier's other float kernels share: [`hsum16_ps`]
 //! (the fixed 16-lane sum) and [`low_lanes`] (the `__mmask16` of a tail).
 
-use crate::arch::x86_64::avx2::common::hsum_ps;
+use crate::arch::x86_64::frame::common::hsum_ps;
 use core::arch::x86_64::*;
 use half::f16;
 

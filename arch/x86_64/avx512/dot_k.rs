@@ -38,7 +38,9 @@
 //!
 //! None: whole super-blocks only; the safe wrappers use the common prefix of the two slices.
 
-use crate::arch::x86_64::avx2::dot_k::{isum_pair, k4_scale_regs, k4_term, q6_term, tile, KFormat};
+use crate::arch::x86_64::frame::kformat::{
+    isum_pair, k4_scale_regs, k4_term, q6_term, tile, KFormat,
+};
 use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 

@@ -51,7 +51,7 @@
 //! (which starts at `+0` and never becomes `−0`). Length checks are in the safe wrappers: the
 //! common block prefix, like the scalar `zip`.
 
-use crate::arch::x86_64::avx2::common::{prefetch_ahead, reduce_lanes_ps};
+use crate::arch::x86_64::frame::common::{prefetch_ahead, reduce_lanes_ps};
 use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0, BlockQ8_1};
 use core::arch::x86_64::*;
 use half::f16;

@@ -1,7 +1,7 @@
 //! AVX2 products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables: the
 //! decode path (one activation column: the matvec that bounds token generation, streaming
 //! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]; on the AVX2
-//! tier only for Q5_0 and the rows that do not make a whole octet of [`super::octet_q32`]).
+//! tier only for Q5_0 and the rows that do not make a whole octet of [`super::q32_octets`]).
 //! Bit-exact with [`crate::kernels::dot`] (same integer sums, same float operations in the same
 //! order).
 //!
@@ -14,7 +14,7 @@
 //! Per block `b`: `isum_b = Σ_j u_j·x_j − c·Σ_j x_j` with `u_j` the unsigned stored quant
 //! (0..16, or 0..32 for Q5_0) and `c` the format's offset (8 for Q4_0, 16 for Q5_0, 0 for
 //! Q4_1, whose offset is the separate `m_w · s_x` term). The float term and the 8-lane
-//! accumulation are those of [`super::dot_q32`]: `(d_w · d_x) · (isum_b as f32)`
+//! accumulation are those of [`super::q32`]: `(d_w · d_x) · (isum_b as f32)`
 //! (`+ m_w · s_x`), added to lane `b % 8`, folded with [`super::common::reduce_lanes_ps`].
 //!
 //! # What differs from the general tile, and why
@@ -33,9 +33,9 @@
 //! The tables live on the stack: 7.5 KiB for one column, 37.5 KiB for the multi-column path
 //! ([`gemm`], a 4-column table and a 1-column one for leftover columns).
 //!
-//! Per row and group of 8 blocks what remains is: the nibble unpack of [`super::dot_q32`] (`vbroadcasti128`
+//! Per row and group of 8 blocks what remains is: the nibble unpack of [`super::q32`] (`vbroadcasti128`
 //! of the 16 bytes, a per-lane variable shift of the upper half by 4, one `and`), one `maddubs` with the
-//! activation bytes straight from memory, the block-sum tree of [`super::dot_q32`] (two
+//! activation bytes straight from memory, the block-sum tree of [`super::q32`] (two
 //! `hadd_epi16` levels — sums of 8 products: `|Σ| ≤ 8·31·128 = 31744 < 2^15`, no overflow for
 //! any stored byte — one `madd` with ones, a permute and an add), and the 8 weight scales,
 //! gathered in general-purpose registers (two `u64`s of four f16 each, which keeps the
@@ -54,15 +54,22 @@
 //! A last group of `n < 8` blocks runs the same code with zero product vectors, zero
 //! corrections and zero scales in lanes `n..8`: their term is `+0 · +0 · +0 = +0` (and `+0`
 //! for the min term), which never changes an accumulator (module docs of
-//! [`super::dot_q32`]).
+//! [`super::q32`]).
 
-use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps, ByteDot};
-use super::dot_q32::{add_terms, f16_lanes, Q32Pair};
+use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps};
+use super::q32::{add_terms, f16_lanes, Q32Pair};
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
 /// Most groups of 8 blocks the stack table holds (80 · 8 · 32 = 20480 columns).
-pub(super) const MAX_GROUPS: usize = 80;
+pub(in crate::arch::x86_64) const MAX_GROUPS: usize = 80;
+
+/// Whether rows of `bpr` blocks fit the per-column tables ([`MAX_GROUPS`]): the condition for
+/// [`decode`] and [`gemm`] to run.
+#[inline(always)]
+pub(in crate::arch::x86_64) fn fits(bpr: usize) -> bool {
+    bpr.div_ceil(8) <= MAX_GROUPS
+}
 
 /// A maddubs weight format on the decode path.
 /// Its unpacked weight block ([`Q32Pair::unpack_w`]) is the 32 unsigned quants, element `j`
@@ -81,72 +88,27 @@ pub(in crate::arch::x86_64) trait DecodePair:
     /// byte `j`, element `j + 16` in its high nibble; Q5_0's fifth bits are elsewhere, so
     /// only [`DecodePair::NARROW`] formats use this).
     fn w_nibbles(w: &Self::W) -> &[u8; 16];
-
-    /// The row-octet multi-column path of [`super::octet_q32`] where the format has one: the
-    /// whole octets of rows of [`gemm`]'s arguments; returns the rows done (a multiple of 8;
-    /// 0 for formats without it).
-    ///
-    /// # Safety
-    /// As [`gemm`], with `stride >= rows` and `out` long enough.
-    #[inline(always)]
-    unsafe fn row_groups<D: ByteDot>(
-        _w: *const Self::W,
-        _x: *const Self::X,
-        _bpr: usize,
-        _rows: usize,
-        _cols: usize,
-        _out: &mut [f32],
-        _stride: usize,
-    ) -> usize {
-        0
-    }
 }
 
-impl DecodePair for super::dot_q32::Q4_0Q8_0 {
+impl DecodePair for super::q32::Q4_0Q8_0 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ4_0) -> &[u8; 16] {
         &w.qs
     }
     const OFFSET: i8 = 8;
     const NARROW: bool = true;
-    #[inline(always)]
-    unsafe fn row_groups<D: ByteDot>(
-        w: *const Self::W,
-        x: *const Self::X,
-        bpr: usize,
-        rows: usize,
-        cols: usize,
-        out: &mut [f32],
-        stride: usize,
-    ) -> usize {
-        // SAFETY: forwarded caller contract.
-        unsafe { super::octet_q32::gemm::<Self, D>(w, x, bpr, rows, cols, out, stride) }
-    }
 }
 
-impl DecodePair for super::dot_q32::Q4_1Q8_1 {
+impl DecodePair for super::q32::Q4_1Q8_1 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ4_1) -> &[u8; 16] {
         &w.qs
     }
     const OFFSET: i8 = 0;
     const NARROW: bool = true;
-    #[inline(always)]
-    unsafe fn row_groups<D: ByteDot>(
-        w: *const Self::W,
-        x: *const Self::X,
-        bpr: usize,
-        rows: usize,
-        cols: usize,
-        out: &mut [f32],
-        stride: usize,
-    ) -> usize {
-        // SAFETY: forwarded caller contract.
-        unsafe { super::octet_q32::gemm::<Self, D>(w, x, bpr, rows, cols, out, stride) }
-    }
 }
 
-impl DecodePair for super::dot_q32::Q5_0Q8_0 {
+impl DecodePair for super::q32::Q5_0Q8_0 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ5_0) -> &[u8; 16] {
         &w.qs
@@ -161,7 +123,7 @@ impl DecodePair for super::dot_q32::Q5_0Q8_0 {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let ones = _mm256_set1_epi16(1);
@@ -379,7 +341,7 @@ pub(in crate::arch::x86_64) unsafe fn decode<P: DecodePair>(
     rows: usize,
     out: &mut [f32],
 ) -> bool {
-    if bpr.div_ceil(8) > MAX_GROUPS || out.len() < rows {
+    if !fits(bpr) || out.len() < rows {
         return false;
     }
     // SAFETY: rows `r < rows` of `bpr` blocks and one column (caller contract); AVX2/F16C.
@@ -542,7 +504,7 @@ pub(in crate::arch::x86_64) unsafe fn gemm<P: DecodePair, const C: usize>(
     out: &mut [f32],
     stride: usize,
 ) -> bool {
-    if bpr == 0 || bpr.div_ceil(8) > MAX_GROUPS || stride < rows {
+    if bpr == 0 || !fits(bpr) || stride < rows {
         return false;
     }
     match (cols.checked_sub(1))
