@@ -18,20 +18,26 @@ unsafe fn dot<F: KFormat>(w: &[F::W], x: &[BlockQ8K]) -> f32 {
     v
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_k_q8_k_avx2(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
+unsafe fn dot_q4_k_q8_k_avx2(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q4K>(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q5_k_q8_k_avx2(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
+unsafe fn dot_q5_k_q8_k_avx2(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q5K>(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q6_k_q8_k_avx2(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
+unsafe fn dot_q6_k_q8_k_avx2(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q6K>(w, x) }
 }

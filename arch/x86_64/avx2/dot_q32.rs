@@ -18,26 +18,34 @@ unsafe fn dot<P: Q32Pair>(w: &[P::W], x: &[P::X]) -> f32 {
     v
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_0_q8_0_avx2(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+unsafe fn dot_q4_0_q8_0_avx2(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q4_0Q8_0>(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_1_q8_1_avx2(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+unsafe fn dot_q4_1_q8_1_avx2(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q4_1Q8_1>(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q5_0_q8_0_avx2(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
+unsafe fn dot_q5_0_q8_0_avx2(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q5_0Q8_0>(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q8_0_q8_0_avx2(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+unsafe fn dot_q8_0_q8_0_avx2(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot::<Q8_0Q8_0>(w, x) }
 }

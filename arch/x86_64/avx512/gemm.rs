@@ -9,19 +9,19 @@
 //!
 //! # Math and bit-exactness
 //!
-//! The driver runs this tier's register tiles:
-//! [`super::dot_q32`]'s 16-block `vpdpbusd` tiles, [`super::dot_k`]'s 512-bit K-format
-//! integer parts and [`super::dot_float`]'s 16-lane float tiles. Every output is computed by
-//! the same per-`(row, column)` code as this tier's row dot product (the `1 × 1` tile *is* the
-//! dot) or by the frame's 256-bit per-column-table, octet and quad kernels, all bit-exact with the scalar reference
-//! for the integer formats, so any tiling gives the same bits.
+//! The driver runs this tier's register tiles: [`super::dot_q32`]'s 16-block `vpdpbusd` tiles,
+//! [`super::dot_k`]'s 512-bit K-format integer parts and [`super::dot_float`]'s 16-lane float
+//! tiles. Every output is computed by the same per-`(row, column)` code as this tier's row dot
+//! product (the `1 × 1` tile *is* the dot) or by the frame's 256-bit per-column-table, octet
+//! and quad kernels, all bit-exact with the scalar reference for the integer formats, so any
+//! tiling gives the same bits.
 //!
 //! # Tiling
 //!
 //! With 32 vector registers: the 32-element formats' VNNI tiles are `2 × 2` (an activation
 //! matrix with its offset term is 3 registers, a weight matrix 2, and each `(row, column)` pair
 //! holds up to 4 partial-sum vectors) and `2 × 1` for one column (each activation block serves
-//! two rows); the K formats use the AVX2 tier's `1 × 4` (a super-block unpacks to 8 vectors plus
+//! two rows); the K formats use `1 × 4` as the AVX2 tier (a super-block unpacks to 8 vectors plus
 //! the mins and serves 4 columns) and `1 × 1` for decode; the float formats `1 × 2` (as AVX2).
 //!
 //! # Tails and lengths

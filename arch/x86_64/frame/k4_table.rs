@@ -1,10 +1,10 @@
-//! AVX2 decode of Q4_K against Q8_K (one activation column: the matvec that bounds token
+//! 256-bit decode of Q4_K against Q8_K (one activation column: the matvec that bounds token
 //! generation) with the column's activations rearranged once into a stack table, so that each
 //! register holds the same elements of two consecutive super-blocks, one per 128-bit lane.
 //! Bit-exact with [`crate::kernels::dot`]: the same exact integer sums per super-block and the
-//! same float term, added to the row's `sumf` in super-block order. It is faster than
-//! [`super::k_pairs::tile_pairs`] in cache, streamed from DRAM and in whole-model decode
-//! (`docs/performance.md`).
+//! same float term, added to the row's `sumf` in super-block order. It does less work per
+//! super-block pair than [`super::k_pairs::tile_pairs`] (below), which is why a tier's
+//! `gemm_path` may send Q4_K decode here.
 //!
 //! # Math
 //!

@@ -46,8 +46,8 @@
 //! Q5_K is Q4_K with a fifth bit per quant: its `qh` bytes (byte `l` for element `l` of every
 //! sub-block) are interleaved like the nibbles, and bit `j` of each byte is moved to bit 4 and
 //! or-ed into sub-block `j`'s quants (values ≤ 31: sums of 8 products ≤ 31744, still `i16`).
-//! Row quads about double the one-row tiles of [`super::kformat`] they
-//! replaced for prefill (`kernel_bw --batch 64`, `docs/performance.md`).
+//! Row quads share each `maddubs` and each broadcast activation load between four rows,
+//! which the one-row tiles of [`super::kformat`] cannot.
 //!
 //! # Interleaving
 //!
@@ -179,7 +179,7 @@ pub(in crate::arch::x86_64) unsafe fn bsums_dot(coef: &[__m256i; 4], bsums: &[i1
         let bs = bsums.as_ptr().cast::<__m128i>();
         let lo = _mm256_broadcastsi128_si256(_mm_loadu_si128(bs));
         let hi = _mm256_broadcastsi128_si256(_mm_loadu_si128(bs.add(1)));
-        // [r0 ×4 | r1 ×4], [r2 ×4 | r3 ×4]
+        // [4 × r0 | 4 × r1], [4 × r2 | 4 × r3]
         let a01 = _mm256_add_epi32(
             _mm256_madd_epi16(coef[0], lo),
             _mm256_madd_epi16(coef[1], hi),
@@ -194,7 +194,7 @@ pub(in crate::arch::x86_64) unsafe fn bsums_dot(coef: &[__m256i; 4], bsums: &[i1
 
 /// The per-super-block data of a row quad shared by the column tile.
 struct Prepared {
-    /// Per sub-block `j`: `i16` lanes `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
+    /// Per sub-block `j`: `i16` lanes `[4 × sc_j(r0), 4 × sc_j(r2) | 4 × sc_j(r1), 4 × sc_j(r3)]`.
     sc: [__m256i; 8],
     /// Rows `(r0, r1)` then `(r2, r3)`, sub-blocks `0..4` then `4..8`: `i16`
     /// `[m_j, m_j for 4 j of the first row | the same 4 j of the second row]`.

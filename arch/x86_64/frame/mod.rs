@@ -24,6 +24,7 @@
 //! - [`k_pairs`]: the one-column K tile taking super-blocks in pairs.
 //! - [`k4_table`]: Q4_K against a per-column table (one column).
 //! - [`k_quads`], [`q6k_quads`]: the K formats in row quads (four rows per `maddubs`).
+//! - [`q8k`]: the Q8_K activation quantizer's per-super-block logic over a tier's vectors.
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
 // slices whose lengths the safe wrappers checked once at the boundary.
 #![allow(clippy::indexing_slicing)]
@@ -38,4 +39,5 @@ pub(in crate::arch::x86_64) mod q32;
 pub(in crate::arch::x86_64) mod q32_octets;
 pub(in crate::arch::x86_64) mod q32_table;
 pub(in crate::arch::x86_64) mod q6k_quads;
+pub(in crate::arch::x86_64) mod q8k;
 pub(in crate::arch::x86_64) mod stages;

@@ -1,10 +1,9 @@
-//! AVX2 multi-column products (prefill) of the 4-bit formats Q4_0 and Q4_1 in row octets:
+//! 256-bit multi-column products (prefill) of the 4-bit formats Q4_0 and Q4_1 in row octets:
 //! eight weight rows share every 256-bit `maddubs`, one dword lane per row, each activation
 //! 4-byte slice is broadcast to the eight lanes straight from the activation block, and a
 //! block's eight row sums come out of one `madd` with ones — no horizontal reduction and no
-//! reordered copy of the activations. Octets with 16-column tiles replaced row quads (which
-//! needed a reordered activation table) and beat 8-column tiles at every row
-//! length (`docs/performance.md`).
+//! reordered copy of the activations (row quads needed one). Column tiles of 16 spread each
+//! weight block's unpack over more columns than 8 do.
 //!
 //! # Math
 //!
@@ -587,8 +586,10 @@ mod tests {
         }
     }
 
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn octets<P: OctetPair, D: ByteDot>(
+    unsafe fn octets<P: OctetPair, D: ByteDot>(
         w: &[P::W],
         x: &[P::X],
         (bpr, rows, cols): (usize, usize, usize),

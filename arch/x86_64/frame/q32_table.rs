@@ -1,13 +1,13 @@
-//! AVX2 products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables: the
-//! decode path (one activation column: the matvec that bounds token generation, streaming
-//! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]; on the AVX2
-//! tier only for Q5_0 and the rows that do not make a whole octet of [`super::q32_octets`]).
+//! 256-bit products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables, for
+//! every x86 tier: the decode path (one activation column: the matvec that bounds token
+//! generation, streaming each weight row once) and the row-panel multi-column path of prefill
+//! ([`gemm`]: Q5_0, and the rows the row groups of Q4_0 / Q4_1 leave).
 //! Bit-exact with [`crate::kernels::dot`] (same integer sums, same float operations in the same
 //! order).
 //!
-//! The per-column tables are why this path exists: with them Q4_0 decode from DRAM went from
-//! about half to about 0.9 of one thread's read bandwidth (`examples/kernel_bw`,
-//! `docs/performance.md`).
+//! The per-column tables are why this path exists: everything that depends only on the
+//! activations leaves the row loop, so decode is bound by the weight stream rather than by
+//! instructions.
 //!
 //! # Math
 //!

@@ -34,7 +34,7 @@ impl QuadK for K6 {
 /// The per-super-block data of a Q6_K row quad shared by the column tile.
 struct Prepared6 {
     /// Per 16-element sub-block `j`: signed `i16` lanes
-    /// `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
+    /// `[4 × sc_j(r0), 4 × sc_j(r2) | 4 × sc_j(r1), 4 × sc_j(r3)]`.
     sc: [__m256i; 16],
     /// Rows `(r0, r1)` then `(r2, r3)`, sub-blocks `0..8` then `8..16`: the scales as `i16`,
     /// `[sc_j for 8 j of the first row | the same 8 j of the second row]` (for the
