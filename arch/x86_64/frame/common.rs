@@ -1,5 +1,6 @@
-//! Shared AVX2 building blocks: block-sum transposition, the 8-lane float reduction of the dot
-//! contract, f16 scale gathers, and horizontal sums.
+//! Shared 256-bit building blocks of the x86 tiers: block-sum transposition, the 8-lane float
+//! reduction of the dot contract, horizontal sums, prefetch, the decode row streams
+//! ([`StreamRows`]) and the byte-product abstraction ([`ByteDot`]).
 //!
 //! # Math
 //!
@@ -16,8 +17,8 @@
 //! Register-only helpers; no memory access except the documented loads. Callers own tails.
 //!
 //! All functions are `#[inline(always)] unsafe fn` without `#[target_feature]` (memchr's
-//! pattern): they inline into the `#[target_feature(enable = "avx2,fma,f16c")]` kernels, whose
-//! contract (the CPU has AVX2 + FMA + F16C) is their safety requirement.
+//! pattern): they inline into each tier's `#[target_feature]` kernels (AVX2 + FMA + F16C at
+//! least), whose contract is their safety requirement.
 
 use core::arch::x86_64::*;
 

@@ -50,7 +50,7 @@ pub(in crate::arch::x86_64) trait KPairs: KFormat {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn reduce4(a0: __m256i, b0: __m256i, a1: __m256i, b1: __m256i) -> __m128i {
+unsafe fn reduce_pair_sums(a0: __m256i, b0: __m256i, a1: __m256i, b1: __m256i) -> __m128i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, b0), _mm256_hadd_epi32(a1, b1));
@@ -241,7 +241,7 @@ unsafe fn add_pair_terms<F: KPairs>(
         F::terms_pair(
             [&*wr.add(b), &*wr.add(b + 1)],
             [&*x.add(b), &*x.add(b + 1)],
-            reduce4(a0, b0, a1, b1),
+            reduce_pair_sums(a0, b0, a1, b1),
         )
     };
     *sumf += t0;

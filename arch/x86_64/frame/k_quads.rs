@@ -267,7 +267,7 @@ unsafe fn products(q: &[__m256i; 4], xq: *const i8) -> __m256i {
 /// FMA and F16C.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-unsafe fn quad<B: K4Block, const C: usize>(
+unsafe fn quad_k4<B: K4Block, const C: usize>(
     w: &[*const B; 4],
     x: &[*const BlockQ8K; C],
     nb: usize,
@@ -362,28 +362,28 @@ pub(in crate::arch::x86_64) trait QuadK {
     /// # Safety
     /// Every row and column must point to `nb` readable super-blocks; the CPU must support
     /// AVX2, FMA and F16C.
-    unsafe fn quad<const C: usize>(
+    unsafe fn quad_k4<const C: usize>(
         w: &[*const Self::W; 4],
         x: &[*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; 4]; C];
 }
 
-/// Q4_K / Q5_K ([`quad`]).
-struct K4<B>(core::marker::PhantomData<B>);
+/// Q4_K / Q5_K ([`quad_k4`]).
+struct K4Quad<B>(core::marker::PhantomData<B>);
 
-impl<B: K4Block> QuadK for K4<B> {
+impl<B: K4Block> QuadK for K4Quad<B> {
     type W = B;
     /// 8 is the fastest of 4, 8 and 16 (16 is slower: the column sums no longer fit).
     const COLS: usize = 8;
     #[inline(always)]
-    unsafe fn quad<const C: usize>(
+    unsafe fn quad_k4<const C: usize>(
         w: &[*const B; 4],
         x: &[*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; 4]; C] {
         // SAFETY: forwarded caller contract.
-        unsafe { quad::<B, C>(w, x, nb) }
+        unsafe { quad_k4::<B, C>(w, x, nb) }
     }
 }
 
@@ -423,7 +423,7 @@ pub(in crate::arch::x86_64) unsafe fn gemm_quads<Q: QuadK>(
                         ($n:literal) => {{
                             let xn: [*const BlockQ8K; $n] =
                                 core::array::from_fn(|c| x.add((c0 + c) * bpr));
-                            let v = Q::quad::<$n>(&ws, &xn, bpr);
+                            let v = Q::quad_k4::<$n>(&ws, &xn, bpr);
                             for (c, vc) in v.iter().enumerate() {
                                 for (r, &vr) in vc.iter().enumerate() {
                                     *out.get_unchecked_mut((c0 + c) * stride + 4 * q + r) = vr;
@@ -460,7 +460,7 @@ pub(in crate::arch::x86_64) unsafe fn gemm_quads<Q: QuadK>(
     4 * quads
 }
 
-/// Q4_K / Q5_K in row quads ([`gemm_quads`] over [`quad`]).
+/// Q4_K / Q5_K in row quads ([`gemm_quads`] over [`quad_k4`]).
 ///
 /// # Safety
 /// As [`gemm_quads`].
@@ -475,7 +475,7 @@ pub(in crate::arch::x86_64) unsafe fn gemm_k4<B: K4Block>(
     stride: usize,
 ) -> usize {
     // SAFETY: forwarded caller contract.
-    unsafe { gemm_quads::<K4<B>>(w, x, bpr, rows, cols, out, stride) }
+    unsafe { gemm_quads::<K4Quad<B>>(w, x, bpr, rows, cols, out, stride) }
 }
 
 /// The chunks `[r0, r2 | r1, r3]` (8 bytes each) of the 32 bytes at `p(r)` of the four rows:

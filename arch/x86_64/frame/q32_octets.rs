@@ -65,7 +65,7 @@
 
 use super::common::{panel_groups, prefetch_ahead, ByteDot};
 use super::q32::{add_terms, f16_lanes, Q4_0Q8_0, Q4_1Q8_1};
-use super::q32_table::{block_sums, DecodePair};
+use super::q32_table::{block_sums, TablePair};
 use crate::quant::{BlockQ4_0, BlockQ4_1};
 #[cfg(test)]
 use crate::quant::{BlockQ8_0, BlockQ8_1};
@@ -86,7 +86,7 @@ pub(in crate::arch::x86_64) const INTERLEAVE: usize = 4;
 pub(in crate::arch::x86_64) const MAX_OCTETS: usize = 2;
 
 /// A maddubs format whose weight blocks hold 16 bytes of nibbles (Q4_0, Q4_1).
-pub(in crate::arch::x86_64) trait OctetPair: DecodePair {
+pub(in crate::arch::x86_64) trait OctetPair: TablePair {
     /// The 16 nibble bytes of a weight block.
     fn w_qs(w: &Self::W) -> &[u8; 16];
 }

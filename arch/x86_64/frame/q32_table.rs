@@ -74,9 +74,7 @@ pub(in crate::arch::x86_64) fn fits(bpr: usize) -> bool {
 /// A maddubs weight format on the decode path.
 /// Its unpacked weight block ([`Q32Pair::unpack_w`]) is the 32 unsigned quants, element `j`
 /// in byte `j`.
-pub(in crate::arch::x86_64) trait DecodePair:
-    Q32Pair<Wu = __m256i>
-{
+pub(in crate::arch::x86_64) trait TablePair: Q32Pair<Wu = __m256i> {
     /// The offset `c` subtracted from each stored quant (0 when the format has a min term).
     const OFFSET: i8;
     /// Whether the unsigned quants are at most 15, so that a sum of 16 products
@@ -86,11 +84,11 @@ pub(in crate::arch::x86_64) trait DecodePair:
 
     /// The 16 bytes of packed nibbles of a weight block (element `j` in the low nibble of
     /// byte `j`, element `j + 16` in its high nibble; Q5_0's fifth bits are elsewhere, so
-    /// only [`DecodePair::NARROW`] formats use this).
+    /// only [`TablePair::NARROW`] formats use this).
     fn w_nibbles(w: &Self::W) -> &[u8; 16];
 }
 
-impl DecodePair for super::q32::Q4_0Q8_0 {
+impl TablePair for super::q32::Q4_0Q8_0 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ4_0) -> &[u8; 16] {
         &w.qs
@@ -99,7 +97,7 @@ impl DecodePair for super::q32::Q4_0Q8_0 {
     const NARROW: bool = true;
 }
 
-impl DecodePair for super::q32::Q4_1Q8_1 {
+impl TablePair for super::q32::Q4_1Q8_1 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ4_1) -> &[u8; 16] {
         &w.qs
@@ -108,7 +106,7 @@ impl DecodePair for super::q32::Q4_1Q8_1 {
     const NARROW: bool = true;
 }
 
-impl DecodePair for super::q32::Q5_0Q8_0 {
+impl TablePair for super::q32::Q5_0Q8_0 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ5_0) -> &[u8; 16] {
         &w.qs
@@ -171,7 +169,7 @@ impl<const C: usize> ColTable<C> {
     #[inline(always)]
     // The table arrays and `x` are indexed by the same column counter.
     #[allow(clippy::needless_range_loop)]
-    unsafe fn fill<P: DecodePair>(&mut self, x: [*const P::X; C], bpr: usize) {
+    unsafe fn fill<P: TablePair>(&mut self, x: [*const P::X; C], bpr: usize) {
         // SAFETY: blocks `b + k < bpr` only; AVX2/F16C (caller contract).
         unsafe {
             let zero = _mm256_setzero_si256();
@@ -209,7 +207,7 @@ impl<const C: usize> ColTable<C> {
 #[inline(always)]
 // Several arrays are indexed by the same column counter.
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-unsafe fn row_group<P: DecodePair, const C: usize>(
+unsafe fn row_group<P: TablePair, const C: usize>(
     acc: &mut [__m256; C],
     wg: *const P::W,
     x: [*const P::X; C],
@@ -257,7 +255,7 @@ unsafe fn row_group<P: DecodePair, const C: usize>(
 /// `wr` and every `x[c]` must point to `bpr ≤ 8 · MAX_GROUPS` readable blocks; the CPU must
 /// support AVX2 and F16C.
 #[inline(always)]
-unsafe fn row<P: DecodePair, const C: usize>(
+unsafe fn row<P: TablePair, const C: usize>(
     wr: *const P::W,
     x: [*const P::X; C],
     bpr: usize,
@@ -334,7 +332,7 @@ unsafe fn block_sums_narrow(m: [__m256i; 8]) -> __m256i {
 /// `w` must point to `rows · bpr` readable blocks and `x` to `bpr`; `out` must hold `rows`
 /// values; the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn decode<P: DecodePair>(
+pub(in crate::arch::x86_64) unsafe fn decode<P: TablePair>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -389,7 +387,7 @@ impl PairTable {
     /// # Safety
     /// `x` must point to `bpr` readable blocks; the CPU must support AVX2.
     #[inline(always)]
-    unsafe fn fill<P: DecodePair>(&mut self, x: *const P::X, bpr: usize) {
+    unsafe fn fill<P: TablePair>(&mut self, x: *const P::X, bpr: usize) {
         // SAFETY: blocks `8g + p + 4 < 8 · (bpr / 8)` only; AVX2 (caller contract).
         unsafe {
             for (g, q) in self.q.iter_mut().enumerate().take(bpr / 8) {
@@ -405,7 +403,7 @@ impl PairTable {
     }
 }
 
-/// One row of a [`DecodePair::NARROW`] format against one column: [`row`]'s result, bit for
+/// One row of a [`TablePair::NARROW`] format against one column: [`row`]'s result, bit for
 /// bit, with two blocks per vector. Blocks `p` and `p + 4` of a group are loaded into the two
 /// halves of one register (a 16-byte load and a 16-byte insert), split into low and high
 /// nibbles by one 16-bit shift and two masks, multiplied by the matching [`PairTable`] entries
@@ -419,7 +417,7 @@ impl PairTable {
 /// # Safety
 /// As [`row`] with `C = 1`, `t` and `pairs` filled for `x`; `P::NARROW` must hold.
 #[inline(always)]
-unsafe fn row_paired<P: DecodePair>(
+unsafe fn row_paired<P: TablePair>(
     wr: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -495,7 +493,7 @@ const PANEL_ROWS: usize = 32;
 /// `(cols − 1) · stride + rows` values (columns that do not fit are the caller's to skip: pass
 /// only the columns that fit); the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn gemm<P: DecodePair, const C: usize>(
+pub(in crate::arch::x86_64) unsafe fn gemm<P: TablePair, const C: usize>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,

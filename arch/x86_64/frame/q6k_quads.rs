@@ -12,27 +12,27 @@ use super::k_quads::{bsums_dot, chunks4, gemm_quads, interleave4, QuadK};
 use crate::quant::{BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
-/// Q6_K ([`quad6`]).
-struct K6;
+/// Q6_K ([`quad_q6k`]).
+struct Q6KQuad;
 
-impl QuadK for K6 {
+impl QuadK for Q6KQuad {
     type W = BlockQ6K;
     /// Q6_K's unpack (nibbles and two high bits per quant) costs more per super-block than
     /// Q4_K's, so wider tiles pay: 16 is the fastest of 4, 8 and 16.
     const COLS: usize = 16;
     #[inline(always)]
-    unsafe fn quad<const C: usize>(
+    unsafe fn quad_k4<const C: usize>(
         w: &[*const BlockQ6K; 4],
         x: &[*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; 4]; C] {
         // SAFETY: forwarded caller contract.
-        unsafe { quad6::<C>(w, x, nb) }
+        unsafe { quad_q6k::<C>(w, x, nb) }
     }
 }
 
 /// The per-super-block data of a Q6_K row quad shared by the column tile.
-struct Prepared6 {
+struct PreparedQ6K {
     /// Per 16-element sub-block `j`: signed `i16` lanes
     /// `[4 × sc_j(r0), 4 × sc_j(r2) | 4 × sc_j(r1), 4 × sc_j(r3)]`.
     sc: [__m256i; 16],
@@ -49,7 +49,7 @@ struct Prepared6 {
 /// # Safety
 /// Super-block `sb` of every row must be readable; the CPU must support AVX2 and F16C.
 #[inline(always)]
-unsafe fn prepare6(w: &[*const BlockQ6K; 4], sb: usize) -> Prepared6 {
+unsafe fn prepare_q6k(w: &[*const BlockQ6K; 4], sb: usize) -> PreparedQ6K {
     // SAFETY: super-block `sb` of each row is readable (caller contract); AVX2/F16C.
     unsafe {
         let blk = |r: usize| &*w[r].add(sb);
@@ -81,7 +81,7 @@ unsafe fn prepare6(w: &[*const BlockQ6K; 4], sb: usize) -> Prepared6 {
         let lo = d(0) | (d(2) << 16) | (d(0) << 32) | (d(2) << 48);
         let hi = d(1) | (d(3) << 16) | (d(1) << 32) | (d(3) << 48);
         let dw = _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64));
-        Prepared6 { sc, sc16, dw }
+        PreparedQ6K { sc, sc16, dw }
     }
 }
 
@@ -91,7 +91,7 @@ unsafe fn prepare6(w: &[*const BlockQ6K; 4], sb: usize) -> Prepared6 {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn high2(h: __m256i, k: usize, n: usize) -> __m256i {
+unsafe fn q6_high_bits(h: __m256i, k: usize, n: usize) -> __m256i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let m = _mm256_set1_epi8(0x30);
@@ -126,7 +126,7 @@ unsafe fn q6_columns<const C: usize, const N: usize>(
     x: &[*const BlockQ8K; C],
     c0: usize,
     (sb, base): (usize, usize),
-    p: &Prepared6,
+    p: &PreparedQ6K,
 ) {
     // SAFETY: bytes `base..base + 32` of super-block `sb` of each column are readable (caller
     // contract; `base + 32 <= 256`); AVX2 available.
@@ -174,7 +174,7 @@ unsafe fn q6_columns<const C: usize, const N: usize>(
 /// FMA and F16C.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-unsafe fn quad6<const C: usize>(
+unsafe fn quad_q6k<const C: usize>(
     w: &[*const BlockQ6K; 4],
     x: &[*const BlockQ8K; C],
     nb: usize,
@@ -187,7 +187,7 @@ unsafe fn quad6<const C: usize>(
             for r in 0..4 {
                 prefetch_ahead(w[r].add(sb).cast(), core::mem::size_of::<BlockQ6K>());
             }
-            let p = prepare6(w, sb);
+            let p = prepare_q6k(w, sb);
             let mut isum = [_mm256_setzero_si256(); C];
             for h in 0..2 {
                 let qh = interleave4(core::array::from_fn(|r| {
@@ -205,7 +205,10 @@ unsafe fn quad6<const C: usize>(
                             } else {
                                 _mm256_srli_epi16::<4>(ql[t])
                             };
-                            q[t] = _mm256_or_si256(_mm256_and_si256(lo, m4), high2(qh[t], k, n));
+                            q[t] = _mm256_or_si256(
+                                _mm256_and_si256(lo, m4),
+                                q6_high_bits(qh[t], k, n),
+                            );
                         }
                         let base = 128 * h + 32 * k + 64 * n;
                         let mut c = 0;
@@ -262,5 +265,5 @@ pub(in crate::arch::x86_64) unsafe fn gemm_q6_k(
     stride: usize,
 ) -> usize {
     // SAFETY: forwarded caller contract.
-    unsafe { gemm_quads::<K6>(w, x, bpr, rows, cols, out, stride) }
+    unsafe { gemm_quads::<Q6KQuad>(w, x, bpr, rows, cols, out, stride) }
 }

@@ -9,7 +9,7 @@ use super::k_quads::{gemm_k4, K4Block};
 use super::kformat::KFormat;
 use super::q32::Q32Pair;
 use super::q32_octets::OctetPair;
-use super::q32_table::DecodePair;
+use super::q32_table::TablePair;
 use super::q6k_quads::gemm_q6_k;
 use crate::quant::{BlockQ4K, BlockQ6K, BlockQ8K};
 use core::marker::PhantomData;
@@ -80,7 +80,7 @@ impl<F: KPairs> Tile for KPairTile<F> {
 /// panels for several).
 pub(in crate::arch::x86_64) struct Q32Tables<P>(PhantomData<P>);
 
-impl<P: DecodePair> Stages for Q32Tables<P> {
+impl<P: TablePair> Stages for Q32Tables<P> {
     type W = P::W;
     type X = P::X;
     #[inline(always)]
