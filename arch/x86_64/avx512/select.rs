@@ -51,3 +51,48 @@ pub(super) fn gemm_path(format: Format, cols: usize, bpr: usize) -> GemmPath {
         (Q5_0 | Q8_0 | Q6K | F16 | F32, _) => Tiles,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::gemm_path;
+    use crate::arch::x86_64::frame::driver::{Format, GemmPath, Rest, RowGroups};
+
+    #[test]
+    fn table_rows() {
+        use Format::*;
+        assert_eq!(gemm_path(Q4_0, 1, 640), GemmPath::ColumnTable);
+        assert_eq!(gemm_path(Q4_0, 1, 641), GemmPath::Tiles);
+        assert_eq!(
+            gemm_path(Q4_1, 64, 96),
+            GemmPath::Columns {
+                groups: RowGroups::SixteensThenOctets,
+                rest: Rest::TablePanels
+            }
+        );
+        assert_eq!(
+            gemm_path(Q4_0, 64, 641),
+            GemmPath::Columns {
+                groups: RowGroups::SixteensThenOctets,
+                rest: Rest::TilePanels
+            }
+        );
+        assert_eq!(
+            gemm_path(Q5_0, 2, 96),
+            GemmPath::Columns {
+                groups: RowGroups::None,
+                rest: Rest::TablePanels
+            }
+        );
+        // No Q4_K column table on this tier: its 512-bit tiles stream the rows.
+        assert_eq!(gemm_path(Q4K, 1, 12), GemmPath::Tiles);
+        assert_eq!(
+            gemm_path(Q5K, 64, 12),
+            GemmPath::Columns {
+                groups: RowGroups::Quads,
+                rest: Rest::TilePanels
+            }
+        );
+        assert_eq!(gemm_path(Q6K, 64, 12), GemmPath::Tiles);
+        assert_eq!(gemm_path(Q8_0, 64, 96), GemmPath::Tiles);
+    }
+}
