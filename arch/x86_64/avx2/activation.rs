@@ -80,8 +80,10 @@ unsafe fn swiglu8(g: __m256, u: __m256) -> __m256 {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn swiglu_avx2(gate: &[f32], up: &[f32], out: &mut [f32]) {
+unsafe fn swiglu_avx2(gate: &[f32], up: &[f32], out: &mut [f32]) {
     let n = gate.len().min(up.len()).min(out.len());
     let main = n - n % 8;
     let (gp, up_p, op) = (gate.as_ptr(), up.as_ptr(), out.as_mut_ptr());
@@ -112,8 +114,10 @@ fn swiglu_avx2(gate: &[f32], up: &[f32], out: &mut [f32]) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn softmax_avx2(x: &mut [f32]) {
+unsafe fn softmax_avx2(x: &mut [f32]) {
     let n = x.len();
     let main = n - n % 8;
     let p = x.as_mut_ptr();
@@ -153,7 +157,7 @@ fn softmax_avx2(x: &mut [f32]) {
         // Padding lanes are −∞: their exponential is +0 and adds nothing.
         let e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(tail.as_ptr()), mv));
         _mm256_storeu_ps(tail.as_mut_ptr(), e);
-        super::common::hsum_ps(_mm256_add_ps(acc, e))
+        crate::arch::x86_64::frame::common::hsum_ps(_mm256_add_ps(acc, e))
     };
     for (v, &t) in x.iter_mut().skip(main).zip(&tail) {
         *v = t;
@@ -199,8 +203,10 @@ mod tests {
         if !std::is_x86_feature_detected!("avx2") || !std::is_x86_feature_detected!("fma") {
             return;
         }
+        /// # Safety
+        /// The CPU must support AVX2 and FMA.
         #[target_feature(enable = "avx2,fma")]
-        fn exp8(x: [f32; 8]) -> [f32; 8] {
+        unsafe fn exp8(x: [f32; 8]) -> [f32; 8] {
             let mut o = [0.0f32; 8];
             // SAFETY: 8-element arrays; features enabled.
             unsafe {

@@ -35,7 +35,7 @@
 //! (`p·stride + d ≤ len`) fits are processed; other scores are left untouched and other value
 //! rows do not contribute. Unaligned loads; f16 converted with `vcvtph2ps`.
 
-use super::common::hsum_ps;
+use crate::arch::x86_64::frame::common::hsum_ps;
 use crate::kernels::attention::{
     query_groups, scores_causal_by_query, values_causal_by_query, CausalBlock, QUERY_GROUP,
 };
@@ -96,8 +96,16 @@ unsafe fn dot_rows<const R: usize>(q: &[f32], k: [*const f16; R]) -> [f32; R] {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn attn_scores_f16_avx2(q: &[f32], keys: &[f16], stride: usize, scale: f32, scores: &mut [f32]) {
+unsafe fn attn_scores_f16_avx2(
+    q: &[f32],
+    keys: &[f16],
+    stride: usize,
+    scale: f32,
+    scores: &mut [f32],
+) {
     let n = rows_that_fit(keys.len(), stride, q.len(), scores.len());
     let kp = keys.as_ptr();
     let mut p = 0;
@@ -179,8 +187,10 @@ fn prefetch_row(p: *const f16, bytes: usize) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
+unsafe fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
     let n = rows_that_fit(values.len(), stride, d, weights.len());
     let w = weights.get(..n).unwrap_or(&[]);
@@ -425,8 +435,10 @@ impl<const M: usize> GroupPtrs<M> {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn attn_scores_causal_avx2(
+unsafe fn attn_scores_causal_avx2(
     b: &CausalBlock,
     q: &[f32],
     keys: &[f16],
@@ -508,8 +520,15 @@ unsafe fn values_group_all<const M: usize>(
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn attn_values_causal_avx2(b: &CausalBlock, weights: &[f32], values: &[f16], out: &mut [f32]) {
+unsafe fn attn_values_causal_avx2(
+    b: &CausalBlock,
+    weights: &[f32],
+    values: &[f16],
+    out: &mut [f32],
+) {
     let Some(pos) = b.values_fit(weights.len(), values.len(), out.len()) else {
         return values_causal_by_query(attn_values_f16, b, weights, values, out);
     };

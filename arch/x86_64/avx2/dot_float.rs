@@ -22,7 +22,7 @@
 //! Any length: the common prefix `n = min(w.len(), x.len())` is used; the last `n % 8`
 //! elements are scalar, so nothing is read past the slices. Unaligned loads throughout.
 
-use super::common::hsum_ps;
+use crate::arch::x86_64::frame::common::hsum_ps;
 use core::arch::x86_64::*;
 use half::f16;
 
@@ -129,14 +129,18 @@ unsafe fn dot<W: FloatW>(w: &[W], x: &[f32]) -> f32 {
     v
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_f16_f32_avx2(w: &[f16], x: &[f32]) -> f32 {
+unsafe fn dot_f16_f32_avx2(w: &[f16], x: &[f32]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_f32_f32_avx2(w: &[f32], x: &[f32]) -> f32 {
+unsafe fn dot_f32_f32_avx2(w: &[f32], x: &[f32]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot(w, x) }
 }

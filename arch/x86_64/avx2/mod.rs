@@ -6,15 +6,13 @@
 //! `kernels()` being reachable only through [`Kernels::for_tier`], which checks the CPU
 //! features first.
 //!
-//! One file per operation (private modules; each opens with its math, layout, accumulator
-//! scheme, tails and tolerance): `quantize` (Q8_0 / Q8_1 / Q8_K, bit-exact), `dot_q32` (Q4_0,
-//! Q4_1, Q5_0, Q8_0 integer dots, bit-exact), `decode_q32` (the one-column decode path and the
-//! row-panel gemm of Q4_0 / Q4_1 / Q5_0, with per-column tables, bit-exact), `octet_q32` and
-//! `quad_k` (the prefill products of Q4_0 / Q4_1 in row octets and of Q4_K / Q5_K / Q6_K in row
-//! quads: eight or four rows per `maddubs`, bit-exact), `dot_k` (Q4_K, Q5_K, Q6_K, bit-exact),
-//! `dot_float` (f16 / f32 dots), `gemm` (register-tiled multi-column products, bit-identical to
-//! the dots), `norm`, `rope` (bit-exact), `activation` (SwiGLU, softmax, the vector `exp`) and
-//! `attention`; `common` holds the shared reductions.
+//! One file per operation, named as in every tier: `quantize` (Q8_0 / Q8_1 / Q8_K, bit-exact),
+//! `dot_q32` (Q4_0, Q4_1, Q5_0, Q8_0), `dot_k` (Q4_K, Q5_K, Q6_K) and `dot_float` (f16 / f32)
+//! row dots, `gemm` (the table of gemm entries), `select` (which gemm path runs for a format,
+//! column count and row length), `rms_norm`, `rope`, `activation` (SwiGLU, softmax, the vector
+//! `exp`) and `attention`. The integer kernels themselves are 256-bit code that the other x86
+//! tiers share, so they live in the frame ([`super::frame`]): this tier instantiates them with
+//! its features.
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
 // slices whose lengths the safe wrappers checked once at the boundary (STYLE: check at the
 // boundary, keep the inner loop free of checks).
@@ -23,20 +21,16 @@
 use crate::cpu::Tier;
 use crate::kernels::Kernels;
 
-pub(in crate::arch::x86_64) mod activation;
-pub(in crate::arch::x86_64) mod attention;
-pub(in crate::arch::x86_64) mod common;
-pub(in crate::arch::x86_64) mod decode_k;
-pub(in crate::arch::x86_64) mod decode_q32;
-pub(in crate::arch::x86_64) mod dot_float;
-pub(in crate::arch::x86_64) mod dot_k;
-pub(in crate::arch::x86_64) mod dot_q32;
-pub(in crate::arch::x86_64) mod gemm;
-pub(in crate::arch::x86_64) mod norm;
-pub(in crate::arch::x86_64) mod octet_q32;
-pub(in crate::arch::x86_64) mod quad_k;
-pub(in crate::arch::x86_64) mod quantize;
-pub(in crate::arch::x86_64) mod rope;
+mod activation;
+mod attention;
+mod dot_float;
+mod dot_k;
+mod dot_q32;
+mod gemm;
+mod quantize;
+mod rms_norm;
+mod rope;
+mod select;
 
 /// The AVX2 kernel table.
 ///
@@ -66,7 +60,7 @@ pub(crate) unsafe fn kernels() -> Kernels {
         gemm_q6_k_q8_k: gemm::gemm_q6_k_q8_k,
         gemm_f16_f32: gemm::gemm_f16_f32,
         gemm_f32_f32: gemm::gemm_f32_f32,
-        rms_norm: norm::rms_norm,
+        rms_norm: rms_norm::rms_norm,
         rope_neox: rope::rope_neox,
         rope_norm: rope::rope_norm,
         swiglu: activation::swiglu,

@@ -23,14 +23,15 @@
 //! i32 → i16 → i8 with `packs` (values are in −127..=127 there, so saturation never acts) and a
 //! lane permute, then one 32-byte unaligned store per 32 quants. Q8_K `bsums`: pairs of
 //! `i32x8` quant vectors added, 16 vectors reduced with the block-sum tree
-//! ([`super::common::sums8`]), packed to 16 × i16.
+//! ([`crate::arch::x86_64::frame::common::sums8`]), packed to 16 × i16.
 //!
 //! # Tails
 //!
 //! `min(x.len() / block, out.len())` blocks are written, like the scalar reference; a trailing
 //! partial block of `x` and surplus output blocks are untouched.
 
-use super::common::{hsum_epi32, pack_i32x32_to_i8, sums8};
+use crate::arch::x86_64::frame::common::{hsum_epi32, pack_i32x32_to_i8, sums8};
+use crate::arch::x86_64::frame::q8k::{self, Q8KVectors};
 use crate::quant::quantize as scalar;
 use crate::quant::{BlockQ8K, BlockQ8_0, BlockQ8_1, QK, QK_K};
 use core::arch::x86_64::*;
@@ -123,8 +124,10 @@ unsafe fn quantize32(v: &[__m256; 4], id: f32) -> (__m256i, __m256i) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn quantize_q8_0_avx2(x: &[f32], out: &mut [BlockQ8_0]) {
+unsafe fn quantize_q8_0_avx2(x: &[f32], out: &mut [BlockQ8_0]) {
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         // SAFETY: `xb` holds exactly 32 floats.
         let v = unsafe { load32(xb.as_ptr()) };
@@ -142,8 +145,10 @@ fn quantize_q8_0_avx2(x: &[f32], out: &mut [BlockQ8_0]) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn quantize_q8_1_avx2(x: &[f32], out: &mut [BlockQ8_1]) {
+unsafe fn quantize_q8_1_avx2(x: &[f32], out: &mut [BlockQ8_1]) {
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         // SAFETY: `xb` holds exactly 32 floats.
         let v = unsafe { load32(xb.as_ptr()) };
@@ -163,85 +168,79 @@ fn quantize_q8_1_avx2(x: &[f32], out: &mut [BlockQ8_1]) {
     }
 }
 
-/// Quantizes one Q8_K super-block whose elements are all finite and whose `iscale` is finite;
-/// returns `false` (writing nothing) otherwise.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[inline(always)]
-unsafe fn quantize_q8_k_block(xb: &[f32; QK_K], yb: &mut BlockQ8K) -> bool {
-    // SAFETY: AVX2 is available (caller contract); loads read inside `xb` (32 × 8 floats) and
-    // stores write inside `yb.qs` (8 × 32 bytes) and `yb.bsums` (32 bytes).
-    unsafe {
+/// The Q8_K super-block in 32 `f32x8` vectors, for the frame's quantizer ([`q8k`]).
+struct Avx2Q8K;
+
+impl Q8KVectors for Avx2Q8K {
+    type Block = [__m256; 32];
+    #[inline(always)]
+    unsafe fn load(xb: &[f32; QK_K]) -> [__m256; 32] {
         let p = xb.as_ptr();
-        let v: [__m256; 32] = core::array::from_fn(|i| _mm256_loadu_ps(p.add(8 * i)));
-        let amax_bits = abs_max_bits(&v);
-        if amax_bits >= 0x7F80_0000 {
-            return false;
-        }
-        if amax_bits == 0 {
-            yb.d = 0.0;
-            yb.qs = [0; QK_K];
-            yb.bsums = [0; QK_K / 16];
-            return true;
-        }
-        // The first element whose magnitude is the maximum (the scalar reference's strict `>`).
-        let target = _mm256_set1_epi32(amax_bits as i32);
-        let abs_mask = _mm256_set1_epi32(0x7FFF_FFFF);
-        let mut first = 0usize;
-        for (i, &vi) in v.iter().enumerate() {
-            let bits = _mm256_and_si256(_mm256_castps_si256(vi), abs_mask);
-            let m = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(bits, target)));
-            if m != 0 {
-                first = 8 * i + m.trailing_zeros() as usize;
-                break;
+        // SAFETY: AVX2 (caller contract); 32 × 8 floats inside `xb`.
+        core::array::from_fn(|i| unsafe { _mm256_loadu_ps(p.add(8 * i)) })
+    }
+    #[inline(always)]
+    unsafe fn abs_max_bits(v: &[__m256; 32]) -> u32 {
+        // SAFETY: AVX2 (caller contract).
+        unsafe { abs_max_bits(v) }
+    }
+    #[inline(always)]
+    unsafe fn first_with_abs_bits(v: &[__m256; 32], bits: u32) -> usize {
+        // SAFETY: AVX2 (caller contract); register-only.
+        unsafe {
+            let target = _mm256_set1_epi32(bits as i32);
+            let abs_mask = _mm256_set1_epi32(0x7FFF_FFFF);
+            for (i, &vi) in v.iter().enumerate() {
+                let bits = _mm256_and_si256(_mm256_castps_si256(vi), abs_mask);
+                let m = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(bits, target)));
+                if m != 0 {
+                    return 8 * i + m.trailing_zeros() as usize;
+                }
             }
+            0
         }
-        let max = xb.get(first).copied().unwrap_or(0.0);
-        let iscale = -127.0 / max;
-        if !iscale.is_finite() {
-            return false;
+    }
+    #[inline(always)]
+    unsafe fn store_quants(v: &[__m256; 32], iscale: f32, yb: &mut BlockQ8K) {
+        // SAFETY: AVX2 (caller contract); stores write inside `yb.qs` (8 × 32 bytes) and
+        // `yb.bsums` (32 bytes).
+        unsafe {
+            let isv = _mm256_set1_ps(iscale);
+            let magic = _mm256_set1_ps(12_582_912.0);
+            let mant = _mm256_set1_epi32(0x007F_FFFF);
+            let bias = _mm256_set1_epi32(0x0040_0000);
+            let cap = _mm256_set1_epi32(127);
+            let q: [__m256i; 32] = core::array::from_fn(|i| {
+                let t = _mm256_add_ps(_mm256_mul_ps(isv, v[i]), magic);
+                let n = _mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(t), mant), bias);
+                _mm256_min_epi32(n, cap)
+            });
+            let dst = yb.qs.as_mut_ptr();
+            for g in 0..8 {
+                let packed =
+                    pack_i32x32_to_i8([q[4 * g], q[4 * g + 1], q[4 * g + 2], q[4 * g + 3]]);
+                _mm256_storeu_si256(dst.add(32 * g).cast(), packed);
+            }
+            let s16: [__m256i; 16] =
+                core::array::from_fn(|g| _mm256_add_epi32(q[2 * g], q[2 * g + 1]));
+            let lo = sums8(&[
+                s16[0], s16[1], s16[2], s16[3], s16[4], s16[5], s16[6], s16[7],
+            ]);
+            let hi = sums8(&[
+                s16[8], s16[9], s16[10], s16[11], s16[12], s16[13], s16[14], s16[15],
+            ]);
+            let packed = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi));
+            _mm256_storeu_si256(yb.bsums.as_mut_ptr().cast(), packed);
         }
-        let isv = _mm256_set1_ps(iscale);
-        let magic = _mm256_set1_ps(12_582_912.0);
-        let mant = _mm256_set1_epi32(0x007F_FFFF);
-        let bias = _mm256_set1_epi32(0x0040_0000);
-        let cap = _mm256_set1_epi32(127);
-        let q: [__m256i; 32] = core::array::from_fn(|i| {
-            let t = _mm256_add_ps(_mm256_mul_ps(isv, v[i]), magic);
-            let n = _mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(t), mant), bias);
-            _mm256_min_epi32(n, cap)
-        });
-        let dst = yb.qs.as_mut_ptr();
-        for g in 0..8 {
-            let packed = pack_i32x32_to_i8([q[4 * g], q[4 * g + 1], q[4 * g + 2], q[4 * g + 3]]);
-            _mm256_storeu_si256(dst.add(32 * g).cast(), packed);
-        }
-        let s16: [__m256i; 16] = core::array::from_fn(|g| _mm256_add_epi32(q[2 * g], q[2 * g + 1]));
-        let lo = sums8(&[
-            s16[0], s16[1], s16[2], s16[3], s16[4], s16[5], s16[6], s16[7],
-        ]);
-        let hi = sums8(&[
-            s16[8], s16[9], s16[10], s16[11], s16[12], s16[13], s16[14], s16[15],
-        ]);
-        let packed = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi));
-        _mm256_storeu_si256(yb.bsums.as_mut_ptr().cast(), packed);
-        yb.d = 1.0 / iscale;
-        true
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn quantize_q8_k_avx2(x: &[f32], out: &mut [BlockQ8K]) {
-    for (xb, yb) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
-        let Ok(xa) = <&[f32; QK_K]>::try_from(xb) else {
-            continue;
-        };
-        // SAFETY: AVX2 is enabled in this function.
-        if !unsafe { quantize_q8_k_block(xa, yb) } {
-            scalar::quantize_q8_k(xb, core::slice::from_mut(yb));
-        }
-    }
+unsafe fn quantize_q8_k_avx2(x: &[f32], out: &mut [BlockQ8K]) {
+    // SAFETY: the features are enabled in this function.
+    unsafe { q8k::quantize_q8_k::<Avx2Q8K>(x, out) }
 }
 
 /// AVX2 [`crate::quant::quantize::quantize_q8_0`] (bit-exact).

@@ -30,8 +30,10 @@ fn rotated_pairs(head_dim: usize, _x_len: usize, cos: &[f32], sin: &[f32]) -> Op
     (head_dim != 0 && n_half <= head_dim / 2).then_some(n_half)
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn rope_neox_avx2(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
+unsafe fn rope_neox_avx2(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     let Some(n_half) = rotated_pairs(head_dim, x.len(), cos, sin) else {
         return;
     };
@@ -66,8 +68,10 @@ fn rope_neox_avx2(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn rope_norm_avx2(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
+unsafe fn rope_norm_avx2(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     let Some(n_half) = rotated_pairs(head_dim, x.len(), cos, sin) else {
         return;
     };

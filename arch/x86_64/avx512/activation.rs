@@ -98,8 +98,10 @@ unsafe fn swiglu16(g: __m512, u: __m512) -> __m512 {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn swiglu_avx512(gate: &[f32], up: &[f32], out: &mut [f32]) {
+unsafe fn swiglu_avx512(gate: &[f32], up: &[f32], out: &mut [f32]) {
     let n = gate.len().min(up.len()).min(out.len());
     let (gp, up_p, op) = (gate.as_ptr(), up.as_ptr(), out.as_mut_ptr());
     // SAFETY: full accesses cover `i .. i + 16 <= n`, the masked ones only `i .. n`, inside all
@@ -120,8 +122,10 @@ fn swiglu_avx512(gate: &[f32], up: &[f32], out: &mut [f32]) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn softmax_avx512(x: &mut [f32]) {
+unsafe fn softmax_avx512(x: &mut [f32]) {
     let n = x.len();
     let main = n - n % 16;
     let tail = low_lanes(n - main);
@@ -223,8 +227,10 @@ mod tests {
         present
     }
 
+    /// # Safety
+    /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
     #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-    fn exp16(x: [f32; 16]) -> [f32; 16] {
+    unsafe fn exp16(x: [f32; 16]) -> [f32; 16] {
         let mut o = [0.0f32; 16];
         // SAFETY: 16-element arrays; features enabled.
         unsafe {

@@ -106,8 +106,16 @@ unsafe fn dot_rows<const R: usize>(q: &[f32], k: [*const f16; R]) -> [f32; R] {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn attn_scores_f16_avx512(q: &[f32], keys: &[f16], stride: usize, scale: f32, scores: &mut [f32]) {
+unsafe fn attn_scores_f16_avx512(
+    q: &[f32],
+    keys: &[f16],
+    stride: usize,
+    scale: f32,
+    scores: &mut [f32],
+) {
     let n = rows_that_fit(keys.len(), stride, q.len(), scores.len());
     let kp = keys.as_ptr();
     let mut p = 0;
@@ -204,8 +212,10 @@ fn prefetch_row(p: *const f16, bytes: usize) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn attn_values_f16_avx512(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
+unsafe fn attn_values_f16_avx512(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     let d = out.len();
     let n = rows_that_fit(values.len(), stride, d, weights.len());
     let w = weights.get(..n).unwrap_or(&[]);

@@ -12,7 +12,7 @@
 //! go to accumulator `j` with `vfmadd231ps`; after the last whole 64, whole groups of 16 go to
 //! accumulator 0, and the last `n % 16` elements (masked loads, the other lanes zero) go to
 //! accumulator 1 with one more FMA. The result is `hsum((a0 + a1) + (a2 + a3))`, the 16 lanes
-//! folded as high 256 bits onto low 256 bits, then the AVX2 tier's 8-lane fold. The order
+//! folded as high 256 bits onto low 256 bits, then the frame's 8-lane fold. The order
 //! depends only on `n`, so a gemm value built from these tiles is bit-identical to the dot of
 //! its row and column.
 //!
@@ -31,12 +31,12 @@
 //! This file also holds the two helpers the tier's other float kernels share: [`hsum16_ps`]
 //! (the fixed 16-lane sum) and [`low_lanes`] (the `__mmask16` of a tail).
 
-use crate::arch::x86_64::avx2::common::hsum_ps;
+use crate::arch::x86_64::frame::common::hsum_ps;
 use core::arch::x86_64::*;
 use half::f16;
 
 /// Horizontal sum of sixteen `f32` lanes: the high 256 bits added onto the low 256 bits, then
-/// the AVX2 tier's 8-lane fold ([`hsum_ps`]). A fixed order (shared by this tier's float
+/// the frame's 8-lane fold ([`hsum_ps`]). A fixed order (shared by this tier's float
 /// kernels), so equal inputs give equal sums.
 ///
 /// # Safety
@@ -185,14 +185,18 @@ unsafe fn dot<W: FloatW>(w: &[W], x: &[f32]) -> f32 {
     v
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn dot_f16_f32_avx512(w: &[f16], x: &[f32]) -> f32 {
+unsafe fn dot_f16_f32_avx512(w: &[f16], x: &[f32]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot(w, x) }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn dot_f32_f32_avx512(w: &[f32], x: &[f32]) -> f32 {
+unsafe fn dot_f32_f32_avx512(w: &[f32], x: &[f32]) -> f32 {
     // SAFETY: the features are enabled in this function.
     unsafe { dot(w, x) }
 }

@@ -1,13 +1,13 @@
 //! AVX-512 (BW + VNNI) integer dot products of the K formats against Q8_K: Q4_K, Q5_K and
-//! Q6_K, bit-exact with [`crate::kernels::dot`]. Each format implements the AVX2 tier's
+//! Q6_K, bit-exact with [`crate::kernels::dot`]. Each format implements the frame's
 //! `KFormat` (unpack a super-block once, integer parts per activation column, then the float
-//! term), so the `R × C` tiles, the prefetch and the float terms are the AVX2 tier's code; what
+//! term), so the `R × C` tiles, the prefetch and the float terms are the frame's code; what
 //! changes is the integer part, which here runs on 512-bit vectors.
 //!
 //! # Math
 //!
 //! Per super-block (256 elements), exact `i32` integer parts, then the scalar reference's float
-//! expression evaluated as the AVX2 tier does (`k4_term`, `q6_term`):
+//! expression evaluated as the frame does (`k4_term`, `q6_term`):
 //! - Q4_K / Q5_K: `isum = Σ_j sc_j · Σ_l q·x`, `summs = Σ_j m_j · (bsums_2j + bsums_2j+1)`;
 //! - Q6_K: `isum = Σ_j sc_j · Σ_l (q − 32)·x`, the `− 32` applied as
 //!   `− 32 · Σ_j sc_j · bsums_j`.
@@ -32,13 +32,15 @@
 //! never saturating), then `vpdpwssd` with the scale of each 16-bit lane's sub-block (`vpermw`
 //! of the 8 scales once per super-block, shared by the tile's columns) into one `i32x16`
 //! accumulator. Its two 256-bit halves are added and reduced with the mins' `madd` exactly as
-//! in the AVX2 tier (`isum_pair`). Bounds: `|isum| < 2^27`, far from `i32` limits.
+//! in the frame (`isum_pair`). Bounds: `|isum| < 2^27`, far from `i32` limits.
 //!
 //! # Tails
 //!
 //! None: whole super-blocks only; the safe wrappers use the common prefix of the two slices.
 
-use crate::arch::x86_64::avx2::dot_k::{isum_pair, k4_scale_regs, k4_term, q6_term, tile, KFormat};
+use crate::arch::x86_64::frame::kformat::{
+    isum_pair, k4_scale_regs, k4_term, q6_term, tile, KFormat,
+};
 use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use core::arch::x86_64::*;
 
@@ -327,8 +329,10 @@ unsafe fn dot<F: KFormat>(w: &[F::W], x: &[BlockQ8K]) -> f32 {
 
 macro_rules! avx512_dot_k {
     ($($name:ident, $inner:ident: $fmt:ty, $w:ty;)+) => {$(
+        /// # Safety
+        /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
         #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-        fn $inner(w: &[$w], x: &[BlockQ8K]) -> f32 {
+        unsafe fn $inner(w: &[$w], x: &[BlockQ8K]) -> f32 {
             // SAFETY: the features are enabled in this function.
             unsafe { dot::<$fmt>(w, x) }
         }

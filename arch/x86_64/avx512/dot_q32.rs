@@ -7,7 +7,7 @@
 //! Per block `b`: an exact `i32` integer sum `isum_b`, then the scalar reference's float term
 //! `(d_w · d_x) · (isum_b as f32)` (+ `m_w · s_x` for Q4_1) as separately rounded `vmulps` /
 //! `vaddps` (no FMA), added to accumulator lane `b % 8` of an 8-lane accumulator; the row
-//! result is the AVX2 tier's `reduce_lanes_ps` of it. Same operations, same order as the scalar
+//! result is the frame's `reduce_lanes_ps` of it. Same operations, same order as the scalar
 //! reference, hence the same bits.
 //!
 //! Integer parts, with `vpdpbusd` (unsigned bytes × signed bytes, 4 products summed into each
@@ -51,7 +51,7 @@
 //! (which starts at `+0` and never becomes `−0`). Length checks are in the safe wrappers: the
 //! common block prefix, like the scalar `zip`.
 
-use crate::arch::x86_64::avx2::common::{prefetch_ahead, reduce_lanes_ps};
+use crate::arch::x86_64::frame::common::{prefetch_ahead, reduce_lanes_ps};
 use crate::quant::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0, BlockQ8_1};
 use core::arch::x86_64::*;
 use half::f16;
@@ -545,8 +545,10 @@ unsafe fn dot<P: Q32x16>(w: &[P::W], x: &[P::X]) -> f32 {
 
 macro_rules! avx512_dot {
     ($($name:ident, $inner:ident: $pair:ty, $w:ty, $x:ty;)+) => {$(
+        /// # Safety
+        /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
         #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-        fn $inner(w: &[$w], x: &[$x]) -> f32 {
+        unsafe fn $inner(w: &[$w], x: &[$x]) -> f32 {
             // SAFETY: the features are enabled in this function.
             unsafe { dot::<$pair>(w, x) }
         }

@@ -8,17 +8,16 @@
 //! their soundness rests on `kernels()` being reachable only through [`Kernels::for_tier`],
 //! which checks those features first.
 //!
-//! One file per operation (each opens with its math, layout, accumulator scheme and tails):
-//! `dot_q32` (Q4_0, Q4_1, Q5_0, Q8_0 with `vpdpbusd`, 16 blocks per step), `dot_k` (Q4_K, Q5_K,
-//! Q6_K with `vpmaddubsw` + `vpdpwssd`, a super-block in 4 vectors), `gemm` (the register tiles
-//! of both, driven by the AVX2 tier's panel driver; for Q4_0/Q4_1/Q5_0 decode and row panels
-//! the AVX2 tier's per-column-table kernels, for Q4_K/Q5_K prefill its row quads: each
-//! faster on the AVX-512 machine), `rows16_q32` (Q4_0/Q4_1 prefill: the AVX2 row
-//! octets widened to sixteen rows per 512-bit `vpdpbusd`), `quantize`,
-//! `dot_float`, `norm`, `rope`, `activation` and `attention`.
+//! One file per operation, named as in every tier: `quantize`, `dot_q32` (Q4_0, Q4_1, Q5_0,
+//! Q8_0 with `vpdpbusd`, 16 blocks per step), `dot_k` (Q4_K, Q5_K, Q6_K with `vpmaddubsw` +
+//! `vpdpwssd`, a super-block in 4 vectors), `dot_float`, `gemm` (the table of gemm entries,
+//! run by the frame's driver), `select` (which gemm path runs for a format, column count and
+//! row length), `q32_sixteens` (Q4_0/Q4_1 prefill: the frame's row octets widened to sixteen
+//! rows per 512-bit `vpdpbusd`), `rms_norm`, `rope`, `activation` and `attention`. The 256-bit
+//! kernels this tier also runs (per-column tables, octets, quads) are the frame's
+//! ([`super::frame`]), compiled here with this tier's features.
 //!
-//! This project's development machine has no AVX-512: the tier is tested on a borrowed one
-//! (`scripts/avx512-check`, figures in `docs/avx512.md`).
+//! The tier is tested on a machine with AVX-512 (`scripts/avx512-check`, `docs/avx512.md`).
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
 // slices whose lengths the safe wrappers checked once at the boundary.
 #![allow(clippy::indexing_slicing)]
@@ -32,10 +31,11 @@ mod dot_float;
 mod dot_k;
 mod dot_q32;
 mod gemm;
-mod norm;
+mod q32_sixteens;
 mod quantize;
+mod rms_norm;
 mod rope;
-mod rows16_q32;
+mod select;
 
 /// The AVX-512 kernel table.
 ///
@@ -66,7 +66,7 @@ pub(crate) unsafe fn kernels() -> Kernels {
         gemm_q6_k_q8_k: gemm::gemm_q6_k_q8_k,
         gemm_f16_f32: gemm::gemm_f16_f32,
         gemm_f32_f32: gemm::gemm_f32_f32,
-        rms_norm: norm::rms_norm,
+        rms_norm: rms_norm::rms_norm,
         rope_neox: rope::rope_neox,
         rope_norm: rope::rope_norm,
         swiglu: activation::swiglu,

@@ -40,6 +40,7 @@
 //! tier; a trailing partial block of `x` and surplus output blocks are untouched. Nothing panics
 //! (any lengths are accepted, as by the reference) and nothing allocates.
 
+use crate::arch::x86_64::frame::q8k::{self, Q8KVectors};
 use crate::quant::quantize as scalar;
 use crate::quant::{BlockQ8K, BlockQ8_0, BlockQ8_1, QK, QK_K};
 use core::arch::x86_64::*;
@@ -141,8 +142,10 @@ unsafe fn quantize32(v: &[__m512; 2], id: f32, dst: *mut i8) -> __m512i {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn quantize_q8_0_avx512(x: &[f32], out: &mut [BlockQ8_0]) {
+unsafe fn quantize_q8_0_avx512(x: &[f32], out: &mut [BlockQ8_0]) {
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         // SAFETY: `xb` holds exactly 32 floats; AVX-512 F is enabled in this function.
         let v = unsafe { load32(xb.as_ptr()) };
@@ -157,8 +160,10 @@ fn quantize_q8_0_avx512(x: &[f32], out: &mut [BlockQ8_0]) {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn quantize_q8_1_avx512(x: &[f32], out: &mut [BlockQ8_1]) {
+unsafe fn quantize_q8_1_avx512(x: &[f32], out: &mut [BlockQ8_1]) {
     for (xb, yb) in x.chunks_exact(QK).zip(out.iter_mut()) {
         // SAFETY: `xb` holds exactly 32 floats; AVX-512 F is enabled in this function.
         let v = unsafe { load32(xb.as_ptr()) };
@@ -220,79 +225,73 @@ unsafe fn group_sums(q: &[__m512i; 16]) -> __m512i {
     }
 }
 
-/// Quantizes one Q8_K super-block whose elements are all finite and whose `iscale` is finite;
-/// returns `false` (writing nothing) otherwise.
-///
-/// # Safety
-/// The CPU must support AVX-512 F and AVX2.
-#[inline(always)]
-unsafe fn quantize_q8_k_block(xb: &[f32; QK_K], yb: &mut BlockQ8K) -> bool {
-    // SAFETY: AVX-512 F + AVX2 are available (caller contract); loads read inside `xb`
-    // (16 × 16 floats) and stores write inside `yb.qs` (16 × 16 bytes) and `yb.bsums`
-    // (32 bytes).
-    unsafe {
-        let p = xb.as_ptr();
-        let mut v = [_mm512_setzero_ps(); 16];
-        for (i, vi) in v.iter_mut().enumerate() {
-            *vi = _mm512_loadu_ps(p.add(16 * i));
-        }
-        let amax_bits = abs_max_bits(&v);
-        if amax_bits >= 0x7F80_0000 {
-            return false;
-        }
-        if amax_bits == 0 {
-            yb.d = 0.0;
-            yb.qs = [0; QK_K];
-            yb.bsums = [0; QK_K / 16];
-            return true;
-        }
-        // The first element whose magnitude is the maximum (the scalar reference's strict `>`).
-        let target = _mm512_set1_epi32(amax_bits as i32);
-        let mut first = 0usize;
-        for (i, &vi) in v.iter().enumerate() {
-            let m = _mm512_cmpeq_epi32_mask(abs_bits(vi), target);
-            if m != 0 {
-                first = 16 * i + m.trailing_zeros() as usize;
-                break;
+/// The Q8_K super-block in 16 `f32x16` vectors, for the frame's quantizer ([`q8k`]).
+struct Avx512Q8K;
+
+impl Q8KVectors for Avx512Q8K {
+    type Block = [__m512; 16];
+    #[inline(always)]
+    unsafe fn load(xb: &[f32; QK_K]) -> [__m512; 16] {
+        // SAFETY: AVX-512 F (caller contract); 16 × 16 floats inside `xb`.
+        unsafe {
+            let p = xb.as_ptr();
+            let mut v = [_mm512_setzero_ps(); 16];
+            for (i, vi) in v.iter_mut().enumerate() {
+                *vi = _mm512_loadu_ps(p.add(16 * i));
             }
+            v
         }
-        let max = xb.get(first).copied().unwrap_or(0.0);
-        let iscale = -127.0 / max;
-        if !iscale.is_finite() {
-            return false;
+    }
+    #[inline(always)]
+    unsafe fn abs_max_bits(v: &[__m512; 16]) -> u32 {
+        // SAFETY: AVX-512 F (caller contract).
+        unsafe { abs_max_bits(v) }
+    }
+    #[inline(always)]
+    unsafe fn first_with_abs_bits(v: &[__m512; 16], bits: u32) -> usize {
+        // SAFETY: AVX-512 F (caller contract); register-only.
+        unsafe {
+            let target = _mm512_set1_epi32(bits as i32);
+            for (i, &vi) in v.iter().enumerate() {
+                let m = _mm512_cmpeq_epi32_mask(abs_bits(vi), target);
+                if m != 0 {
+                    return 16 * i + m.trailing_zeros() as usize;
+                }
+            }
+            0
         }
-        let isv = _mm512_set1_ps(iscale);
-        let magic = _mm512_set1_ps(12_582_912.0);
-        let mant = _mm512_set1_epi32(0x007F_FFFF);
-        let bias = _mm512_set1_epi32(0x0040_0000);
-        let cap = _mm512_set1_epi32(127);
-        let dst = yb.qs.as_mut_ptr();
-        let mut q = [_mm512_setzero_si512(); 16];
-        for (g, (qg, &vg)) in q.iter_mut().zip(&v).enumerate() {
-            // Separate multiply and add (two roundings), as the scalar `iscale * v + magic`.
-            let t = _mm512_add_ps(_mm512_mul_ps(isv, vg), magic);
-            let n = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(t), mant), bias);
-            *qg = _mm512_min_epi32(n, cap);
-            _mm_storeu_si128(dst.add(16 * g).cast(), _mm512_cvtepi32_epi8(*qg));
+    }
+    #[inline(always)]
+    unsafe fn store_quants(v: &[__m512; 16], iscale: f32, yb: &mut BlockQ8K) {
+        // SAFETY: AVX-512 F + AVX2 (caller contract); stores write inside `yb.qs`
+        // (16 × 16 bytes) and `yb.bsums` (32 bytes).
+        unsafe {
+            let isv = _mm512_set1_ps(iscale);
+            let magic = _mm512_set1_ps(12_582_912.0);
+            let mant = _mm512_set1_epi32(0x007F_FFFF);
+            let bias = _mm512_set1_epi32(0x0040_0000);
+            let cap = _mm512_set1_epi32(127);
+            let dst = yb.qs.as_mut_ptr();
+            let mut q = [_mm512_setzero_si512(); 16];
+            for (g, (qg, &vg)) in q.iter_mut().zip(v).enumerate() {
+                // Separate multiply and add (two roundings), as the scalar `iscale * v + magic`.
+                let t = _mm512_add_ps(_mm512_mul_ps(isv, vg), magic);
+                let n = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(t), mant), bias);
+                *qg = _mm512_min_epi32(n, cap);
+                _mm_storeu_si128(dst.add(16 * g).cast(), _mm512_cvtepi32_epi8(*qg));
+            }
+            let sums = _mm512_cvtepi32_epi16(group_sums(&q));
+            _mm256_storeu_si256(yb.bsums.as_mut_ptr().cast(), sums);
         }
-        let sums = _mm512_cvtepi32_epi16(group_sums(&q));
-        _mm256_storeu_si256(yb.bsums.as_mut_ptr().cast(), sums);
-        yb.d = 1.0 / iscale;
-        true
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn quantize_q8_k_avx512(x: &[f32], out: &mut [BlockQ8K]) {
-    for (xb, yb) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
-        let Ok(xa) = <&[f32; QK_K]>::try_from(xb) else {
-            continue;
-        };
-        // SAFETY: AVX-512 F + AVX2 are enabled in this function.
-        if !unsafe { quantize_q8_k_block(xa, yb) } {
-            scalar::quantize_q8_k(xb, core::slice::from_mut(yb));
-        }
-    }
+unsafe fn quantize_q8_k_avx512(x: &[f32], out: &mut [BlockQ8K]) {
+    // SAFETY: the features are enabled in this function.
+    unsafe { q8k::quantize_q8_k::<Avx512Q8K>(x, out) }
 }
 
 /// AVX-512 [`crate::quant::quantize::quantize_q8_0`] (bit-exact).

@@ -49,8 +49,10 @@ unsafe fn rotate_neox(a: __m512, b: __m512, c: __m512, s: __m512) -> (__m512, __
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn rope_neox_avx512(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
+unsafe fn rope_neox_avx512(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     let Some(n_half) = rotated_pairs(head_dim, x.len(), cos, sin) else {
         return;
     };
@@ -108,8 +110,10 @@ unsafe fn rotate_norm(v: __m512, c8: __m256, s8: __m256) -> __m512 {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn rope_norm_avx512(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
+unsafe fn rope_norm_avx512(x: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
     let Some(n_half) = rotated_pairs(head_dim, x.len(), cos, sin) else {
         return;
     };

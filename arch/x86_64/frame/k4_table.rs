@@ -1,21 +1,21 @@
-//! AVX2 decode of Q4_K against Q8_K (one activation column: the matvec that bounds token
+//! 256-bit decode of Q4_K against Q8_K (one activation column: the matvec that bounds token
 //! generation) with the column's activations rearranged once into a stack table, so that each
 //! register holds the same elements of two consecutive super-blocks, one per 128-bit lane.
 //! Bit-exact with [`crate::kernels::dot`]: the same exact integer sums per super-block and the
-//! same float term, added to the row's `sumf` in super-block order. It is faster than
-//! [`super::dot_k::tile_pairs`] in cache, streamed from DRAM and in whole-model decode
-//! (`docs/performance.md`).
+//! same float term, added to the row's `sumf` in super-block order. It does less work per
+//! super-block pair than [`super::k_pairs::tile_pairs`] (below), which is why a tier's
+//! `gemm_path` may send Q4_K decode here.
 //!
 //! # Math
 //!
-//! As [`super::dot_k`] (Q4_K): per super-block, `isum = Σ_j sc_j · Σ_l q·x` and
+//! As [`super::kformat`] (Q4_K): per super-block, `isum = Σ_j sc_j · Σ_l q·x` and
 //! `summs = Σ_j m_j · (bsums_2j + bsums_2j+1)` as exact `i32`s, then
 //! `sumf = sumf + (d_w·d_x · isum − dmin_w·d_x · summs)`, each operation rounded as in the
 //! scalar reference.
 //!
 //! # Why a table, and what it holds
 //!
-//! The general decode tile ([`super::dot_k::tile_pairs`]) gives each register 32 elements of
+//! The general decode tile ([`super::k_pairs::tile_pairs`]) gives each register 32 elements of
 //! one super-block; its two 128-bit lanes hold the two halves of the same sub-blocks, so every
 //! scale vector must be copied across lanes (`vpermq`), the per-sub-block partial sums need
 //! one unpack-and-add transposition per four sub-blocks *per super-block*, and the pair's four
@@ -42,10 +42,10 @@
 //! of sub-blocks 0..4 and 4..8 (16 products per `i16` lane: `≤ 16 · 15 · 128 = 30720`, no
 //! overflow; this bound is why the path is Q4_K only: Q5_K's quants reach 31); one `madd`
 //! with each lane's own scales `[sc_4s …, sc_4s+3]` (decoded for both super-blocks at once,
-//! [`k4_scale_bytes2`], and widened by one in-lane `pshufb`: no lane crossing) and one `madd`
+//! [`k4_scale_bytes_pair`], and widened by one in-lane `pshufb`: no lane crossing) and one `madd`
 //! of the arranged `bsums` with the mins per half. The two `i32x8` vectors `(a, b)` reduce to
 //! `[isum_0, summs_0, isum_1, summs_1]` with two `hadd`s, an extract and an unpack. As in
-//! [`super::dot_k::tile_pairs`] the loop is software-pipelined: a pair's reduction and float
+//! [`super::k_pairs::tile_pairs`] the loop is software-pipelined: a pair's reduction and float
 //! terms are issued after the next pair's integer work.
 //!
 //! # Tails
@@ -55,14 +55,22 @@
 //! to the general tile (the function returns `false`).
 
 use super::common::{prefetch_stream, StreamRows};
-use super::dot_k::{k4_scale_bytes2, k4_terms2_xd, lanes, quad16, KFormat, Q4K};
+use super::k_pairs::k4_terms_pair_lanes;
+use super::kformat::{k4_scale_bytes_pair, lanes, quad16, KFormat, Q4K};
 use crate::quant::{BlockQ4K, BlockQ8K};
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
 /// Most super-block pairs one column's table holds: 40 pairs, 80 super-blocks, 20480 columns
 /// (Phi-3-medium's longest rows, 17920, need 35).
-pub(super) const MAX_PAIRS: usize = 40;
+pub(in crate::arch::x86_64) const MAX_PAIRS: usize = 40;
+
+/// Whether rows of `bpr` super-blocks fit the table ([`MAX_PAIRS`]): the condition for
+/// [`decode_q4_k`] to run.
+#[inline(always)]
+pub(in crate::arch::x86_64) fn fits(bpr: usize) -> bool {
+    bpr / 2 <= MAX_PAIRS
+}
 
 /// One activation column rearranged for the pair-per-register decode (module docs). Only the
 /// column's whole pairs are written, in place (zeroing all [`MAX_PAIRS`] first cost a
@@ -144,7 +152,7 @@ unsafe fn pair_vecs(wr: *const BlockQ4K, t: &PairTable, p: usize) -> (__m256i, _
             (w0 as *const BlockQ4K).cast(),
             2 * core::mem::size_of::<BlockQ4K>(),
         );
-        let r = k4_scale_bytes2([w0.scales.as_ptr(), w1.scales.as_ptr()]);
+        let r = k4_scale_bytes_pair([w0.scales.as_ptr(), w1.scales.as_ptr()]);
         let sc0 = _mm256_shuffle_epi8(r, lanes([0, Z, 1, Z, 2, Z, 3, Z, 0, Z, 1, Z, 2, Z, 3, Z]));
         let sc1 = _mm256_shuffle_epi8(r, lanes([4, Z, 5, Z, 6, Z, 7, Z, 4, Z, 5, Z, 6, Z, 7, Z]));
         let m0 = _mm256_shuffle_epi8(
@@ -216,7 +224,7 @@ unsafe fn add_terms(
         let h = _mm256_hadd_epi32(v.0, v.1);
         let h = _mm256_hadd_epi32(h, h);
         let s = _mm_unpacklo_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-        k4_terms2_xd(
+        k4_terms_pair_lanes(
             [w0.d, w1.d],
             [w0.dmin, w1.dmin],
             t.xd.get_unchecked(p).assume_init(),
@@ -270,14 +278,14 @@ unsafe fn row(wr: *const BlockQ4K, x: *const BlockQ8K, nb: usize, t: &PairTable)
 /// `w` must point to `rows · bpr` readable blocks and `x` to `bpr`; the CPU must support AVX2,
 /// FMA and F16C.
 #[inline(always)]
-pub(super) unsafe fn decode_q4_k(
+pub(in crate::arch::x86_64) unsafe fn decode_q4_k(
     w: *const BlockQ4K,
     x: *const BlockQ8K,
     bpr: usize,
     rows: usize,
     out: &mut [f32],
 ) -> bool {
-    if bpr / 2 > MAX_PAIRS || out.len() < rows {
+    if !fits(bpr) || out.len() < rows {
         return false;
     }
     // SAFETY: `bpr / 2 ≤ MAX_PAIRS`; rows `r < rows` of `bpr` blocks and `r < out.len()`

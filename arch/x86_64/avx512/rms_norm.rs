@@ -79,8 +79,10 @@ unsafe fn sum_squares(xp: *const f32, n: usize) -> f64 {
     }
 }
 
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn rms_norm_avx512(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+unsafe fn rms_norm_avx512(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     let n = x.len().min(weight.len()).min(out.len());
     if n == 0 {
         return;

@@ -1,14 +1,13 @@
-//! AVX2 multi-column products (prefill) of the 4-bit formats Q4_0 and Q4_1 in row octets:
+//! 256-bit multi-column products (prefill) of the 4-bit formats Q4_0 and Q4_1 in row octets:
 //! eight weight rows share every 256-bit `maddubs`, one dword lane per row, each activation
 //! 4-byte slice is broadcast to the eight lanes straight from the activation block, and a
 //! block's eight row sums come out of one `madd` with ones — no horizontal reduction and no
-//! reordered copy of the activations. Octets with 16-column tiles replaced row quads (which
-//! needed a reordered activation table) and beat 8-column tiles at every row
-//! length (`docs/performance.md`).
+//! reordered copy of the activations (row quads needed one). Column tiles of 16 spread each
+//! weight block's unpack over more columns than 8 do.
 //!
 //! # Math
 //!
-//! As [`super::decode_q32`]: per block `b`, `isum_b = Σ_j u_j·x_j − c·Σ_j x_j` (`u_j` the
+//! As [`super::q32_table`]: per block `b`, `isum_b = Σ_j u_j·x_j − c·Σ_j x_j` (`u_j` the
 //! stored unsigned nibble, `c = 8` for Q4_0, `0` for Q4_1), and the float term
 //! `(d_w · d_x) · (isum_b as f32)` (`+ m_w · s_x` for Q4_1) is added to lane `b % 8` of the
 //! `(row, column)` accumulator, the 8 lanes folded at the end in the order of
@@ -48,7 +47,7 @@
 //! Each `(block, column)` is a chain of about 30 partly dependent operations, and the
 //! columns' chains are independent; written one column after the other, the out-of-order
 //! window holds only about three, so [`block_products`] interleaves the `maddubs` steps of
-//! [`INTERLEAVE`] columns (not in the K-format quads of [`super::quad_k`], whose 8 column
+//! [`INTERLEAVE`] columns (not in the K-format quads of [`super::k_quads`], whose 8 column
 //! accumulators would then spill).
 //!
 //! # `vpdpbusd` (the AVX-VNNI and AVX-512 tiers)
@@ -62,11 +61,11 @@
 //!
 //! Blocks past the row are never visited: a lane with fewer blocks gets fewer terms, as in the
 //! reference. Rows that do not make a whole octet are the caller's
-//! ([`super::decode_q32::gemm`] runs them one by one).
+//! ([`super::q32_table::gemm`] runs them one by one).
 
-use super::common::{prefetch_ahead, ByteDot};
-use super::decode_q32::{block_sums, DecodePair};
-use super::dot_q32::{add_terms, f16_lanes, Q4_0Q8_0, Q4_1Q8_1};
+use super::common::{panel_groups, prefetch_ahead, ByteDot};
+use super::q32::{add_terms, f16_lanes, Q4_0Q8_0, Q4_1Q8_1};
+use super::q32_table::{block_sums, TablePair};
 use crate::quant::{BlockQ4_0, BlockQ4_1};
 #[cfg(test)]
 use crate::quant::{BlockQ8_0, BlockQ8_1};
@@ -82,22 +81,12 @@ pub(in crate::arch::x86_64) const COLS: usize = 16;
 /// and 8 (8 gains nothing more and holds more registers).
 pub(in crate::arch::x86_64) const INTERLEAVE: usize = 4;
 
-/// Weight bytes per row panel: the panel stays in a 512 KiB L2 while every column
-/// tile passes over it.
-pub(in crate::arch::x86_64) const PANEL_BYTES: usize = 192 * 1024;
-
-/// Row groups of `group` rows per panel for rows of `row_bytes` bytes: as many as fit
-/// [`PANEL_BYTES`], at least one.
-pub(in crate::arch::x86_64) fn panel_groups(group: usize, row_bytes: usize) -> usize {
-    (PANEL_BYTES / (group * row_bytes).max(1)).max(1)
-}
-
 /// Most octets per panel for rows longer than one window (whose accumulators are kept between
 /// windows).
 pub(in crate::arch::x86_64) const MAX_OCTETS: usize = 2;
 
 /// A maddubs format whose weight blocks hold 16 bytes of nibbles (Q4_0, Q4_1).
-pub(in crate::arch::x86_64) trait OctetPair: DecodePair {
+pub(in crate::arch::x86_64) trait OctetPair: TablePair {
     /// The 16 nibble bytes of a weight block.
     fn w_qs(w: &Self::W) -> &[u8; 16];
 }
@@ -145,7 +134,7 @@ impl<const CAP: usize> BlockTable<CAP> {
     }
 
     /// Fills the entries of columns `0..x.len()` for blocks `b0..b1` (`b0` a multiple of 8,
-    /// `b1 − b0 <= WIN_BLOCKS`), 8 blocks at a time ([`super::decode_q32`]'s correction sums
+    /// `b1 − b0 <= WIN_BLOCKS`), 8 blocks at a time ([`super::q32_table`]'s correction sums
     /// and scale gathers).
     ///
     /// # Safety
@@ -447,7 +436,7 @@ unsafe fn fold(a: &[__m256; 8]) -> __m256 {
 /// `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must support AVX2, FMA
 /// and F16C.
 #[inline(always)]
-pub(super) unsafe fn gemm<P: OctetPair, D: ByteDot>(
+pub(in crate::arch::x86_64) unsafe fn gemm<P: OctetPair, D: ByteDot>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -562,7 +551,7 @@ mod tests {
     //! correction must give the reference's bits on any machine with AVX2. (The instruction
     //! itself runs only on the borrowed VNNI machine: `scripts/avx512-check`.)
     use super::*;
-    use crate::arch::x86_64::avx2::common::{EmulatedVnni, Maddubs};
+    use crate::arch::x86_64::frame::common::{EmulatedVnni, Maddubs};
     use crate::kernels::gemm as reference;
     use half::f16;
     use std::{vec, vec::Vec};
@@ -597,8 +586,10 @@ mod tests {
         }
     }
 
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn octets<P: OctetPair, D: ByteDot>(
+    unsafe fn octets<P: OctetPair, D: ByteDot>(
         w: &[P::W],
         x: &[P::X],
         (bpr, rows, cols): (usize, usize, usize),

@@ -1,20 +1,20 @@
-//! AVX2 products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables: the
-//! decode path (one activation column: the matvec that bounds token generation, streaming
-//! each weight row once) and the row-panel multi-column path of prefill ([`gemm`]; on the AVX2
-//! tier only for Q5_0 and the rows that do not make a whole octet of [`super::octet_q32`]).
+//! 256-bit products of the maddubs formats Q4_0, Q4_1 and Q5_0 against per-column tables, for
+//! every x86 tier: the decode path (one activation column: the matvec that bounds token
+//! generation, streaming each weight row once) and the row-panel multi-column path of prefill
+//! ([`gemm`]: Q5_0, and the rows the row groups of Q4_0 / Q4_1 leave).
 //! Bit-exact with [`crate::kernels::dot`] (same integer sums, same float operations in the same
 //! order).
 //!
-//! The per-column tables are why this path exists: with them Q4_0 decode from DRAM went from
-//! about half to about 0.9 of one thread's read bandwidth (`examples/kernel_bw`,
-//! `docs/performance.md`).
+//! The per-column tables are why this path exists: everything that depends only on the
+//! activations leaves the row loop, so decode is bound by the weight stream rather than by
+//! instructions.
 //!
 //! # Math
 //!
 //! Per block `b`: `isum_b = Σ_j u_j·x_j − c·Σ_j x_j` with `u_j` the unsigned stored quant
 //! (0..16, or 0..32 for Q5_0) and `c` the format's offset (8 for Q4_0, 16 for Q5_0, 0 for
 //! Q4_1, whose offset is the separate `m_w · s_x` term). The float term and the 8-lane
-//! accumulation are those of [`super::dot_q32`]: `(d_w · d_x) · (isum_b as f32)`
+//! accumulation are those of [`super::q32`]: `(d_w · d_x) · (isum_b as f32)`
 //! (`+ m_w · s_x`), added to lane `b % 8`, folded with [`super::common::reduce_lanes_ps`].
 //!
 //! # What differs from the general tile, and why
@@ -33,9 +33,9 @@
 //! The tables live on the stack: 7.5 KiB for one column, 37.5 KiB for the multi-column path
 //! ([`gemm`], a 4-column table and a 1-column one for leftover columns).
 //!
-//! Per row and group of 8 blocks what remains is: the nibble unpack of [`super::dot_q32`] (`vbroadcasti128`
+//! Per row and group of 8 blocks what remains is: the nibble unpack of [`super::q32`] (`vbroadcasti128`
 //! of the 16 bytes, a per-lane variable shift of the upper half by 4, one `and`), one `maddubs` with the
-//! activation bytes straight from memory, the block-sum tree of [`super::dot_q32`] (two
+//! activation bytes straight from memory, the block-sum tree of [`super::q32`] (two
 //! `hadd_epi16` levels — sums of 8 products: `|Σ| ≤ 8·31·128 = 31744 < 2^15`, no overflow for
 //! any stored byte — one `madd` with ones, a permute and an add), and the 8 weight scales,
 //! gathered in general-purpose registers (two `u64`s of four f16 each, which keeps the
@@ -54,22 +54,27 @@
 //! A last group of `n < 8` blocks runs the same code with zero product vectors, zero
 //! corrections and zero scales in lanes `n..8`: their term is `+0 · +0 · +0 = +0` (and `+0`
 //! for the min term), which never changes an accumulator (module docs of
-//! [`super::dot_q32`]).
+//! [`super::q32`]).
 
-use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps, ByteDot};
-use super::dot_q32::{add_terms, f16_lanes, Q32Pair};
+use super::common::{finish_sums8, prefetch_stream, reduce_lanes_ps};
+use super::q32::{add_terms, f16_lanes, Q32Pair};
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
 /// Most groups of 8 blocks the stack table holds (80 · 8 · 32 = 20480 columns).
-pub(super) const MAX_GROUPS: usize = 80;
+pub(in crate::arch::x86_64) const MAX_GROUPS: usize = 80;
+
+/// Whether rows of `bpr` blocks fit the per-column tables ([`MAX_GROUPS`]): the condition for
+/// [`decode`] and [`gemm`] to run.
+#[inline(always)]
+pub(in crate::arch::x86_64) fn fits(bpr: usize) -> bool {
+    bpr.div_ceil(8) <= MAX_GROUPS
+}
 
 /// A maddubs weight format on the decode path.
 /// Its unpacked weight block ([`Q32Pair::unpack_w`]) is the 32 unsigned quants, element `j`
 /// in byte `j`.
-pub(in crate::arch::x86_64) trait DecodePair:
-    Q32Pair<Wu = __m256i>
-{
+pub(in crate::arch::x86_64) trait TablePair: Q32Pair<Wu = __m256i> {
     /// The offset `c` subtracted from each stored quant (0 when the format has a min term).
     const OFFSET: i8;
     /// Whether the unsigned quants are at most 15, so that a sum of 16 products
@@ -79,74 +84,29 @@ pub(in crate::arch::x86_64) trait DecodePair:
 
     /// The 16 bytes of packed nibbles of a weight block (element `j` in the low nibble of
     /// byte `j`, element `j + 16` in its high nibble; Q5_0's fifth bits are elsewhere, so
-    /// only [`DecodePair::NARROW`] formats use this).
+    /// only [`TablePair::NARROW`] formats use this).
     fn w_nibbles(w: &Self::W) -> &[u8; 16];
-
-    /// The row-octet multi-column path of [`super::octet_q32`] where the format has one: the
-    /// whole octets of rows of [`gemm`]'s arguments; returns the rows done (a multiple of 8;
-    /// 0 for formats without it).
-    ///
-    /// # Safety
-    /// As [`gemm`], with `stride >= rows` and `out` long enough.
-    #[inline(always)]
-    unsafe fn row_groups<D: ByteDot>(
-        _w: *const Self::W,
-        _x: *const Self::X,
-        _bpr: usize,
-        _rows: usize,
-        _cols: usize,
-        _out: &mut [f32],
-        _stride: usize,
-    ) -> usize {
-        0
-    }
 }
 
-impl DecodePair for super::dot_q32::Q4_0Q8_0 {
+impl TablePair for super::q32::Q4_0Q8_0 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ4_0) -> &[u8; 16] {
         &w.qs
     }
     const OFFSET: i8 = 8;
     const NARROW: bool = true;
-    #[inline(always)]
-    unsafe fn row_groups<D: ByteDot>(
-        w: *const Self::W,
-        x: *const Self::X,
-        bpr: usize,
-        rows: usize,
-        cols: usize,
-        out: &mut [f32],
-        stride: usize,
-    ) -> usize {
-        // SAFETY: forwarded caller contract.
-        unsafe { super::octet_q32::gemm::<Self, D>(w, x, bpr, rows, cols, out, stride) }
-    }
 }
 
-impl DecodePair for super::dot_q32::Q4_1Q8_1 {
+impl TablePair for super::q32::Q4_1Q8_1 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ4_1) -> &[u8; 16] {
         &w.qs
     }
     const OFFSET: i8 = 0;
     const NARROW: bool = true;
-    #[inline(always)]
-    unsafe fn row_groups<D: ByteDot>(
-        w: *const Self::W,
-        x: *const Self::X,
-        bpr: usize,
-        rows: usize,
-        cols: usize,
-        out: &mut [f32],
-        stride: usize,
-    ) -> usize {
-        // SAFETY: forwarded caller contract.
-        unsafe { super::octet_q32::gemm::<Self, D>(w, x, bpr, rows, cols, out, stride) }
-    }
 }
 
-impl DecodePair for super::dot_q32::Q5_0Q8_0 {
+impl TablePair for super::q32::Q5_0Q8_0 {
     #[inline(always)]
     fn w_nibbles(w: &crate::quant::BlockQ5_0) -> &[u8; 16] {
         &w.qs
@@ -161,7 +121,7 @@ impl DecodePair for super::dot_q32::Q5_0Q8_0 {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-pub(super) unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn block_sums(m: [__m256i; 8]) -> __m256i {
     // SAFETY: AVX2 (caller contract); register-only.
     unsafe {
         let ones = _mm256_set1_epi16(1);
@@ -209,7 +169,7 @@ impl<const C: usize> ColTable<C> {
     #[inline(always)]
     // The table arrays and `x` are indexed by the same column counter.
     #[allow(clippy::needless_range_loop)]
-    unsafe fn fill<P: DecodePair>(&mut self, x: [*const P::X; C], bpr: usize) {
+    unsafe fn fill<P: TablePair>(&mut self, x: [*const P::X; C], bpr: usize) {
         // SAFETY: blocks `b + k < bpr` only; AVX2/F16C (caller contract).
         unsafe {
             let zero = _mm256_setzero_si256();
@@ -247,7 +207,7 @@ impl<const C: usize> ColTable<C> {
 #[inline(always)]
 // Several arrays are indexed by the same column counter.
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-unsafe fn row_group<P: DecodePair, const C: usize>(
+unsafe fn row_group<P: TablePair, const C: usize>(
     acc: &mut [__m256; C],
     wg: *const P::W,
     x: [*const P::X; C],
@@ -295,7 +255,7 @@ unsafe fn row_group<P: DecodePair, const C: usize>(
 /// `wr` and every `x[c]` must point to `bpr ≤ 8 · MAX_GROUPS` readable blocks; the CPU must
 /// support AVX2 and F16C.
 #[inline(always)]
-unsafe fn row<P: DecodePair, const C: usize>(
+unsafe fn row<P: TablePair, const C: usize>(
     wr: *const P::W,
     x: [*const P::X; C],
     bpr: usize,
@@ -372,14 +332,14 @@ unsafe fn block_sums_narrow(m: [__m256i; 8]) -> __m256i {
 /// `w` must point to `rows · bpr` readable blocks and `x` to `bpr`; `out` must hold `rows`
 /// values; the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn decode<P: DecodePair>(
+pub(in crate::arch::x86_64) unsafe fn decode<P: TablePair>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,
     rows: usize,
     out: &mut [f32],
 ) -> bool {
-    if bpr.div_ceil(8) > MAX_GROUPS || out.len() < rows {
+    if !fits(bpr) || out.len() < rows {
         return false;
     }
     // SAFETY: rows `r < rows` of `bpr` blocks and one column (caller contract); AVX2/F16C.
@@ -427,7 +387,7 @@ impl PairTable {
     /// # Safety
     /// `x` must point to `bpr` readable blocks; the CPU must support AVX2.
     #[inline(always)]
-    unsafe fn fill<P: DecodePair>(&mut self, x: *const P::X, bpr: usize) {
+    unsafe fn fill<P: TablePair>(&mut self, x: *const P::X, bpr: usize) {
         // SAFETY: blocks `8g + p + 4 < 8 · (bpr / 8)` only; AVX2 (caller contract).
         unsafe {
             for (g, q) in self.q.iter_mut().enumerate().take(bpr / 8) {
@@ -443,7 +403,7 @@ impl PairTable {
     }
 }
 
-/// One row of a [`DecodePair::NARROW`] format against one column: [`row`]'s result, bit for
+/// One row of a [`TablePair::NARROW`] format against one column: [`row`]'s result, bit for
 /// bit, with two blocks per vector. Blocks `p` and `p + 4` of a group are loaded into the two
 /// halves of one register (a 16-byte load and a 16-byte insert), split into low and high
 /// nibbles by one 16-bit shift and two masks, multiplied by the matching [`PairTable`] entries
@@ -457,7 +417,7 @@ impl PairTable {
 /// # Safety
 /// As [`row`] with `C = 1`, `t` and `pairs` filled for `x`; `P::NARROW` must hold.
 #[inline(always)]
-unsafe fn row_paired<P: DecodePair>(
+unsafe fn row_paired<P: TablePair>(
     wr: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -533,7 +493,7 @@ const PANEL_ROWS: usize = 32;
 /// `(cols − 1) · stride + rows` values (columns that do not fit are the caller's to skip: pass
 /// only the columns that fit); the CPU must support AVX2, FMA and F16C.
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn gemm<P: DecodePair, const C: usize>(
+pub(in crate::arch::x86_64) unsafe fn gemm<P: TablePair, const C: usize>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -542,7 +502,7 @@ pub(in crate::arch::x86_64) unsafe fn gemm<P: DecodePair, const C: usize>(
     out: &mut [f32],
     stride: usize,
 ) -> bool {
-    if bpr == 0 || bpr.div_ceil(8) > MAX_GROUPS || stride < rows {
+    if bpr == 0 || !fits(bpr) || stride < rows {
         return false;
     }
     match (cols.checked_sub(1))

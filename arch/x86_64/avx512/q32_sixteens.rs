@@ -1,5 +1,5 @@
 //! AVX-512 multi-column products (prefill) of Q4_0 and Q4_1 in groups of sixteen rows: the
-//! AVX2 tier's row octets ([`crate::arch::x86_64::avx2::octet_q32`], whose module docs give
+//! frame's row octets ([`crate::arch::x86_64::frame::q32_octets`], whose module docs give
 //! the math, the table and the accumulator order) widened to 512 bits, so one `vpdpbusd`
 //! serves sixteen rows, one dword lane per row. Bit-exact with [`crate::kernels::dot`] (the same
 //! exact integer block sums, the same float operations per block, in the same order per lane).
@@ -33,11 +33,14 @@
 //! not make a whole group of sixteen are the caller's (the octets, then the per-column-table
 //! panels).
 
-use crate::arch::x86_64::avx2::common::prefetch_ahead;
-use crate::arch::x86_64::avx2::octet_q32::{
-    panel_groups, BlockTable, OctetPair, COLS, INTERLEAVE, MAX_OCTETS, WIN_BLOCKS,
+use crate::arch::x86_64::frame::common::{panel_groups, prefetch_ahead, ByteDot};
+use crate::arch::x86_64::frame::driver::{RowGroups, Stages};
+use crate::arch::x86_64::frame::q32_octets::{
+    BlockTable, OctetPair, COLS, INTERLEAVE, MAX_OCTETS, WIN_BLOCKS,
 };
+use crate::arch::x86_64::frame::stages::{Q32Octets, Q32Tables};
 use core::arch::x86_64::*;
+use core::marker::PhantomData;
 
 /// Rows per group.
 const ROWS: usize = 16;
@@ -277,7 +280,7 @@ unsafe fn fold(a: &[__m512; 8]) -> __m512 {
 /// `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must support AVX2, FMA,
 /// F16C and AVX-512 F/BW/VL/VNNI.
 #[inline(always)]
-pub(super) unsafe fn gemm<P: OctetPair>(
+unsafe fn gemm<P: OctetPair>(
     w: *const P::W,
     x: *const P::X,
     bpr: usize,
@@ -379,4 +382,84 @@ pub(super) unsafe fn gemm<P: OctetPair>(
         }
     }
     ROWS * groups
+}
+
+/// AVX-512 VNNI + VL: the EVEX-encoded 256-bit `vpdpbusd` (CPUs with AVX-512 VNNI may lack
+/// AVX-VNNI).
+struct EvexVnni;
+
+impl ByteDot for EvexVnni {
+    const FUSED: bool = true;
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
+        // SAFETY: AVX-512 VNNI + VL (caller contract: the AVX-512 tier's functions enable
+        // them); register-only.
+        unsafe { _mm256_dpbusd_epi32(acc, u, s) }
+    }
+}
+
+/// Q4_0 / Q4_1 stages on this tier: the frame's per-column tables, and for several columns
+/// the sixteens of this file, then the frame's octets with [`EvexVnni`] for the rows left.
+pub(super) struct Q32Sixteens<P>(PhantomData<P>);
+
+impl<P: OctetPair> Stages for Q32Sixteens<P> {
+    type W = P::W;
+    type X = P::X;
+    #[inline(always)]
+    unsafe fn column_table(
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        out: &mut [f32],
+    ) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { Q32Tables::<P>::column_table(w, x, bpr, rows, out) }
+    }
+    #[inline(always)]
+    unsafe fn row_groups(
+        groups: RowGroups,
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> usize {
+        if groups != RowGroups::SixteensThenOctets {
+            return 0;
+        }
+        // SAFETY: forwarded caller contract; the octets start `done` rows further in `w` and
+        // `out`, `done <= rows`.
+        unsafe {
+            let done = gemm::<P>(w, x, bpr, rows, cols, out, stride);
+            if done == rows {
+                return done;
+            }
+            done + Q32Octets::<P, EvexVnni>::row_groups(
+                RowGroups::Octets,
+                w.add(done * bpr),
+                x,
+                bpr,
+                rows - done,
+                cols,
+                out.get_unchecked_mut(done..),
+                stride,
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn table_panels(
+        w: *const P::W,
+        x: *const P::X,
+        bpr: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) -> bool {
+        // SAFETY: forwarded caller contract.
+        unsafe { Q32Tables::<P>::table_panels(w, x, bpr, rows, cols, out, stride) }
+    }
 }

@@ -1,5 +1,6 @@
-//! Shared AVX2 building blocks: block-sum transposition, the 8-lane float reduction of the dot
-//! contract, f16 scale gathers, and horizontal sums.
+//! Shared 256-bit building blocks of the x86 tiers: block-sum transposition, the 8-lane float
+//! reduction of the dot contract, horizontal sums, prefetch, the decode row streams
+//! ([`StreamRows`]) and the byte-product abstraction ([`ByteDot`]).
 //!
 //! # Math
 //!
@@ -16,8 +17,8 @@
 //! Register-only helpers; no memory access except the documented loads. Callers own tails.
 //!
 //! All functions are `#[inline(always)] unsafe fn` without `#[target_feature]` (memchr's
-//! pattern): they inline into the `#[target_feature(enable = "avx2,fma,f16c")]` kernels, whose
-//! contract (the CPU has AVX2 + FMA + F16C) is their safety requirement.
+//! pattern): they inline into each tier's `#[target_feature]` kernels (AVX2 + FMA + F16C at
+//! least), whose contract is their safety requirement.
 
 use core::arch::x86_64::*;
 
@@ -236,6 +237,16 @@ impl Iterator for StreamRows {
     }
 }
 
+/// Weight bytes per row panel of the row-group kernels (octets, sixteens, quads): the panel
+/// stays in a 512 KiB L2 while every column tile passes over it.
+pub(in crate::arch::x86_64) const PANEL_BYTES: usize = 192 * 1024;
+
+/// Row groups of `group` rows per panel for rows of `row_bytes` bytes: as many as fit
+/// [`PANEL_BYTES`], at least one.
+pub(in crate::arch::x86_64) fn panel_groups(group: usize, row_bytes: usize) -> usize {
+    (PANEL_BYTES / (group * row_bytes).max(1)).max(1)
+}
+
 /// Prefetches (into L1) the cache lines of the `len` bytes that start [`PREFETCH_BYTES`] past
 /// `p`. A hint only: the address is never dereferenced and may lie past the weights.
 #[inline(always)]
@@ -265,7 +276,7 @@ fn prefetch_at<const AHEAD: usize>(p: *const i8, len: usize) {
 
 /// How the 4-byte groups of an unsigned × signed byte product are summed into `i32` lanes:
 /// `maddubs` + `madd` on AVX2, one `vpdpbusd` where the CPU has VNNI. Kernels generic over it
-/// (the row octets of [`super::octet_q32`]) are compiled once per tier, inside that tier's
+/// (the row octets of [`super::q32_octets`]) are compiled once per tier, inside that tier's
 /// `#[target_feature]` functions.
 pub(in crate::arch::x86_64) trait ByteDot {
     /// Whether [`ByteDot::dpbusd`] is one exact instruction (`vpdpbusd`); kernels then
@@ -294,34 +305,6 @@ impl ByteDot for Maddubs {
             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
             _mm256_add_epi32(acc, p)
         }
-    }
-}
-
-/// AVX-VNNI: the VEX-encoded 256-bit `vpdpbusd` (Alder Lake and later clients, Sapphire Rapids
-/// and later servers, Zen 5).
-pub(in crate::arch::x86_64) struct VexVnni;
-
-impl ByteDot for VexVnni {
-    const FUSED: bool = true;
-    #[inline(always)]
-    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
-        // SAFETY: AVX-VNNI (caller contract: the AVX-VNNI tier's functions enable it);
-        // register-only.
-        unsafe { _mm256_dpbusd_avx_epi32(acc, u, s) }
-    }
-}
-
-/// AVX-512 VNNI + VL: the EVEX-encoded 256-bit `vpdpbusd` (the AVX-512 tier; Ice Lake and
-/// Zen 4 have it without AVX-VNNI).
-pub(in crate::arch::x86_64) struct EvexVnni;
-
-impl ByteDot for EvexVnni {
-    const FUSED: bool = true;
-    #[inline(always)]
-    unsafe fn dpbusd(acc: __m256i, u: __m256i, s: __m256i) -> __m256i {
-        // SAFETY: AVX-512 VNNI + VL (caller contract: the AVX-512 tier's functions enable
-        // them); register-only.
-        unsafe { _mm256_dpbusd_epi32(acc, u, s) }
     }
 }
 

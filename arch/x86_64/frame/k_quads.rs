@@ -1,4 +1,5 @@
-//! AVX2 multi-column products (prefill) of Q4_K, Q5_K and Q6_K in row quads: four weight rows share every
+//! 256-bit multi-column products (prefill) of Q4_K and Q5_K in row quads (Q6_K:
+//! [`super::q6k_quads`], on the same driver [`gemm_quads`]): four weight rows share every
 //! 256-bit `maddubs`, each activation 8-byte slice is broadcast to the four rows, the
 //! sub-block scales are applied per row with one `madd`, and the super-block's float term is
 //! formed for the four rows in one vector. Bit-exact with [`crate::kernels::dot`] (the same
@@ -38,30 +39,28 @@
 //!
 //! # Tiling
 //!
-//! Row panels of [`super::octet_q32::PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
+//! Row panels of [`super::common::PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
 //! [`QuadK::COLS`] pass over the panel's quads. A weight super-block is unpacked (shuffles, masks,
 //! scales) once per column tile. Rows that do not make a whole quad are the caller's.
 //!
 //! Q5_K is Q4_K with a fifth bit per quant: its `qh` bytes (byte `l` for element `l` of every
 //! sub-block) are interleaved like the nibbles, and bit `j` of each byte is moved to bit 4 and
 //! or-ed into sub-block `j`'s quants (values ≤ 31: sums of 8 products ≤ 31744, still `i16`).
-//! Q6_K: [`gemm_q6_k`]. Row quads about double the one-row tiles of [`super::dot_k`] they
-//! replaced for prefill (`kernel_bw --batch 64`, `docs/performance.md`).
+//! Row quads share each `maddubs` and each broadcast activation load between four rows,
+//! which the one-row tiles of [`super::kformat`] cannot.
 //!
 //! # Interleaving
 //!
-//! Q6_K's column loop runs [`Q6_INTERLEAVE`] columns' `maddubs` chains interleaved
-//! ([`q6_columns`], as the octets of [`super::octet_q32`]). Q4_K / Q5_K keep one column at a
-//! time: interleaved, their column sums no longer fit the registers.
+//! Q4_K / Q5_K keep one column at a time: interleaved (as Q6_K's quads and the octets do),
+//! their column sums no longer fit the registers.
 //!
 //! # Tails
 //!
 //! None: whole super-blocks only (the callers pass whole rows and columns).
 
-use super::common::{hadd_epi32, prefetch_ahead};
-use super::dot_k::k4_scales_mins;
-use super::octet_q32::panel_groups;
-use crate::quant::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
+use super::common::{hadd_epi32, panel_groups, prefetch_ahead};
+use super::kformat::k4_scales_mins;
+use crate::quant::{BlockQ4K, BlockQ5K, BlockQ8K};
 use core::arch::x86_64::*;
 use half::f16;
 
@@ -71,13 +70,13 @@ use half::f16;
 /// # Safety
 /// The CPU must support AVX.
 #[inline(always)]
-unsafe fn chunks4(v: [u64; 4]) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn chunks4(v: [u64; 4]) -> __m256i {
     // SAFETY: AVX (caller contract); register-only.
     unsafe { _mm256_set_epi64x(v[3] as i64, v[1] as i64, v[2] as i64, v[0] as i64) }
 }
 
 /// Q4_K and Q5_K super-blocks (Q5_K: Q4_K's nibbles and scales plus a fifth bit per quant).
-pub(super) trait K4Block {
+pub(in crate::arch::x86_64) trait K4Block {
     /// Whether [`K4Block::qh`] is `Some` (Q5_K).
     const FIFTH: bool;
     /// Super-block scale of the sub-block scales.
@@ -174,13 +173,13 @@ unsafe fn bit_to_4(h: __m256i, s: usize) -> __m256i {
 /// # Safety
 /// The CPU must support AVX2.
 #[inline(always)]
-unsafe fn bsums_dot(coef: &[__m256i; 4], bsums: &[i16; 16]) -> __m256i {
+pub(in crate::arch::x86_64) unsafe fn bsums_dot(coef: &[__m256i; 4], bsums: &[i16; 16]) -> __m256i {
     // SAFETY: `bsums` is 32 readable bytes (two 16-byte loads); AVX2 (caller contract).
     unsafe {
         let bs = bsums.as_ptr().cast::<__m128i>();
         let lo = _mm256_broadcastsi128_si256(_mm_loadu_si128(bs));
         let hi = _mm256_broadcastsi128_si256(_mm_loadu_si128(bs.add(1)));
-        // [r0 ×4 | r1 ×4], [r2 ×4 | r3 ×4]
+        // [4 × r0 | 4 × r1], [4 × r2 | 4 × r3]
         let a01 = _mm256_add_epi32(
             _mm256_madd_epi16(coef[0], lo),
             _mm256_madd_epi16(coef[1], hi),
@@ -195,7 +194,7 @@ unsafe fn bsums_dot(coef: &[__m256i; 4], bsums: &[i16; 16]) -> __m256i {
 
 /// The per-super-block data of a row quad shared by the column tile.
 struct Prepared {
-    /// Per sub-block `j`: `i16` lanes `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
+    /// Per sub-block `j`: `i16` lanes `[4 × sc_j(r0), 4 × sc_j(r2) | 4 × sc_j(r1), 4 × sc_j(r3)]`.
     sc: [__m256i; 8],
     /// Rows `(r0, r1)` then `(r2, r3)`, sub-blocks `0..4` then `4..8`: `i16`
     /// `[m_j, m_j for 4 j of the first row | the same 4 j of the second row]`.
@@ -268,7 +267,7 @@ unsafe fn products(q: &[__m256i; 4], xq: *const i8) -> __m256i {
 /// FMA and F16C.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-unsafe fn quad<B: K4Block, const C: usize>(
+unsafe fn quad_k4<B: K4Block, const C: usize>(
     w: &[*const B; 4],
     x: &[*const BlockQ8K; C],
     nb: usize,
@@ -351,7 +350,7 @@ unsafe fn quad<B: K4Block, const C: usize>(
 }
 
 /// A row-quad kernel: the four rows `w` against `C ≤ COLS` columns `x`.
-trait QuadK {
+pub(in crate::arch::x86_64) trait QuadK {
     /// Weight super-block.
     type W;
     /// The columns per tile (at most 16): each weight super-block is unpacked once per tile.
@@ -363,53 +362,34 @@ trait QuadK {
     /// # Safety
     /// Every row and column must point to `nb` readable super-blocks; the CPU must support
     /// AVX2, FMA and F16C.
-    unsafe fn quad<const C: usize>(
+    unsafe fn quad_k4<const C: usize>(
         w: &[*const Self::W; 4],
         x: &[*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; 4]; C];
 }
 
-/// Q4_K / Q5_K ([`quad`]).
-struct K4<B>(core::marker::PhantomData<B>);
+/// Q4_K / Q5_K ([`quad_k4`]).
+struct K4Quad<B>(core::marker::PhantomData<B>);
 
-impl<B: K4Block> QuadK for K4<B> {
+impl<B: K4Block> QuadK for K4Quad<B> {
     type W = B;
     /// 8 is the fastest of 4, 8 and 16 (16 is slower: the column sums no longer fit).
     const COLS: usize = 8;
     #[inline(always)]
-    unsafe fn quad<const C: usize>(
+    unsafe fn quad_k4<const C: usize>(
         w: &[*const B; 4],
         x: &[*const BlockQ8K; C],
         nb: usize,
     ) -> [[f32; 4]; C] {
         // SAFETY: forwarded caller contract.
-        unsafe { quad::<B, C>(w, x, nb) }
-    }
-}
-
-/// Q6_K ([`quad6`]).
-struct K6;
-
-impl QuadK for K6 {
-    type W = BlockQ6K;
-    /// Q6_K's unpack (nibbles and two high bits per quant) costs more per super-block than
-    /// Q4_K's, so wider tiles pay: 16 is the fastest of 4, 8 and 16.
-    const COLS: usize = 16;
-    #[inline(always)]
-    unsafe fn quad<const C: usize>(
-        w: &[*const BlockQ6K; 4],
-        x: &[*const BlockQ8K; C],
-        nb: usize,
-    ) -> [[f32; 4]; C] {
-        // SAFETY: forwarded caller contract.
-        unsafe { quad6::<C>(w, x, nb) }
+        unsafe { quad_k4::<B, C>(w, x, nb) }
     }
 }
 
 /// Multi-column product of the whole quads of rows: `out[c · stride + r] = dot(w_r, x_c)` for
 /// rows `r < 4 · (rows / 4)` and `cols` columns, in row panels of
-/// [`super::octet_q32::PANEL_BYTES`] and column tiles of [`QuadK::COLS`]. Returns the number of rows
+/// [`super::common::PANEL_BYTES`] and column tiles of [`QuadK::COLS`]. Returns the number of rows
 /// done.
 ///
 /// # Safety
@@ -417,7 +397,7 @@ impl QuadK for K6 {
 /// hold `(cols − 1) · stride + rows` values with `stride >= rows`; the CPU must support AVX2,
 /// FMA and F16C.
 #[inline(always)]
-unsafe fn gemm_quads<Q: QuadK>(
+pub(in crate::arch::x86_64) unsafe fn gemm_quads<Q: QuadK>(
     w: *const Q::W,
     x: *const BlockQ8K,
     bpr: usize,
@@ -443,7 +423,7 @@ unsafe fn gemm_quads<Q: QuadK>(
                         ($n:literal) => {{
                             let xn: [*const BlockQ8K; $n] =
                                 core::array::from_fn(|c| x.add((c0 + c) * bpr));
-                            let v = Q::quad::<$n>(&ws, &xn, bpr);
+                            let v = Q::quad_k4::<$n>(&ws, &xn, bpr);
                             for (c, vc) in v.iter().enumerate() {
                                 for (r, &vr) in vc.iter().enumerate() {
                                     *out.get_unchecked_mut((c0 + c) * stride + 4 * q + r) = vr;
@@ -480,12 +460,12 @@ unsafe fn gemm_quads<Q: QuadK>(
     4 * quads
 }
 
-/// Q4_K / Q5_K in row quads ([`gemm_quads`] over [`quad`]).
+/// Q4_K / Q5_K in row quads ([`gemm_quads`] over [`quad_k4`]).
 ///
 /// # Safety
 /// As [`gemm_quads`].
 #[inline(always)]
-pub(super) unsafe fn gemm_k4<B: K4Block>(
+pub(in crate::arch::x86_64) unsafe fn gemm_k4<B: K4Block>(
     w: *const B,
     x: *const BlockQ8K,
     bpr: usize,
@@ -495,7 +475,7 @@ pub(super) unsafe fn gemm_k4<B: K4Block>(
     stride: usize,
 ) -> usize {
     // SAFETY: forwarded caller contract.
-    unsafe { gemm_quads::<K4<B>>(w, x, bpr, rows, cols, out, stride) }
+    unsafe { gemm_quads::<K4Quad<B>>(w, x, bpr, rows, cols, out, stride) }
 }
 
 /// The chunks `[r0, r2 | r1, r3]` (8 bytes each) of the 32 bytes at `p(r)` of the four rows:
@@ -504,7 +484,7 @@ pub(super) unsafe fn gemm_k4<B: K4Block>(
 /// # Safety
 /// Every `p[r]` must point to 32 readable bytes; the CPU must support AVX2.
 #[inline(always)]
-unsafe fn interleave4(p: [*const u8; 4]) -> [__m256i; 4] {
+pub(in crate::arch::x86_64) unsafe fn interleave4(p: [*const u8; 4]) -> [__m256i; 4] {
     // SAFETY: 32 readable bytes behind each pointer (caller contract); AVX2 available.
     unsafe {
         let mut v = [_mm256_setzero_si256(); 4];
@@ -516,238 +496,4 @@ unsafe fn interleave4(p: [*const u8; 4]) -> [__m256i; 4] {
         }
         v
     }
-}
-
-/// The per-super-block data of a Q6_K row quad shared by the column tile.
-struct Prepared6 {
-    /// Per 16-element sub-block `j`: signed `i16` lanes
-    /// `[sc_j(r0) ×4, sc_j(r2) ×4 | sc_j(r1) ×4, sc_j(r3) ×4]`.
-    sc: [__m256i; 16],
-    /// Rows `(r0, r1)` then `(r2, r3)`, sub-blocks `0..8` then `8..16`: the scales as `i16`,
-    /// `[sc_j for 8 j of the first row | the same 8 j of the second row]` (for the
-    /// `−32 · Σ sc_j · bsums_j` term).
-    sc16: [__m256i; 4],
-    /// `[d r0, d r2, d r0, d r2 | d r1, d r3, d r1, d r3]`.
-    dw: __m256,
-}
-
-/// Decodes the scales and super-block scales of Q6_K super-block `sb` of the four rows.
-///
-/// # Safety
-/// Super-block `sb` of every row must be readable; the CPU must support AVX2 and F16C.
-#[inline(always)]
-unsafe fn prepare6(w: &[*const BlockQ6K; 4], sb: usize) -> Prepared6 {
-    // SAFETY: super-block `sb` of each row is readable (caller contract); AVX2/F16C.
-    unsafe {
-        let blk = |r: usize| &*w[r].add(sb);
-        let half = |r: usize, i: usize| {
-            u64::from_le_bytes(core::array::from_fn(|k| blk(r).scales[8 * i + k] as u8))
-        };
-        let scv = [
-            chunks4(core::array::from_fn(|r| half(r, 0))),
-            chunks4(core::array::from_fn(|r| half(r, 1))),
-        ];
-        let mut sc = [_mm256_setzero_si256(); 16];
-        for (j, scj) in sc.iter_mut().enumerate() {
-            // Byte `j % 8` of the row's chunk into the high byte of each `i16` lane (the low
-            // byte zeroed), then an arithmetic shift: the sign-extended scale.
-            let a = (((j % 8) << 8) | 0x80) as u16 as i16;
-            let b = (((8 + j % 8) << 8) | 0x80) as u16 as i16;
-            let mask = _mm256_setr_epi16(a, a, a, a, b, b, b, b, a, a, a, a, b, b, b, b);
-            *scj = _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scv[j / 8], mask));
-        }
-        let raw: [__m128i; 4] =
-            core::array::from_fn(|r| _mm_loadu_si128(blk(r).scales.as_ptr().cast()));
-        let sc16 = [
-            _mm256_cvtepi8_epi16(_mm_unpacklo_epi64(raw[0], raw[1])),
-            _mm256_cvtepi8_epi16(_mm_unpackhi_epi64(raw[0], raw[1])),
-            _mm256_cvtepi8_epi16(_mm_unpacklo_epi64(raw[2], raw[3])),
-            _mm256_cvtepi8_epi16(_mm_unpackhi_epi64(raw[2], raw[3])),
-        ];
-        let d = |r: usize| u64::from(blk(r).d.to_bits());
-        let lo = d(0) | (d(2) << 16) | (d(0) << 32) | (d(2) << 48);
-        let hi = d(1) | (d(3) << 16) | (d(1) << 32) | (d(3) << 48);
-        let dw = _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64));
-        Prepared6 { sc, sc16, dw }
-    }
-}
-
-/// The two high bits of each quant of run `k` of nibble half `n`, at bits 4..6:
-/// `((qh >> (2k + 4n)) & 3) << 4`, by one 16-bit shift that moves bits within each byte.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[inline(always)]
-unsafe fn high2(h: __m256i, k: usize, n: usize) -> __m256i {
-    // SAFETY: AVX2 (caller contract); register-only.
-    unsafe {
-        let m = _mm256_set1_epi8(0x30);
-        match 2 * k + 4 * n {
-            0 => _mm256_and_si256(_mm256_slli_epi16::<4>(h), m),
-            2 => _mm256_and_si256(_mm256_slli_epi16::<2>(h), m),
-            4 => _mm256_and_si256(h, m),
-            _ => _mm256_and_si256(_mm256_srli_epi16::<2>(h), m),
-        }
-    }
-}
-
-/// Columns whose Q6_K products are interleaved ([`q6_columns`]): 4 is the fastest of 1, 2, 4
-/// and 8 (at 8 the partial sums spill).
-const Q6_INTERLEAVE: usize = 4;
-
-/// Adds the products of the 32-element run at `base` (sub-blocks `base / 16` and
-/// `base / 16 + 1`) of super-block `sb` of the quad (quants `q`) against the `N` columns
-/// `x[c0..c0 + N]` to their `isum`s. The columns' `maddubs` steps are interleaved, so that
-/// independent chains sit close together in program order (as in [`super::octet_q32`]).
-///
-/// Per lane, `s0` sums chunks 0 and 1 (sub-block `base / 16`) and `s1` chunks 2 and 3: sums of
-/// 4 products, `≤ 4 · 63 · 128 = 32256 < 2^15`.
-///
-/// # Safety
-/// Super-block `sb` of every column must be readable, `c0 + N <= C`; the CPU must support
-/// AVX2.
-#[inline(always)]
-unsafe fn q6_columns<const C: usize, const N: usize>(
-    isum: &mut [__m256i; C],
-    q: &[__m256i; 4],
-    x: &[*const BlockQ8K; C],
-    c0: usize,
-    (sb, base): (usize, usize),
-    p: &Prepared6,
-) {
-    // SAFETY: bytes `base..base + 32` of super-block `sb` of each column are readable (caller
-    // contract; `base + 32 <= 256`); AVX2 available.
-    unsafe {
-        let xq: [*const u8; N] = core::array::from_fn(|i| {
-            (*x.get_unchecked(c0 + i).add(sb))
-                .qs
-                .as_ptr()
-                .add(base)
-                .cast()
-        });
-        // (Loops, not closures over intrinsics: closures would not inherit the target
-        // features.)
-        let mut s0 = [_mm256_setzero_si256(); N];
-        let mut s1 = [_mm256_setzero_si256(); N];
-        for t in [0, 2, 1, 3] {
-            for i in 0..N {
-                let xv = _mm256_set1_epi64x(xq[i].add(8 * t).cast::<i64>().read_unaligned());
-                let m = _mm256_maddubs_epi16(q[t], xv);
-                let (s, first) = if t < 2 {
-                    (&mut s0[i], t == 0)
-                } else {
-                    (&mut s1[i], t == 2)
-                };
-                *s = if first { m } else { _mm256_add_epi16(*s, m) };
-            }
-        }
-        let j = base / 16;
-        for i in 0..N {
-            let v = _mm256_add_epi32(
-                _mm256_madd_epi16(s0[i], p.sc[j]),
-                _mm256_madd_epi16(s1[i], p.sc[j + 1]),
-            );
-            let acc = isum.get_unchecked_mut(c0 + i);
-            *acc = _mm256_add_epi32(*acc, v);
-        }
-    }
-}
-
-/// Q6_K: the four rows `w` against the `C` columns `x`: `out[c][r] = dot(w_r, x_c)`
-/// (module docs of [`gemm_q6_k`]).
-///
-/// # Safety
-/// Every row and column must point to `nb` readable super-blocks; the CPU must support AVX2,
-/// FMA and F16C.
-#[inline(always)]
-#[allow(clippy::needless_range_loop)]
-unsafe fn quad6<const C: usize>(
-    w: &[*const BlockQ6K; 4],
-    x: &[*const BlockQ8K; C],
-    nb: usize,
-) -> [[f32; 4]; C] {
-    // SAFETY: super-blocks `sb < nb` only (caller contract); AVX2/FMA/F16C available.
-    unsafe {
-        let mut acc = [_mm256_setzero_ps(); C];
-        let m4 = _mm256_set1_epi8(0x0F);
-        for sb in 0..nb {
-            for r in 0..4 {
-                prefetch_ahead(w[r].add(sb).cast(), core::mem::size_of::<BlockQ6K>());
-            }
-            let p = prepare6(w, sb);
-            let mut isum = [_mm256_setzero_si256(); C];
-            for h in 0..2 {
-                let qh = interleave4(core::array::from_fn(|r| {
-                    (*w[r].add(sb)).qh.as_ptr().add(32 * h)
-                }));
-                for k in 0..2 {
-                    let ql = interleave4(core::array::from_fn(|r| {
-                        (*w[r].add(sb)).ql.as_ptr().add(64 * h + 32 * k)
-                    }));
-                    for n in 0..2 {
-                        let mut q = [_mm256_setzero_si256(); 4];
-                        for t in 0..4 {
-                            let lo = if n == 0 {
-                                ql[t]
-                            } else {
-                                _mm256_srli_epi16::<4>(ql[t])
-                            };
-                            q[t] = _mm256_or_si256(_mm256_and_si256(lo, m4), high2(qh[t], k, n));
-                        }
-                        let base = 128 * h + 32 * k + 64 * n;
-                        let mut c = 0;
-                        while c + Q6_INTERLEAVE <= C {
-                            q6_columns::<C, Q6_INTERLEAVE>(&mut isum, &q, x, c, (sb, base), &p);
-                            c += Q6_INTERLEAVE;
-                        }
-                        while c < C {
-                            q6_columns::<C, 1>(&mut isum, &q, x, c, (sb, base), &p);
-                            c += 1;
-                        }
-                    }
-                }
-            }
-            for c in 0..C {
-                let xb = &*x[c].add(sb);
-                let off = bsums_dot(&p.sc16, &xb.bsums);
-                // `Σ sc_j · Σ (q − 32)·x = Σ sc_j · Σ q·x − 32 · Σ sc_j · bsums_j`, two lanes per
-                // row.
-                let parts = _mm256_sub_epi32(isum[c], _mm256_slli_epi32::<5>(off));
-                // [isum r0, isum r2, (same) | isum r1, isum r3, (same)]
-                let sums = hadd_epi32(parts, parts);
-                let dd = _mm256_mul_ps(p.dw, _mm256_set1_ps(xb.d));
-                acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums)));
-            }
-        }
-        let mut out = [[0.0f32; 4]; C];
-        for c in 0..C {
-            let mut lanes = [0.0f32; 8];
-            _mm256_storeu_ps(lanes.as_mut_ptr(), acc[c]);
-            out[c] = [lanes[0], lanes[4], lanes[1], lanes[5]];
-        }
-        out
-    }
-}
-
-/// Q6_K in row quads, as [`gemm_k4`]. Per 32-element run of 8-byte chunks `t`, the quants
-/// are `low4 | high2 << 4` built from the interleaved `ql` and `qh` bytes; chunks `0, 1` and
-/// `2, 3` belong to two 16-element sub-blocks, so their `maddubs` pairs are scaled by two
-/// `madd`s with the signed sub-block scales. The `−32` offset goes through the activation
-/// `bsums` (`−32 · Σ_j sc_j · bsums_j`, as the single-row kernel), and the term is
-/// `(d_w · d_x) · f32(isum)` per lane, added in super-block order.
-///
-/// # Safety
-/// As [`gemm_quads`].
-#[inline(always)]
-pub(super) unsafe fn gemm_q6_k(
-    w: *const BlockQ6K,
-    x: *const BlockQ8K,
-    bpr: usize,
-    rows: usize,
-    cols: usize,
-    out: &mut [f32],
-    stride: usize,
-) -> usize {
-    // SAFETY: forwarded caller contract.
-    unsafe { gemm_quads::<K6>(w, x, bpr, rows, cols, out, stride) }
 }

@@ -20,8 +20,10 @@
 
 use core::arch::x86_64::*;
 
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn rms_norm_avx2(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+unsafe fn rms_norm_avx2(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     let n = x.len().min(weight.len()).min(out.len());
     if n == 0 {
         return;
