@@ -122,8 +122,9 @@ const fn roles_of(arch: Arch) -> u16 {
     }
 }
 
-/// One layer's tensors by role index, as found in the tensor-info list.
-type LayerTensors<'w> = [Option<Tensor<'w>>; ROLES.len()];
+/// Where one layer's tensor infos are, by role index (positions, not views: 16 bytes each on
+/// the stack of the forward pass).
+type LayerTensors = [Option<TensorCursor>; ROLES.len()];
 
 /// The role index of a tensor named `blk.{layer}.{role}`, if it is one of `wanted`.
 fn role_of(name: &str, layer: usize, wanted: u16) -> Option<usize> {
@@ -139,28 +140,30 @@ fn role_of(name: &str, layer: usize, wanted: u16) -> Option<usize> {
 /// Finds layer `layer`'s tensors: scans from `at` to the end of the list, then from its start
 /// back to `at`, until every wanted role is found. Returns them and the position after the
 /// last one found (where the next layer's search starts).
-fn find_layer<'w>(
-    table: &TensorTable<'w>,
+fn find_layer(
+    table: &TensorTable<'_>,
     at: TensorCursor,
     layer: usize,
     arch: Arch,
-) -> (LayerTensors<'w>, TensorCursor) {
+) -> (LayerTensors, TensorCursor) {
     let wanted = roles_of(arch);
-    let mut found: LayerTensors<'w> = [None; ROLES.len()];
+    let mut found: LayerTensors = [None; ROLES.len()];
     let mut missing = wanted;
     let mut next = at;
     let passes = [(at, usize::MAX), (table.first(), at_index(table, at))];
     for (start, limit) in passes {
+        let mut before = start;
         for (t, after) in table.iter_from(start).take(limit) {
             if let Some(i) = role_of(t.name(), layer, wanted) {
                 if let Some(slot) = found.get_mut(i) {
                     if slot.is_none() {
-                        *slot = Some(t);
+                        *slot = Some(before);
                         missing &= !(1 << i);
                         next = after;
                     }
                 }
             }
+            before = after;
             if missing == 0 {
                 return (found, next);
             }
@@ -407,7 +410,7 @@ impl<'w> Weights<'w> {
             return None;
         }
         let (found, _) = find_layer(&self.table, self.table.first(), l, self.dims.arch);
-        bind_layer(&found, self.dims, l).ok()
+        bind_layer(&self.table, &found, self.dims, l).ok()
     }
 
     /// The layers in order, each found in the tensor-info list where the previous one's
@@ -442,12 +445,13 @@ impl<'w> Iterator for Layers<'_, 'w> {
         self.next += 1;
         let (found, after) = find_layer(&w.table, self.at, l, w.dims.arch);
         self.at = after;
-        Some(bind_layer(&found, w.dims, l))
+        Some(bind_layer(&w.table, &found, w.dims, l))
     }
 }
 
 fn bind_layer<'w>(
-    found: &LayerTensors<'w>,
+    table: &TensorTable<'w>,
+    found: &LayerTensors,
     c: LayerDims,
     layer: usize,
 ) -> Result<LayerWeights<'w>, Error> {
@@ -461,6 +465,8 @@ fn bind_layer<'w>(
             .iter()
             .position(|&r| r == role)
             .and_then(|i| found.get(i).copied().flatten())
+            .and_then(|at| table.iter_from(at).next())
+            .map(|(t, _)| t)
             .ok_or(Error::Model(ModelError::MissingTensor {
                 tensor: name(role),
             }))
