@@ -237,6 +237,9 @@ fn reorder_infos(file: &[u8], order: impl Fn(usize) -> Vec<usize>) -> Vec<u8> {
     out
 }
 
+/// A permutation of `n` tensor infos.
+type Order = fn(usize) -> Vec<usize>;
+
 #[test]
 fn tensor_infos_in_any_order_bind_and_give_the_same_logits() {
     for model in MODELS {
@@ -244,7 +247,7 @@ fn tensor_infos_in_any_order_bind_and_give_the_same_logits() {
         let (_g, m) = parse(&bytes);
         let mut arena = ArenaBuf::for_plan(&m, &limits());
         let want = work(bytes.bytes(), arena.bytes(), Kernels::detect());
-        let orders: [(&str, fn(usize) -> Vec<usize>); 2] = [
+        let orders: [(&str, Order); 2] = [
             ("reversed", |n| (0..n).rev().collect()),
             ("interleaved", |n| {
                 (0..n).step_by(2).chain((1..n).step_by(2)).collect()
