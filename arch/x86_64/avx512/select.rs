@@ -2,7 +2,8 @@
 //! number of activation columns and the row length in blocks. The gemm entries
 //! ([`super::gemm`]) ask [`gemm_path`] and the frame's driver runs the answer.
 //!
-//! Each choice is the fastest kernel measured on an AVX-512 machine (`docs/avx512.md`):
+//! Why each choice is the one it is: `docs/performance.md` (per-tier design notes) and
+//! `docs/avx512.md`:
 //!
 //! - Q4_0 / Q4_1, several columns (prefill): groups of sixteen rows
 //!   ([`super::q32_sixteens`]: the frame's row octets widened to 512-bit `vpdpbusd`), then one
