@@ -333,6 +333,13 @@ pub struct TensorCursor {
     index: usize,
 }
 
+impl TensorCursor {
+    /// How many tensor infos precede this position.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
 impl<'a> TensorTable<'a> {
     pub(crate) fn new(
         bytes: &'a [u8],

@@ -150,7 +150,7 @@ fn find_layer(
     let mut found: LayerTensors = [None; ROLES.len()];
     let mut missing = wanted;
     let mut next = at;
-    let passes = [(at, usize::MAX), (table.first(), at_index(table, at))];
+    let passes = [(at, usize::MAX), (table.first(), at.index())];
     for (start, limit) in passes {
         let mut before = start;
         for (t, after) in table.iter_from(start).take(limit) {
@@ -170,19 +170,6 @@ fn find_layer(
         }
     }
     (found, next)
-}
-
-/// How many tensor infos precede `at` (the second pass's length).
-fn at_index(table: &TensorTable<'_>, at: TensorCursor) -> usize {
-    // The cursor's index is not public; count the infos before it from the start.
-    let first = table.first();
-    if at == first {
-        return 0;
-    }
-    table
-        .iter_from(first)
-        .position(|(_, after)| after == at)
-        .map_or(table.len(), |i| i + 1)
 }
 
 /// Stack buffer for `blk.N.role` names (GGUF names are at most 64 bytes).
