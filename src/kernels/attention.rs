@@ -15,10 +15,11 @@
 //!
 //! # Order of operations and tails
 //!
-//! [`attn_scores_f16`]: per position, an `f32` index-order sum `acc = acc + q_i · f32(k_i)`, then
-//! `scale · acc`. [`attn_values_f16`]: `out` starts at zero and each position `p` in increasing
-//! order adds `w_p · f32(v_i)` to `out_i` (so each `out_i` is an index-order sum over `p`).
-//! SIMD tiers are compared against these with a tolerance. Bounds are checked once at entry: a
+//! [`attn_scores_f16`]: per position, the float-order dot product `acc` of `q` and `f32(k)`
+//! ([`super::float::dot_lanes`]: 16 fused multiply-add lanes, zero-padded, folded in halves),
+//! then `scale · acc`. [`attn_values_f16`]: `out` starts at zero and each position `p` in
+//! increasing order makes `out_i = fma(w_p, f32(v_i), out_i)` (so each `out_i` is an
+//! index-order fused sum over `p`). Every tier evaluates exactly this and gives the same bits. Bounds are checked once at entry: a
 //! position whose row does not fit in the slice is not processed (see each function); nothing
 //! panics.
 
@@ -39,7 +40,7 @@ fn rows_that_fit(len: usize, stride: usize, row_len: usize, want: usize) -> usiz
 }
 
 /// Attention scores: `scores[p] = scale · Σ_{i < q.len()} q_i · f32(keys[p · stride + i])` for
-/// `p < scores.len()`, the sum in `f32` in index order.
+/// `p < scores.len()`, the sum in the float order ([`super::float::dot_lanes`]).
 ///
 /// Contract (every tier, every build): any lengths and stride are accepted. Only the positions
 /// whose key row fits entirely in `keys` (`p · stride + q.len() ≤ keys.len()`, computed in
@@ -51,10 +52,7 @@ pub fn attn_scores_f16(q: &[f32], keys: &[f16], stride: usize, scale: f32, score
         if p > 0 {
             rows = rows.get(stride..).unwrap_or(&[]);
         }
-        let mut acc = 0.0f32;
-        for (&qi, &ki) in q.iter().zip(rows) {
-            acc += qi * ki.to_f32();
-        }
+        let acc = super::float::dot_lanes(q, rows.get(..q.len()).unwrap_or(rows));
         *score = scale * acc;
     }
 }
@@ -62,7 +60,7 @@ pub fn attn_scores_f16(q: &[f32], keys: &[f16], stride: usize, scale: f32, score
 /// Weighted sum of value rows:
 /// `out_i = Σ_{p < weights.len()} weights[p] · f32(values[p · stride + i])` for `i < out.len()`;
 /// `out` is overwritten (zeroed, then each position `p` in increasing order adds its row:
-/// `out_i = out_i + w_p · f32(v_i)`).
+/// `out_i = fma(w_p, f32(v_i), out_i)`).
 ///
 /// Contract (every tier, every build): any lengths and stride are accepted. Only the positions
 /// whose value row fits entirely in `values` (`p · stride + out.len() ≤ values.len()`)
@@ -76,7 +74,7 @@ pub fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut
             rows = rows.get(stride..).unwrap_or(&[]);
         }
         for (o, &v) in out.iter_mut().zip(rows) {
-            *o += w * v.to_f32();
+            *o = super::float::fma(w, v.to_f32(), *o);
         }
     }
 }

@@ -33,9 +33,8 @@
 //! - **K formats** (256-element super-blocks) use one accumulator, `sumf = sumf + term`, in
 //!   super-block order: one reduction per 256 elements is cheap.
 //!
-//! Float formats (`f16 · f32`, `f32 · f32`): plain `f32` accumulation in index order,
-//! `sum = sum + w_i · x_i` (product rounded, then sum rounded). SIMD tiers use lane-wise partial
-//! sums and are compared against this reference with a tolerance.
+//! Float formats (`f16 · f32`, `f32 · f32`): the float order of [`super::float`]: 16 interleaved
+//! fused multiply-add lanes, zero-padded, folded in halves. Every tier gives the same bits.
 //!
 //! # Tails and lengths
 //!
@@ -341,21 +340,14 @@ pub fn dot_q6_k_q8_k(w: &[BlockQ6K], x: &[BlockQ8K]) -> f32 {
 }
 
 /// f16 · f32 dot product: `Σ_i f32(w_i) · x_i` over `w.len() == x.len()` elements (common
-/// prefix otherwise), accumulated in `f32` in index order: `sum = sum + f32(w_i) · x_i`.
+/// prefix otherwise), in the float order ([`super::float::dot_lanes`]: `lane[i % 16] =
+/// fma(f32(w_i), x_i, lane[i % 16])`, zero-padded, folded in halves).
 pub fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
-    let mut sum = 0.0f32;
-    for (&a, &b) in w.iter().zip(x) {
-        sum += a.to_f32() * b;
-    }
-    sum
+    super::float::dot_lanes(w, x)
 }
 
 /// f32 · f32 dot product: `Σ_i w_i · x_i` over `w.len() == x.len()` elements (common prefix
-/// otherwise), accumulated in `f32` in index order: `sum = sum + w_i · x_i`.
+/// otherwise), in the float order ([`super::float::dot_lanes`]).
 pub fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
-    let mut sum = 0.0f32;
-    for (&a, &b) in w.iter().zip(x) {
-        sum += a * b;
-    }
-    sum
+    super::float::dot_lanes(w, x)
 }

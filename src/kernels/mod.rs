@@ -12,6 +12,7 @@
 pub mod activation;
 pub mod attention;
 pub mod dot;
+pub mod float;
 pub mod gemm;
 pub mod norm;
 pub mod rope;

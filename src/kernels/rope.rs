@@ -20,7 +20,8 @@
 //! Tables: `θ_i`, `cos θ_i · attn_factor`, `sin θ_i · attn_factor` in `f64` (libm), rounded once
 //! to `f32` — accurate at positions up to 2^17 and beyond, unlike an `f32` power recurrence.
 //! Rotation: each output is `a·c − b·s` / `a·s + b·c` with separately rounded `f32` products
-//! (no FMA), so SIMD tiers without FMA are bit-exact and tiers with FMA are within a tolerance.
+//! (no FMA), then the difference / sum: every tier evaluates exactly this and gives the same
+//! bits.
 //! Trailing values of `x` that do not fill a whole head are left untouched; invalid shapes
 //! (`head_dim == 0`, `n_rot > head_dim`, `cos.len() != sin.len()`) are accepted and handled
 //! as each function documents (never a panic, in debug builds too: the `Kernels` table's
