@@ -458,9 +458,8 @@ proptest! {
         let w: Vec<f16> = pairs.iter().map(|p| h(p.0)).collect();
         let x: Vec<f32> = pairs.iter().map(|p| p.1).collect();
         let got = dot_f16_f32(&w, &x);
-        let mut seq = 0.0f32;
-        for (a, b) in w.iter().zip(&x) { seq += a.to_f32() * b; }
-        prop_assert_eq!(got.to_bits(), seq.to_bits(), "index-order f32 sum");
+        let wf: Vec<f32> = w.iter().map(|v| v.to_f32()).collect();
+        prop_assert_eq!(got.to_bits(), float_order_dot(&wf, &x).to_bits(), "float order");
         let exact: f64 = w.iter().zip(&x).map(|(a, b)| f(*a) * *b as f64).sum();
         let mass: f64 = w.iter().zip(&x).map(|(a, b)| (f(*a) * *b as f64).abs()).sum();
         prop_assert!((got as f64 - exact).abs() <= tol(w.len(), mass));
@@ -471,13 +470,30 @@ proptest! {
         let w: Vec<f32> = pairs.iter().map(|p| p.0).collect();
         let x: Vec<f32> = pairs.iter().map(|p| p.1).collect();
         let got = dot_f32_f32(&w, &x);
-        let mut seq = 0.0f32;
-        for (a, b) in w.iter().zip(&x) { seq += a * b; }
-        prop_assert_eq!(got.to_bits(), seq.to_bits(), "index-order f32 sum");
+        prop_assert_eq!(got.to_bits(), float_order_dot(&w, &x).to_bits(), "float order");
         let exact: f64 = w.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
         let mass: f64 = w.iter().zip(&x).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
         prop_assert!((got as f64 - exact).abs() <= tol(w.len(), mass));
     }
+}
+
+/// The float order written out independently of the library (std's `mul_add`, the fold as one
+/// expression): lane `i % 16` accumulates `fma(w_i, x_i, lane)`, the lanes fold in halves.
+fn float_order_dot(w: &[f32], x: &[f32]) -> f32 {
+    let mut l = [0.0f32; 16];
+    for (i, (&a, &b)) in w.iter().zip(x).enumerate() {
+        l[i % 16] = a.mul_add(b, l[i % 16]);
+    }
+    // Zero padding: fma(0, 0, lane) only turns a −0.0 lane into +0.0.
+    let n = w.len().min(x.len());
+    if n % 16 != 0 {
+        for lane in l.iter_mut().skip(n % 16) {
+            *lane = 0.0f32.mul_add(0.0, *lane);
+        }
+    }
+    let h: [f32; 8] = std::array::from_fn(|i| l[i] + l[i + 8]);
+    let q: [f32; 4] = std::array::from_fn(|i| h[i] + h[i + 4]);
+    (q[0] + q[2]) + (q[1] + q[3])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,9 +66,17 @@ proptest! {
             prop_assert!((out[i] as f64 - want).abs() <= NORM_REL_TOL * want.abs() + 1e-30,
                          "{} vs {}", out[i], want);
         }
-        // The documented order, re-implemented: bit-exact.
-        let sum: f64 = x.iter().map(|&v| v as f64 * v as f64).sum();
-        let s = 1.0f32 / ((sum / x.len() as f64) as f32 + eps).sqrt();
+        // The documented order, re-implemented with std's `mul_add`: bit-exact. The sum of
+        // squares is the float order: lane `i % 16` fuses `x_i · x_i`, the lanes fold in halves
+        // (zero padding only turns a −0 lane into +0, which no square sum can be).
+        let mut l = [0.0f32; 16];
+        for (i, &v) in x.iter().enumerate() {
+            l[i % 16] = v.mul_add(v, l[i % 16]);
+        }
+        let h: [f32; 8] = std::array::from_fn(|i| l[i] + l[i + 8]);
+        let q: [f32; 4] = std::array::from_fn(|i| h[i] + h[i + 4]);
+        let sum = (q[0] + q[2]) + (q[1] + q[3]);
+        let s = 1.0f32 / (sum / x.len() as f32 + eps).sqrt();
         for i in 0..x.len() {
             prop_assert_eq!(out[i].to_bits(), ((x[i] * s) * w[i]).to_bits());
         }
