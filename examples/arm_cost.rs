@@ -23,7 +23,9 @@
 //! - `model`: decode = the tokens between the two `--decode` counts, from an empty context
 //!   (`(count(24) − count(8)) / 16` by default); prefill = one batch of the larger `--prefill`
 //!   count minus one batch of the smaller, per extra token (`(count(96) − count(32)) / 64`), each
-//!   from an empty context; both in M instructions per token.
+//!   from an empty context; both in M instructions per token. `decode_integer_only` repeats
+//!   the decode span with the float kernels replaced by empty functions, so that
+//!   `decode − decode_integer_only` is the float kernels' share of a token.
 //!
 //! Run with one thread (the plugin's counter is not atomic): everything here is sequential.
 
@@ -311,10 +313,53 @@ fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
         id + 1,
         (d1 - d0) as f64 * 1e6
     );
+
+    // The same decode steps with the float kernels (RMSNorm, RoPE, SwiGLU, softmax, attention,
+    // float gemms) replaced by empty functions: the difference is the float kernels' share of a
+    // token. The integer kernels' cost does not depend on the values they are fed.
+    drop(session);
+    let mut session =
+        Session::new(&model, &mut arena[..], limits, without_float(k)).map_err(|e| e.to_string())?;
+    let id = 1006;
+    for (i, &t) in tokens[..d1].iter().enumerate() {
+        if i == d0 {
+            mark(id);
+        }
+        run(&mut session, &[t]);
+    }
+    mark(id + 1);
+    println!(
+        "span decode_integer_only {id} {} {} Minsn/token",
+        id + 1,
+        (d1 - d0) as f64 * 1e6
+    );
     match fail {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// `k` with every float entry the graph calls replaced by a function that does nothing.
+fn without_float(k: Kernels) -> Kernels {
+    fn norm(_: &[f32], _: &[f32], _: f32, _: &mut [f32]) {}
+    fn rope(_: &mut [f32], _: usize, _: &[f32], _: &[f32]) {}
+    fn glu(_: &[f32], _: &[f32], _: &mut [f32]) {}
+    fn softmax(_: &mut [f32]) {}
+    fn scores(_: &CausalBlock, _: &[f32], _: &[f16], _: f32, _: &mut [f32]) {}
+    fn values(_: &CausalBlock, _: &[f32], _: &[f16], _: &mut [f32]) {}
+    fn gemm16(_: &[f16], _: &[f32], _: usize, _: &mut [f32], _: usize) {}
+    fn gemm32(_: &[f32], _: &[f32], _: usize, _: &mut [f32], _: usize) {}
+    let mut k = k;
+    k.rms_norm = norm;
+    k.rope_neox = rope;
+    k.rope_norm = rope;
+    k.swiglu = glu;
+    k.softmax = softmax;
+    k.attn_scores_causal_f16 = scores;
+    k.attn_values_causal_f16 = values;
+    k.gemm_f16_f32 = gemm16;
+    k.gemm_f32_f32 = gemm32;
+    k
 }
 
 fn main() -> std::process::ExitCode {
