@@ -318,8 +318,8 @@ fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
     // float gemms) replaced by empty functions: the difference is the float kernels' share of a
     // token. The integer kernels' cost does not depend on the values they are fed.
     drop(session);
-    let mut session =
-        Session::new(&model, &mut arena[..], limits, without_float(k)).map_err(|e| e.to_string())?;
+    let mut session = Session::new(&model, &mut arena[..], limits, without_float(k))
+        .map_err(|e| e.to_string())?;
     let id = 1006;
     for (i, &t) in tokens[..d1].iter().enumerate() {
         if i == d0 {

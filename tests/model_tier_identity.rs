@@ -22,7 +22,7 @@ mod model_support;
 
 use std::path::PathBuf;
 
-use model_support::{ArenaBuf, AlignedBytes, Golden, MODELS};
+use model_support::{AlignedBytes, ArenaBuf, Golden, MODELS};
 use phi3_kernels::cpu::Tier;
 use phi3_kernels::kernels::Kernels;
 use phi3_kernels::model::{Limits, Model, Session};
@@ -125,7 +125,11 @@ fn fixture_models_give_scalar_bits_on_every_tier() {
         let golden = Golden::load(name);
         let bytes = model_support::model_bytes(name);
         let (_gguf, model) = model_support::parse(&bytes);
-        let cases = if quick { &golden.cases[..1] } else { &golden.cases[..] };
+        let cases = if quick {
+            &golden.cases[..1]
+        } else {
+            &golden.cases[..]
+        };
         for case in cases {
             let steps = if quick { 3 } else { 8 };
             check_model(&format!("{name}/{}", case.id), &model, &case.tokens, steps);
@@ -153,10 +157,7 @@ fn smollm2_prompt() -> Vec<u32> {
         match key {
             "case" => in_case = value == "p0_jinja_default",
             "prompt_ids" if in_case => {
-                return value
-                    .split(',')
-                    .map(|v| v.parse().expect("id"))
-                    .collect()
+                return value.split(',').map(|v| v.parse().expect("id")).collect()
             }
             _ => {}
         }
