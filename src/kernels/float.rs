@@ -48,15 +48,19 @@ pub fn fma(a: f32, b: f32, c: f32) -> f32 {
 /// `lane[i] + lane[i + w]`; the result is lane 0.
 #[inline]
 pub fn fold_lanes(acc: [f32; FLOAT_LANES]) -> f32 {
-    let mut a = acc;
-    let mut w = FLOAT_LANES / 2;
-    while w > 0 {
-        for i in 0..w {
-            a[i] += a[i + w];
-        }
-        w /= 2;
-    }
-    a[0]
+    let [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15] = acc;
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = [
+        a0 + a8,
+        a1 + a9,
+        a2 + a10,
+        a3 + a11,
+        a4 + a12,
+        a5 + a13,
+        a6 + a14,
+        a7 + a15,
+    ];
+    let [c0, c1, c2, c3] = [b0 + b4, b1 + b5, b2 + b6, b3 + b7];
+    (c0 + c2) + (c1 + c3)
 }
 
 /// A value a float kernel reads as `f32` (exactly: `f16 → f32` is exact).
@@ -129,7 +133,7 @@ pub const EXP_ROUND: f32 = 12_582_912.0;
 /// `log2 e` rounded to `f32`.
 pub const EXP_LOG2E: f32 = core::f32::consts::LOG2_E;
 /// High part of `ln 2` (9 significant bits, so `n · C1` is exact for the `n` that occur).
-pub const EXP_C1: f32 = 0.693_359_375;
+pub const EXP_C1: f32 = 355.0 / 512.0;
 /// Low part of `ln 2`: `C1 + C2 ≈ ln 2`.
 pub const EXP_C2: f32 = -2.121_944_4e-4;
 /// Polynomial coefficients `P0..P5` (Cephes `expf`, `P5 = 0.5`).
@@ -163,13 +167,8 @@ pub fn exp(x: f32) -> f32 {
     if x.is_nan() {
         return x;
     }
-    let x = if x < EXP_LO {
-        EXP_LO
-    } else if x > EXP_HI {
-        EXP_HI
-    } else {
-        x
-    };
+    // Not NaN here; the bounds are constants with EXP_LO < EXP_HI, so `clamp` cannot panic.
+    let x = x.clamp(EXP_LO, EXP_HI);
     let n = (x * EXP_LOG2E + EXP_ROUND) - EXP_ROUND;
     let r = fma(-n, EXP_C1, x);
     let r = fma(-n, EXP_C2, r);
