@@ -486,7 +486,7 @@ fn float_order_dot(w: &[f32], x: &[f32]) -> f32 {
     }
     // Zero padding: fma(0, 0, lane) only turns a −0.0 lane into +0.0.
     let n = w.len().min(x.len());
-    if n % 16 != 0 {
+    if !n.is_multiple_of(16) {
         for lane in l.iter_mut().skip(n % 16) {
             *lane = 0.0f32.mul_add(0.0, *lane);
         }
