@@ -317,7 +317,6 @@ fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
     // The same decode steps with the float kernels (RMSNorm, RoPE, SwiGLU, softmax, attention,
     // float gemms) replaced by empty functions: the difference is the float kernels' share of a
     // token. The integer kernels' cost does not depend on the values they are fed.
-    drop(session);
     let mut session = Session::new(&model, &mut arena[..], limits, without_float(k))
         .map_err(|e| e.to_string())?;
     let id = 1006;
