@@ -17,7 +17,6 @@
 //! set or `PHI3_REQUIRE_SMOLLM2=1`, and otherwise prints a loud SKIPPED line.
 
 mod common;
-#[allow(dead_code)]
 mod model_support;
 
 use std::path::PathBuf;
