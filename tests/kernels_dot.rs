@@ -329,6 +329,26 @@ fn bytes_for<T>(max_blocks: usize) -> impl Strategy<Value = Vec<u8>> {
 const MAX_32: usize = 12;
 const MAX_K: usize = 4;
 
+/// The float order of `kernels::float` restated: element `i` goes to lane `i % 16` with a fused
+/// multiply-add, the tail padded with zeros through the same fma, then the lanes are folded in
+/// halves (`i + 8`, `i + 4`, `i + 2`, `i + 1`).
+fn float_order_dot(w: &[f32], x: &[f32]) -> f32 {
+    let n = w.len().min(x.len());
+    let mut lanes = [0.0f32; 16];
+    for i in 0..n.div_ceil(16) * 16 {
+        let (a, b) = if i < n { (w[i], x[i]) } else { (0.0, 0.0) };
+        lanes[i % 16] = a.mul_add(b, lanes[i % 16]);
+    }
+    let mut half = 8;
+    while half > 0 {
+        for i in 0..half {
+            lanes[i] += lanes[i + half];
+        }
+        half /= 2;
+    }
+    lanes[0]
+}
+
 proptest! {
     #![proptest_config(cases())]
 
@@ -458,9 +478,8 @@ proptest! {
         let w: Vec<f16> = pairs.iter().map(|p| h(p.0)).collect();
         let x: Vec<f32> = pairs.iter().map(|p| p.1).collect();
         let got = dot_f16_f32(&w, &x);
-        let mut seq = 0.0f32;
-        for (a, b) in w.iter().zip(&x) { seq += a.to_f32() * b; }
-        prop_assert_eq!(got.to_bits(), seq.to_bits(), "index-order f32 sum");
+        let xw: Vec<f32> = w.iter().map(|a| a.to_f32()).collect();
+        prop_assert_eq!(got.to_bits(), float_order_dot(&xw, &x).to_bits(), "float-order sum");
         let exact: f64 = w.iter().zip(&x).map(|(a, b)| f(*a) * *b as f64).sum();
         let mass: f64 = w.iter().zip(&x).map(|(a, b)| (f(*a) * *b as f64).abs()).sum();
         prop_assert!((got as f64 - exact).abs() <= tol(w.len(), mass));
@@ -471,9 +490,7 @@ proptest! {
         let w: Vec<f32> = pairs.iter().map(|p| p.0).collect();
         let x: Vec<f32> = pairs.iter().map(|p| p.1).collect();
         let got = dot_f32_f32(&w, &x);
-        let mut seq = 0.0f32;
-        for (a, b) in w.iter().zip(&x) { seq += a * b; }
-        prop_assert_eq!(got.to_bits(), seq.to_bits(), "index-order f32 sum");
+        prop_assert_eq!(got.to_bits(), float_order_dot(&w, &x).to_bits(), "float-order sum");
         let exact: f64 = w.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
         let mass: f64 = w.iter().zip(&x).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
         prop_assert!((got as f64 - exact).abs() <= tol(w.len(), mass));

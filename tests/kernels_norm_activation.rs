@@ -10,9 +10,13 @@ use proptest::prelude::*;
 
 /// Unit roundoff of f32.
 const U: f64 = f32::EPSILON as f64 / 2.0;
-/// RMSNorm: the f64 sum rounds to f32 once (mean), then `+ eps`, `sqrtf`, `1/`, and two
-/// products: 6 roundings relative to the output.
-const NORM_REL_TOL: f64 = 7.0 * U;
+/// RMSNorm: the sum of squares in the float order (16 lanes of at most `n/16 + 1` fused terms,
+/// then 4 fold additions: non-negative terms, so `(n/16 + 5)·u` relative, halved by the square
+/// root), then `/ n`, `+ eps`, `sqrtf`, `1/`, and two products: 6 more roundings relative to
+/// the output.
+fn norm_rel_tol(n: usize) -> f64 {
+    (7.0 + (n as f64 / 16.0 + 5.0) / 2.0) * U
+}
 /// SwiGLU: `expf` (≤ 1 ulp), `1 +`, the division and the product: ≤ 5 roundings relative to
 /// `|silu(g)·u|`, plus the absorption of `e^−g` into 1 amplified by at most `|g|` (relative to
 /// `1 + e^−g`) — covered by the `1 + |g|` factor.
@@ -63,12 +67,24 @@ proptest! {
         let scale = 1.0 / (ms + eps as f64).sqrt();
         for i in 0..x.len() {
             let want = x[i] as f64 * scale * w[i] as f64;
-            prop_assert!((out[i] as f64 - want).abs() <= NORM_REL_TOL * want.abs() + 1e-30,
+            prop_assert!((out[i] as f64 - want).abs() <= norm_rel_tol(x.len()) * want.abs() + 1e-30,
                          "{} vs {}", out[i], want);
         }
-        // The documented order, re-implemented: bit-exact.
-        let sum: f64 = x.iter().map(|&v| v as f64 * v as f64).sum();
-        let s = 1.0f32 / ((sum / x.len() as f64) as f32 + eps).sqrt();
+        // The documented order, re-implemented: bit-exact. The sum of squares in the float
+        // order: lane `i % 16` with a fused multiply-add, zero-padded, folded in halves.
+        let mut lanes = [0.0f32; 16];
+        for i in 0..x.len().div_ceil(16) * 16 {
+            let v = x.get(i).copied().unwrap_or(0.0);
+            lanes[i % 16] = v.mul_add(v, lanes[i % 16]);
+        }
+        let mut half = 8;
+        while half > 0 {
+            for i in 0..half {
+                lanes[i] += lanes[i + half];
+            }
+            half /= 2;
+        }
+        let s = 1.0f32 / (lanes[0] / x.len() as f32 + eps).sqrt();
         for i in 0..x.len() {
             prop_assert_eq!(out[i].to_bits(), ((x[i] * s) * w[i]).to_bits());
         }
