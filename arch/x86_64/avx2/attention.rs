@@ -5,29 +5,32 @@
 //! - [`attn_scores_f16`]: `scores[p] = scale · Σ_{i<d} q_i · f32(K[p·stride + i])`.
 //! - [`attn_values_f16`]: `out_i = Σ_p w_p · f32(V[p·stride + i])` (`out` overwritten).
 //!
-//! # Layout, accumulators and unroll
+//! # Layout, accumulators and the float order
 //!
 //! Key / value row `p` starts at `p · stride` (the caller's per-KV-head offset and row pitch);
-//! only the first `d` values are read. Scores: 4 positions at a time, each with its own `f32x8`
-//! FMA accumulator (4 independent chains share every `q` load); per row the sum is the lanes
-//! summed, then the `d % 8` tail in index order, then `scale · acc`. Values: `out` is processed
-//! in column chunks of 32 (4 accumulators, one per 8 columns) held in registers across all
-//! positions in increasing order (`acc = fma(w_p, v, acc)`), then 8-column chunks, then the
-//! `d % 8` tail columns in scalar.
+//! only the first `d` values are read. Every value is bit-identical to the scalar reference
+//! ([`crate::kernels::attention`]):
+//!
+//! - Scores: per position, the float-order dot product of `q` and `f32(k)`
+//!   ([`crate::kernels::float::dot_lanes`]): 16 lanes as two `f32x8` FMA accumulators (lanes
+//!   0–7 and 8–15), each an independent chain over the 16-element chunks in increasing order,
+//!   the last chunk zero-padded through the same FMA; the two are run one after the other
+//!   ([`half_lanes`]) and folded in halves ([`fold16`]), then `scale · acc`. Four positions at
+//!   a time share every `q` load.
+//! - Values: `out` starts at `+0.0` and each position `p` in increasing order makes
+//!   `out_i = fma(w_p, f32(v_i), out_i)`: column chunks of 96, 64, 32 or 8 (`f32x8`
+//!   accumulators held in registers across all positions), then the `d % 8` tail columns in
+//!   scalar with the same fused chain.
 //!
 //! Causal blocks ([`attn_scores_causal_f16`], [`attn_values_causal_f16`], batched prefill):
 //! groups of 4 consecutive queries share every converted key / value vector. Scores: 4 × 3
-//! accumulators (4 queries × 3 key rows), each `(query, row)` sum formed exactly as the
-//! single-query loop forms it (FMA chain over `i`, lane sum, scalar tail, `scale ·`). Values:
-//! 4 × 3 accumulators (4 queries × 24 columns), each column a chain over `p` in increasing order
-//! from zero, as in the single-query loop; the causal tail row `n + t` feeds only the queries
-//! that attend it. So per query the block kernels are bit for bit the single-query kernels,
-//! which keeps a batched prefill bit-identical to token-by-token decode, and each key and
-//! value row is converted once per block instead of once per query.
-//!
-//! Tolerance (vs the reference's index-order sums with separate roundings): scores are dot
-//! products of `d` terms, `|Δ| ≤ 2·d·ε·Σ|q_i·k_i|` (times `scale`); values keep the reference's
-//! order over `p` and differ only by FMA's single rounding, `|Δ| ≤ n·ε·Σ_p |w_p·v_p|`.
+//! accumulators (4 queries × 3 key rows) per half of the lanes, each `(query, row)` sum formed
+//! exactly as the single-query loop forms it. Values: 4 × 3 accumulators (4 queries × 24
+//! columns), each column a chain over `p` in increasing order from zero, as in the
+//! single-query loop; the causal tail row `n + t` feeds only the queries that attend it. So per
+//! query the block kernels are bit for bit the single-query kernels, which keeps a batched
+//! prefill bit-identical to token-by-token decode, and each key and value row is converted
+//! once per block instead of once per query.
 //!
 //! # Tails and bounds
 //!
@@ -35,7 +38,7 @@
 //! (`p·stride + d ≤ len`) fits are processed; other scores are left untouched and other value
 //! rows do not contribute. Unaligned loads; f16 converted with `vcvtph2ps`.
 
-use crate::arch::x86_64::frame::common::hsum_ps;
+use super::dot_float::fold16;
 use crate::kernels::attention::{
     query_groups, scores_causal_by_query, values_causal_by_query, CausalBlock, QUERY_GROUP,
 };
@@ -64,36 +67,16 @@ unsafe fn load_f16x8(p: *const f16) -> __m256 {
     unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
 }
 
-/// `[Σ_i q_i · k_r[i]; R]` for `R` key rows, each `d = q.len()` values long.
+/// `[Σ_i q_i · k_r[i]; R]` for `R` key rows, each `d = q.len()` values long, in the float
+/// order ([`dot_rows_multi`] of one query).
 ///
 /// # Safety
 /// Every `k[r]` must point to `q.len()` readable values; the CPU must support AVX2, FMA, F16C.
 #[inline(always)]
 unsafe fn dot_rows<const R: usize>(q: &[f32], k: [*const f16; R]) -> [f32; R] {
-    let d = q.len();
-    let main = d - d % 8;
-    // SAFETY: vector loads cover `i .. i + 8 <= main <= d`; scalar reads `< d` (caller
-    // contract for the key rows).
-    unsafe {
-        let mut acc = [_mm256_setzero_ps(); R];
-        let mut i = 0;
-        while i < main {
-            let qv = _mm256_loadu_ps(q.as_ptr().add(i));
-            for (a, &kr) in acc.iter_mut().zip(&k) {
-                *a = _mm256_fmadd_ps(qv, load_f16x8(kr.add(i)), *a);
-            }
-            i += 8;
-        }
-        let mut out = [0.0f32; R];
-        for ((o, a), &kr) in out.iter_mut().zip(&acc).zip(&k) {
-            let mut s = hsum_ps(*a);
-            for (j, &qj) in q.iter().enumerate().skip(main) {
-                s += qj * (*kr.add(j)).to_f32();
-            }
-            *o = s;
-        }
-        out
-    }
+    // SAFETY: forwarded caller contract (`q` holds `d` values).
+    let [out] = unsafe { dot_rows_multi::<1, R>([q.as_ptr()], q.len(), k) };
+    out
 }
 
 /// # Safety
@@ -223,19 +206,20 @@ unsafe fn attn_values_f16_avx2(weights: &[f32], values: &[f16], stride: usize, o
 }
 
 /// `out[i] = Σ_p w_p · f32(values[p·stride + i])` for the columns `i ≥ from` (the `d % 8` tail
-/// of the value kernels), `s = s + w_p · v` in increasing `p`; rows past `values` add 0.
+/// of the value kernels), `s = fma(w_p, v, s)` from `+0.0` in increasing `p` (the reference's
+/// chain); rows past `values` add 0.
 fn tail_columns(w: &[f32], values: &[f16], stride: usize, from: usize, out: &mut [f32]) {
     for (i, o) in out.iter_mut().enumerate().skip(from) {
         let mut s = 0.0f32;
         for (p, &wp) in w.iter().enumerate() {
             let v = values.get(p * stride + i).map_or(0.0, |v| v.to_f32());
-            s += wp * v;
+            s = crate::kernels::float::fma(wp, v, s);
         }
         *o = s;
     }
 }
 
-/// AVX2 [`crate::kernels::attention::attn_scores_f16`] (tolerance: module docs).
+/// AVX2 [`crate::kernels::attention::attn_scores_f16`] (bit-exact: module docs).
 pub(crate) fn attn_scores_f16(
     q: &[f32],
     keys: &[f16],
@@ -247,7 +231,7 @@ pub(crate) fn attn_scores_f16(
     unsafe { attn_scores_f16_avx2(q, keys, stride, scale, scores) }
 }
 
-/// AVX2 [`crate::kernels::attention::attn_values_f16`] (tolerance: module docs).
+/// AVX2 [`crate::kernels::attention::attn_values_f16`] (bit-exact: module docs).
 pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     // SAFETY: reachable only through `avx2::kernels()` (CPU features checked).
     unsafe { attn_values_f16_avx2(weights, values, stride, out) }
@@ -257,9 +241,70 @@ pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, ou
 /// and 1 in `attention_bw --prefill`).
 const SCORE_ROWS: usize = 3;
 
+/// One half of the float order's 16 lanes of `M × R` dot products (`q_j · k_r`, `d` values
+/// each): `h = 0` gives the `f32x8` accumulators of lanes 0–7 (elements `16c .. 16c + 8` of
+/// every chunk `c`), `h = 1` those of lanes 8–15 (`16c + 8 .. 16c + 16`). Each accumulator is
+/// `acc = fma(q, k, acc)` over the chunks in increasing order, the last chunk zero-padded to 16
+/// (its padding goes through the same FMA). The two halves are independent chains, so a caller
+/// runs them one after the other, with `M × R` accumulators live instead of `2 × M × R`.
+///
+/// # Safety
+/// Every `q[j]` and `k[r]` must point to `d` readable values; the CPU must support AVX2, FMA
+/// and F16C.
+#[inline(always)]
+unsafe fn half_lanes<const M: usize, const R: usize>(
+    q: [*const f32; M],
+    d: usize,
+    k: [*const f16; R],
+    h: usize,
+) -> [[__m256; R]; M] {
+    let main = d - d % 16;
+    // SAFETY: the vector loads cover `i .. i + 8` with `i + 8 <= main <= d` (`main` is a
+    // multiple of 16 and `i ≡ 8h mod 16`); the tail copies read `start .. start + cnt <= d`
+    // and only when `cnt > 0` (caller contract for the rows); the tail loads read stack arrays.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); R]; M];
+        let mut i = 8 * h;
+        while i < main {
+            let kv: [__m256; R] = core::array::from_fn(|r| load_f16x8(k[r].add(i)));
+            for (a, &qj) in acc.iter_mut().zip(&q) {
+                let qv = _mm256_loadu_ps(qj.add(i));
+                for (a, &kr) in a.iter_mut().zip(&kv) {
+                    *a = _mm256_fmadd_ps(qv, kr, *a);
+                }
+            }
+            i += 16;
+        }
+        if main < d {
+            // This half of the last chunk: `cnt` real values, zero-padded to 8.
+            let start = main + 8 * h;
+            let cnt = d.saturating_sub(start).min(8);
+            let kv: [__m256; R] = core::array::from_fn(|r| {
+                let mut buf = [f16::ZERO; 8];
+                if cnt > 0 {
+                    core::ptr::copy_nonoverlapping(k[r].add(start), buf.as_mut_ptr(), cnt);
+                }
+                load_f16x8(buf.as_ptr())
+            });
+            for (a, &qj) in acc.iter_mut().zip(&q) {
+                let mut buf = [0.0f32; 8];
+                if cnt > 0 {
+                    core::ptr::copy_nonoverlapping(qj.add(start), buf.as_mut_ptr(), cnt);
+                }
+                let qv = _mm256_loadu_ps(buf.as_ptr());
+                for (a, &kr) in a.iter_mut().zip(&kv) {
+                    *a = _mm256_fmadd_ps(qv, kr, *a);
+                }
+            }
+        }
+        acc
+    }
+}
+
 /// [`dot_rows`] for `M` queries at once: `[[Σ_i q_j[i] · k_r[i]; R]; M]` with `d` values per
-/// row. Each converted key vector feeds `M` accumulators; every `(j, r)` sum is formed exactly
-/// as `dot_rows` forms it (same FMA chain over `i`, lane sum, scalar `d % 8` tail).
+/// row, each in the float order ([`half_lanes`] for lanes 0–7 and 8–15, then [`fold16`]).
+/// Each converted key vector feeds `M` accumulators; every `(j, r)` sum is formed exactly as
+/// for one query and one row.
 ///
 /// # Safety
 /// Every `q[j]` and `k[r]` must point to `d` readable values; the CPU must support AVX2, FMA
@@ -270,30 +315,14 @@ unsafe fn dot_rows_multi<const M: usize, const R: usize>(
     d: usize,
     k: [*const f16; R],
 ) -> [[f32; R]; M] {
-    let main = d - d % 8;
-    // SAFETY: vector loads cover `i .. i + 8 <= main <= d`, scalar reads `< d` (caller
-    // contract).
+    // SAFETY: forwarded caller contract.
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); R]; M];
-        let mut i = 0;
-        while i < main {
-            let kv: [__m256; R] = core::array::from_fn(|r| load_f16x8(k[r].add(i)));
-            for (a, &qj) in acc.iter_mut().zip(&q) {
-                let qv = _mm256_loadu_ps(qj.add(i));
-                for (a, &kr) in a.iter_mut().zip(&kv) {
-                    *a = _mm256_fmadd_ps(qv, kr, *a);
-                }
-            }
-            i += 8;
-        }
+        let lo = half_lanes::<M, R>(q, d, k, 0);
+        let hi = half_lanes::<M, R>(q, d, k, 1);
         let mut out = [[0.0f32; R]; M];
-        for ((o, a), &qj) in out.iter_mut().zip(&acc).zip(&q) {
-            for ((o, a), &kr) in o.iter_mut().zip(a).zip(&k) {
-                let mut s = hsum_ps(*a);
-                for j in main..d {
-                    s += *qj.add(j) * (*kr.add(j)).to_f32();
-                }
-                *o = s;
+        for ((o, lo), hi) in out.iter_mut().zip(&lo).zip(&hi) {
+            for ((o, &lo), &hi) in o.iter_mut().zip(lo).zip(hi) {
+                *o = fold16(lo, hi);
             }
         }
         out

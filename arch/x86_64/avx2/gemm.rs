@@ -5,7 +5,8 @@
 //! sizes. Each entry asks [`super::select::gemm_path`] for the path of the call and runs it
 //! with the frame's driver ([`crate::arch::x86_64::frame::driver`], whose module docs give
 //! the layout, tiling and tails). Every output is bit-identical to this tier's `dot` of its
-//! row and column, and for the integer formats to the scalar reference.
+//! row and column, and to the scalar reference (the float formats through the float order of
+//! [`crate::kernels::float`]: 16 FMA lanes per `(row, column)` pair as two `f32x8`).
 //!
 //! Tile sizes were picked by timing (3072 × 3072, 1 and 64 columns): with 16 ymm registers,
 //! 1 × 4 tiles (one weight block unpacked for 4 columns) beat 2 × 2 and 4 × 1 for the maddubs

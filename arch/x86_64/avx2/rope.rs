@@ -5,7 +5,8 @@
 //!
 //! Pair `i` of each head: `x0' = x0·cos_i − x1·sin_i`, `x1' = x0·sin_i + x1·cos_i`, with
 //! separately rounded products (`vmulps`, then `vsubps` / `vaddps`, no FMA) exactly as the
-//! reference, so results are bit-identical (tolerance 0; the shared test allows 4 ε).
+//! reference, so results are bit-identical
+//! (the float order of [`crate::kernels::float`]: RoPE has no sums, and no FMA anywhere).
 //!
 //! # Layout
 //!

@@ -1,43 +1,41 @@
-//! AVX-512 element-wise activations: SwiGLU and softmax, on a 16-lane vectorised `expf`.
+//! AVX-512 element-wise activations: SwiGLU and softmax, on the float order's 16-lane vector
+//! `exp`.
 //!
-//! # Math
+//! # Math and order of operations
 //!
-//! - [`exp16_ps`]: `e^x = 2^n · e^r` with `n = round(x · log2 e)` (`vrndscaleps`, nearest) and
-//!   `r = x − n·ln2_hi − n·ln2_lo` (two FMAs; `ln2_hi` has 8 significant bits less than f32, so
-//!   `n·ln2_hi` is exact for `|n| ≤ 255`), `e^r ≈ 1 + r + r²·P(r)` on `|r| ≤ ln2/2` with
-//!   Cephes' degree-5 `expf` polynomial (Horner, FMA) — the AVX2 tier's reduction and
-//!   polynomial, so `e^r` is the same value — and `2^n` applied by `vscalefps`, which computes
-//!   `y · 2^n` with a single rounding, so both overflow (`x > 88.72` → `+∞`) and gradual
-//!   underflow (subnormal results) round once, like `libm::expf`. Input is clamped to
-//!   `[−104, 89]` first (beyond which the result is already `0` / `+∞`); NaN propagates
-//!   (`vminps` / `vmaxps` return their second operand, `x`, when it is NaN).
-//!   Error: ≤ 2 ulp relative to the correctly rounded `e^x` over the normal range (asserted over
-//!   a sweep of `[−103, 88.7]` by this file's test, on CPUs with AVX-512), plus the usual
-//!   absolute error of one subnormal ulp below `2^−126`.
-//! - SwiGLU: `out_i = (g / (1 + e^(−g))) · u`, `vdivps` and `vmulps` as in the reference
-//!   (≤ ~3 ulp from the scalar result: the `exp` error damped by `e/(1+e) < 1`, plus the
-//!   reference's own `expf` error; the tests allow 16 ε relative).
+//! Every output is bit-identical to the scalar reference ([`crate::kernels::activation`]):
+//!
+//! - [`exp16_ps`]: the steps of [`crate::kernels::float::exp`], lane for lane: clamp to
+//!   `[EXP_LO, EXP_HI]` (`vmaxps` / `vminps` with `x` as the second operand, which they return
+//!   when it is NaN, so NaN propagates); `n = (x · log2e + EXP_ROUND) − EXP_ROUND` (`vmulps`,
+//!   `vaddps`, `vsubps`: round to nearest even, not `vrndscaleps`); `r = fnmadd(n, C1, x)`,
+//!   then `fnmadd(n, C2, r)` (`−n·C + r` rounded once, the reference's `fma(−n, C, r)`); Horner
+//!   with `vfmadd`; `y = fma(p, r·r, r) + 1`; then `(y · 2^k1) · 2^k2` with `k = n`
+//!   (`vcvtps2dq`, exact), `k1 = k >> 1` (`vpsrad`), `k2 = k − k1`, each power built in the
+//!   exponent field.
+//! - SwiGLU: `out_i = (g / (1 + exp(−g))) · u`: a sign flip, [`exp16_ps`], `vaddps`, a real
+//!   `vdivps` (no reciprocal approximation) and `vmulps`, as the reference.
 //! - Softmax: `m = max` of the non-NaN entries (`vmaxps` with the new value as the first
 //!   operand, so a NaN lane keeps the running maximum, as `f32::max`; the 16 lanes then folded
-//!   with `f32::max`), `e_i = exp(x_i − m)`, `sum` over 16 lanes (fixed fold: high 256 bits onto
-//!   low, then the AVX2 8-lane fold), then `x_i · (1 / sum)`. All-`−∞` (or empty, or all-NaN)
-//!   rows become zeros; `−∞` entries become exactly `0`; a NaN or `+∞` entry makes every output
-//!   NaN, as in the reference. Tolerance: `exp` ≤ 2 ulp per term, the sum in a different order
-//!   (≤ n·ε relative, typically ~log n·ε), one reciprocal and one product (the tests allow
-//!   16 ε relative plus `2·n·ε` absolute).
+//!   with `f32::max`; a maximum is exact, so its order does not matter), `e_i = exp(x_i − m)`,
+//!   `sum` in the float order (one `f32x16` accumulator of plain `vaddps`, the tail chunk's
+//!   masked-off lanes adding `+0.0` as the reference's padding, then the fold in halves,
+//!   [`hsum16_ps`]), then `x_i · (1.0 / sum)` (one real division). All-`−∞` (or empty, or
+//!   all-NaN) rows become zeros; `−∞` entries become exactly `0`; a NaN or `+∞` entry makes
+//!   every output NaN, as in the reference.
 //!
 //! # Layout and tails
 //!
 //! Plain slices, 16 values per step with unaligned loads / stores; the last `n % 16` values use
 //! masked loads and stores (`__mmask16`) through the same vector formula, so every element gets
 //! the same arithmetic and nothing past the slices is touched. In softmax the masked-off lanes
-//! load as `−∞` (neutral for the maximum) and are left out of the sum by a masked add.
-//! Lengths: the common prefix, like the reference.
+//! load as `−∞` (neutral for the maximum). Lengths: the common prefix, like the reference.
 
 use super::dot_float::{hsum16_ps, low_lanes};
+use crate::kernels::float::{EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_P, EXP_ROUND};
 use core::arch::x86_64::*;
 
-/// Vector `e^x` of 16 lanes (module docs for the method and its error).
+/// Vector `e^x` of 16 lanes: [`crate::kernels::float::exp`] bit for bit (module docs).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F.
@@ -47,25 +45,32 @@ pub(super) unsafe fn exp16_ps(x: __m512) -> __m512 {
     unsafe {
         // `max(lo, x)` / `min(hi, x)` return the second operand (x) when it is NaN.
         let x = _mm512_min_ps(
-            _mm512_set1_ps(89.0),
-            _mm512_max_ps(_mm512_set1_ps(-104.0), x),
+            _mm512_set1_ps(EXP_HI),
+            _mm512_max_ps(_mm512_set1_ps(EXP_LO), x),
         );
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(x, _mm512_set1_ps(core::f32::consts::LOG2_E)),
+        let round = _mm512_set1_ps(EXP_ROUND);
+        let n = _mm512_sub_ps(
+            _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)), round),
+            round,
         );
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
-        let mut p = _mm512_set1_ps(1.987_569_1e-4);
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.398_199_9e-3));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.333_452e-3));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166_579_6e-2));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666_666_5e-1));
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5));
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C1), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C2), r);
+        let mut p = _mm512_set1_ps(EXP_P[0]);
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P[1]));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P[2]));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P[3]));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P[4]));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P[5]));
         let r2 = _mm512_mul_ps(r, r);
         let y = _mm512_add_ps(_mm512_fmadd_ps(p, r2, r), _mm512_set1_ps(1.0));
-        // `n` is an integer in [−150, 129] (or NaN, and then `y` is NaN too): `y · 2^n`,
-        // rounded once.
-        _mm512_scalef_ps(y, n)
+        // `n` is an integer in −159..=129 (or NaN, and then `y` is NaN too).
+        let k = _mm512_cvtps_epi32(n);
+        let k1 = _mm512_srai_epi32::<1>(k);
+        let k2 = _mm512_sub_epi32(k, k1);
+        let bias = _mm512_set1_epi32(127);
+        let s1 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(k1, bias)));
+        let s2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(k2, bias)));
+        _mm512_mul_ps(_mm512_mul_ps(y, s1), s2)
     }
 }
 
@@ -167,8 +172,11 @@ unsafe fn softmax_avx512(x: &mut [f32]) {
         let v = _mm512_mask_loadu_ps(neg_inf, tail, p.add(main));
         let e = exp16_ps(_mm512_sub_ps(v, mv));
         _mm512_mask_storeu_ps(p.add(main), tail, e);
-        // Only the tail's lanes are added (an empty tail adds nothing).
-        acc = _mm512_mask_add_ps(acc, tail, acc, e);
+        // The tail chunk: its lanes past `n` add `+0.0`, the reference's padding (an empty
+        // tail adds nothing).
+        if main < n {
+            acc = _mm512_add_ps(acc, _mm512_maskz_mov_ps(tail, e));
+        }
         hsum16_ps(acc)
     };
     let inv = 1.0 / sum;
@@ -185,13 +193,13 @@ unsafe fn softmax_avx512(x: &mut [f32]) {
     }
 }
 
-/// AVX-512 [`crate::kernels::activation::swiglu`] (tolerance: module docs).
+/// AVX-512 [`crate::kernels::activation::swiglu`] (bit-exact: module docs).
 pub(crate) fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { swiglu_avx512(gate, up, out) }
 }
 
-/// AVX-512 [`crate::kernels::activation::softmax`] (tolerance: module docs).
+/// AVX-512 [`crate::kernels::activation::softmax`] (bit-exact: module docs).
 pub(crate) fn softmax(x: &mut [f32]) {
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { softmax_avx512(x) }
@@ -201,9 +209,11 @@ pub(crate) fn softmax(x: &mut [f32]) {
 mod tests {
     use super::*;
 
-    /// Distance in ulp between two finite floats of the same sign.
-    fn ulp_diff(a: f32, b: f32) -> u32 {
-        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    use crate::kernels::float::exp;
+
+    /// Bit equality, any two NaNs equal (the NaN payload is not part of the float order).
+    fn same(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
     }
 
     /// Whether the tier runs here; when it does not, says so, and fails if
@@ -240,72 +250,43 @@ mod tests {
     }
 
     #[test]
-    fn exp_within_two_ulp_of_f64() {
+    fn exp_is_the_float_order_exp() {
         if !has_avx512() {
             return;
         }
-        let mut worst = 0;
-        let mut x = -103.0f32;
-        while x < 88.7 {
-            let xs: [f32; 16] = core::array::from_fn(|k| x + k as f32 * 1.37e-3);
-            // SAFETY: the features were detected above.
+        let check = |xs: [f32; 16]| {
+            // SAFETY: the features were detected by the caller.
             let got = unsafe { exp16(xs) };
             for (&xi, &g) in xs.iter().zip(&got) {
-                let want = libm::exp(f64::from(xi)) as f32;
-                if want >= f32::MIN_POSITIVE {
-                    worst = worst.max(ulp_diff(g, want));
-                } else {
-                    // Subnormal range: one subnormal ulp absolute.
-                    assert!((g - want).abs() <= f32::from_bits(1), "exp16({xi}) = {g}");
-                }
-            }
-            x += 16.0 * 1.37e-3;
-        }
-        assert!(worst <= 2, "exp16_ps: {worst} ulp");
-        // SAFETY: the features were detected above.
-        let special = unsafe {
-            exp16([
-                f32::NAN,
-                f32::INFINITY,
-                f32::NEG_INFINITY,
-                89.0,
-                -200.0,
-                0.0,
-                -0.0,
-                88.7,
-                88.72,
-                -87.3,
-                -100.0,
-                -103.9,
-                1.0,
-                -1.0,
-                0.346,
-                -0.346,
-            ])
-        };
-        assert!(special[0].is_nan());
-        assert_eq!(special[1], f32::INFINITY);
-        assert_eq!(special[2], 0.0);
-        assert_eq!(special[3], f32::INFINITY);
-        assert_eq!(special[4], 0.0);
-        assert_eq!(special[5], 1.0);
-        assert_eq!(special[6], 1.0);
-        assert!(special[7].is_finite());
-        assert!(special[8].is_finite());
-        for (k, &xi) in [-87.3f32, -100.0, -103.9, 1.0, -1.0, 0.346, -0.346]
-            .iter()
-            .enumerate()
-        {
-            let want = libm::exp(f64::from(xi)) as f32;
-            let got = special[9 + k];
-            if want >= f32::MIN_POSITIVE {
-                assert!(ulp_diff(got, want) <= 2, "exp16({xi}) = {got} vs {want}");
-            } else {
                 assert!(
-                    (got - want).abs() <= f32::from_bits(1),
-                    "exp16({xi}) = {got}"
+                    same(g, exp(xi)),
+                    "exp16_ps({xi:e}) = {g:e}, want {:e}",
+                    exp(xi)
                 );
             }
+        };
+        let mut x = -115.0f32;
+        while x < 92.0 {
+            check(core::array::from_fn(|k| x + k as f32 * 1.37e-3));
+            x += 16.0 * 1.37e-3;
         }
+        check([
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            89.0,
+            -200.0,
+            0.0,
+            -0.0,
+            88.7,
+            88.72,
+            -87.3,
+            -100.0,
+            -103.9,
+            -110.0,
+            -109.99,
+            f32::MAX,
+            -f32::from_bits(1),
+        ]);
     }
 }

@@ -5,23 +5,27 @@
 //! - [`attn_scores_f16`]: `scores[p] = scale · Σ_{i<d} q_i · f32(K[p·stride + i])`.
 //! - [`attn_values_f16`]: `out_i = Σ_p w_p · f32(V[p·stride + i])` (`out` overwritten).
 //!
-//! # Layout, accumulators and unroll
+//! # Layout, accumulators and the float order
 //!
 //! Key / value row `p` starts at `p · stride` (the caller's per-KV-head offset and row pitch);
 //! only the first `d` values are read; f16 values are converted 16 at a time with
-//! `vcvtph2ps`. Scores: 4 positions at a time, each with its own `f32x16` FMA accumulator
-//! (4 independent chains share every `q` load); the last `d % 16` values are one masked step
-//! into the same accumulator (the other lanes zero); per row the sum is the 16 lanes folded
-//! (high 256 bits onto low, then the AVX2 8-lane fold), then `scale · acc`. Values: `out` is
-//! processed in column chunks of `16·V` (`V` = 8, 6, 4 or 1 accumulators of 16 columns, widest
-//! first, so a 96-wide Phi-3 head is one pass of 6) held in registers across all positions in
-//! increasing order (`acc = fma(w_p, v, acc)`), then one masked chunk for the last `d % 16`
-//! columns.
+//! `vcvtph2ps`. Every value is bit-identical to the scalar reference
+//! ([`crate::kernels::attention`]):
 //!
-//! Tolerance (vs the reference's index-order sums with separate roundings): scores are dot
-//! products of `d` terms, `|Δ| ≤ 2·d·ε·Σ|q_i·k_i|` (times `scale`); values keep the reference's
-//! order over `p` and differ only by FMA's single rounding, `|Δ| ≤ n·ε·Σ_p |w_p·v_p|` — the
-//! tests' `sum_tolerance`.
+//! - Scores: per position, the float-order dot product of `q` and `f32(k)`
+//!   ([`crate::kernels::float::dot_lanes`]): one `f32x16` FMA accumulator whose lane `l` is the
+//!   reference's lane `l`, over the 16-element chunks in increasing order; the last `d % 16`
+//!   values are one masked step into the same accumulator (the other lanes load as zero, the
+//!   reference's padding, through the same FMA); then the fold in halves ([`hsum16_ps`]) and
+//!   `scale · acc`. Four positions at a time (4 independent chains) share every `q` load.
+//! - Values: `out` starts at `+0.0` and each position `p` in increasing order makes
+//!   `out_i = fma(w_p, f32(v_i), out_i)`: column chunks of `16·V` (`V` = 8, 6, 4 or 1
+//!   accumulators of 16 columns, widest first, so a 96-wide head is one pass of 6) held in
+//!   registers across all positions, then one masked chunk for the last `d % 16` columns.
+//!
+//! The causal-block entries run these single-query kernels per query
+//! ([`crate::kernels::attention::causal_by_query`]), so each query's result is the one-query
+//! result.
 //!
 //! # Tails and bounds
 //!
@@ -250,7 +254,7 @@ unsafe fn attn_values_f16_avx512(weights: &[f32], values: &[f16], stride: usize,
     }
 }
 
-/// AVX-512 [`crate::kernels::attention::attn_scores_f16`] (tolerance: module docs).
+/// AVX-512 [`crate::kernels::attention::attn_scores_f16`] (bit-exact: module docs).
 pub(crate) fn attn_scores_f16(
     q: &[f32],
     keys: &[f16],
@@ -262,7 +266,7 @@ pub(crate) fn attn_scores_f16(
     unsafe { attn_scores_f16_avx512(q, keys, stride, scale, scores) }
 }
 
-/// AVX-512 [`crate::kernels::attention::attn_values_f16`] (tolerance: module docs).
+/// AVX-512 [`crate::kernels::attention::attn_values_f16`] (bit-exact: module docs).
 pub(crate) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, out: &mut [f32]) {
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { attn_values_f16_avx512(weights, values, stride, out) }

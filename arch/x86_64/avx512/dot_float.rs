@@ -6,21 +6,17 @@
 //! `Σ_i f32(w_i) · x_i` (f16 weights are converted exactly with `vcvtph2ps`, 16 at a time from a
 //! `__m256i` of halves).
 //!
-//! # Accumulator / unroll scheme and tolerance
+//! # Order of operations: the float order
 //!
-//! Each `(row, column)` pair has 4 `f32x16` accumulators: elements `64k + 16j .. 64k + 16j + 16`
-//! go to accumulator `j` with `vfmadd231ps`; after the last whole 64, whole groups of 16 go to
-//! accumulator 0, and the last `n % 16` elements (masked loads, the other lanes zero) go to
-//! accumulator 1 with one more FMA. The result is `hsum((a0 + a1) + (a2 + a3))`, the 16 lanes
-//! folded as high 256 bits onto low 256 bits, then the frame's 8-lane fold. The order
-//! depends only on `n`, so a gemm value built from these tiles is bit-identical to the dot of
-//! its row and column.
-//!
-//! Against the scalar index-order sum: both are sums of the same `n` products in different
-//! orders (FMA only removes roundings; the zero lanes of the masked tail add exact zeros), so
-//! `|Δ| ≤ 2·n·ε·Σ|w_i·x_i|` (the recursive-summation bound, applied to both: the tests'
-//! `sum_tolerance`, independent of the number of lanes), and in practice far less
-//! (~`log n · ε · Σ|w_i·x_i|`).
+//! Exactly the float order of [`crate::kernels::float`] (so every value is bit-identical to the
+//! scalar reference [`crate::kernels::float::dot_lanes`]): each `(row, column)` pair has one
+//! `f32x16` accumulator whose lane `l` is the reference's lane `l`; elements
+//! `16k .. 16k + 16` go to it with one `vfmadd231ps` (`acc = fma(w, x, acc)`), chunks in
+//! increasing order. The last `n % 16` elements are one more such step with masked loads whose
+//! other lanes are zero, so the zero padding goes through the same FMA as in the reference.
+//! The 16 lanes are then folded in halves by [`hsum16_ps`] (lane `i` plus lane `i + 8`, then
+//! `i + 4`, `i + 2`, `i + 1`: the reference's `fold_lanes`). The order depends only on `n`, so
+//! a gemm value built from these tiles is bit-identical to the dot of its row and column.
 //!
 //! # Tails
 //!
@@ -28,16 +24,17 @@
 //! elements use masked loads (`vmovups` / `vmovdqu16` with a `__mmask16`), which read nothing
 //! past the slices. Unaligned loads throughout.
 //!
-//! This file also holds the two helpers the tier's other float kernels share: [`hsum16_ps`]
-//! (the fixed 16-lane sum) and [`low_lanes`] (the `__mmask16` of a tail).
+//! This file also holds the helpers the tier's other float kernels share: [`hsum16_ps`]
+//! (the float order's fold of 16 lanes), [`low_lanes`] (the `__mmask16` of a tail) and
+//! [`dot_f32`] (the float-order dot product of two `f32` runs, for RMSNorm).
 
 use crate::arch::x86_64::frame::common::hsum_ps;
 use core::arch::x86_64::*;
 use half::f16;
 
-/// Horizontal sum of sixteen `f32` lanes: the high 256 bits added onto the low 256 bits, then
-/// the frame's 8-lane fold ([`hsum_ps`]). A fixed order (shared by this tier's float
-/// kernels), so equal inputs give equal sums.
+/// The float order's fold of sixteen `f32` lanes ([`crate::kernels::float::fold_lanes`]): the
+/// high 256 bits added onto the low 256 bits (lane `i` plus lane `i + 8`), then the frame's
+/// 8-lane fold ([`hsum_ps`]: the 128-bit halves, `i + 4`; `movehl`, `i + 2`; lane 1 onto 0).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F.
@@ -102,14 +99,14 @@ impl FloatW for f16 {
     }
 }
 
-/// The `R × C` tile: `out[r][c] = Σ_{i<nb} w[r][i] · x[c][i]` in the order of the module docs
-/// (`nb` elements: a float "block" is one element).
+/// The `R × C` tile: `out[r][c] = Σ_{i<nb} w[r][i] · x[c][i]` in the float order (module
+/// docs; `nb` elements: a float "block" is one element).
 ///
 /// # Safety
 /// Every `w[r]` and `x[c]` must point to `nb` readable elements; the CPU must support AVX2,
 /// FMA, F16C and AVX-512 F, BW and VL.
 #[inline(always)]
-// Register tiles index several arrays by the same (row, column, block) counters.
+// Register tiles index several arrays by the same (row, column) counters.
 #[allow(clippy::needless_range_loop)]
 pub(super) unsafe fn tile<W: FloatW, const R: usize, const C: usize>(
     w: [*const W; R],
@@ -120,23 +117,9 @@ pub(super) unsafe fn tile<W: FloatW, const R: usize, const C: usize>(
     // `i .. i + 16` with `i + 16 <= nb`, and the masked tail loads read only elements
     // `i .. nb` (mask `rem` low bits, `i + rem == nb`) of the `nb` readable ones.
     unsafe {
-        let mut acc = [[[_mm512_setzero_ps(); 4]; C]; R];
+        let mut acc = [[_mm512_setzero_ps(); C]; R];
         let mut xv = [_mm512_setzero_ps(); C];
         let mut i = 0usize;
-        while i + 64 <= nb {
-            for j in 0..4 {
-                for c in 0..C {
-                    xv[c] = _mm512_loadu_ps(x[c].add(i + 16 * j));
-                }
-                for r in 0..R {
-                    let wv = W::load16(w[r].add(i + 16 * j));
-                    for c in 0..C {
-                        acc[r][c][j] = _mm512_fmadd_ps(wv, xv[c], acc[r][c][j]);
-                    }
-                }
-            }
-            i += 64;
-        }
         while i + 16 <= nb {
             for c in 0..C {
                 xv[c] = _mm512_loadu_ps(x[c].add(i));
@@ -144,13 +127,14 @@ pub(super) unsafe fn tile<W: FloatW, const R: usize, const C: usize>(
             for r in 0..R {
                 let wv = W::load16(w[r].add(i));
                 for c in 0..C {
-                    acc[r][c][0] = _mm512_fmadd_ps(wv, xv[c], acc[r][c][0]);
+                    acc[r][c] = _mm512_fmadd_ps(wv, xv[c], acc[r][c]);
                 }
             }
             i += 16;
         }
         let rem = nb - i;
         if rem > 0 {
+            // The zero padding of the last chunk goes through the same FMA (all 16 lanes).
             let mask = low_lanes(rem);
             for c in 0..C {
                 xv[c] = _mm512_maskz_loadu_ps(mask, x[c].add(i));
@@ -158,19 +142,31 @@ pub(super) unsafe fn tile<W: FloatW, const R: usize, const C: usize>(
             for r in 0..R {
                 let wv = W::load16_masked(w[r].add(i), mask);
                 for c in 0..C {
-                    acc[r][c][1] = _mm512_fmadd_ps(wv, xv[c], acc[r][c][1]);
+                    acc[r][c] = _mm512_fmadd_ps(wv, xv[c], acc[r][c]);
                 }
             }
         }
         let mut out = [[0.0f32; C]; R];
         for r in 0..R {
             for c in 0..C {
-                let [a0, a1, a2, a3] = acc[r][c];
-                out[r][c] = hsum16_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+                out[r][c] = hsum16_ps(acc[r][c]);
             }
         }
         out
     }
+}
+
+/// The float-order dot product of the first `n` values at `a` and `b` (the `1 × 1` tile;
+/// [`crate::kernels::float::dot_lanes`] bit for bit).
+///
+/// # Safety
+/// `a` and `b` must point to `n` readable floats; the CPU must support AVX2, FMA, F16C and
+/// AVX-512 F, BW and VL.
+#[inline(always)]
+pub(super) unsafe fn dot_f32(a: *const f32, b: *const f32, n: usize) -> f32 {
+    // SAFETY: forwarded caller contract.
+    let [[v]] = unsafe { tile::<f32, 1, 1>([a], [b], n) };
+    v
 }
 
 /// The row dot product: the `1 × 1` tile over the common prefix.
@@ -201,13 +197,13 @@ unsafe fn dot_f32_f32_avx512(w: &[f32], x: &[f32]) -> f32 {
     unsafe { dot(w, x) }
 }
 
-/// AVX-512 [`crate::kernels::dot::dot_f16_f32`] (tolerance: module docs).
+/// AVX-512 [`crate::kernels::dot::dot_f16_f32`] (bit-exact: module docs).
 pub(crate) fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { dot_f16_f32_avx512(w, x) }
 }
 
-/// AVX-512 [`crate::kernels::dot::dot_f32_f32`] (tolerance: module docs).
+/// AVX-512 [`crate::kernels::dot::dot_f32_f32`] (bit-exact: module docs).
 pub(crate) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
     // SAFETY: reachable only through avx512::kernels() (CPU features checked).
     unsafe { dot_f32_f32_avx512(w, x) }

@@ -13,8 +13,9 @@
 //! [`super::dot_k`]'s 512-bit K-format integer parts and [`super::dot_float`]'s 16-lane float
 //! tiles. Every output is computed by the same per-`(row, column)` code as this tier's row dot
 //! product (the `1 × 1` tile *is* the dot) or by the frame's 256-bit per-column-table, octet
-//! and quad kernels, all bit-exact with the scalar reference for the integer formats, so any
-//! tiling gives the same bits.
+//! and quad kernels, all bit-exact with the scalar reference (for the float formats through
+//! the float order of [`crate::kernels::float`], 16 FMA lanes per `(row, column)` pair), so
+//! any tiling gives the same bits.
 //!
 //! # Tiling
 //!

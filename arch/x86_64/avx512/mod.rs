@@ -2,8 +2,8 @@
 //!
 //! Every kernel here has the signature of its scalar reference in [`crate::kernels`] /
 //! [`crate::quant`], and the same contract as the AVX2 tier's: the integer dot products, the
-//! gemms and the quantizers are bit-exact with the scalar reference, the float kernels meet the
-//! tolerances their tests state. The public-in-crate entry points are safe `fn`s that call
+//! gemms and the quantizers are bit-exact with the scalar reference, and so are the float
+//! kernels (they evaluate the float order of [`crate::kernels::float`]). The public-in-crate entry points are safe `fn`s that call
 //! `#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]` bodies;
 //! their soundness rests on `kernels()` being reachable only through [`Kernels::for_tier`],
 //! which checks those features first.

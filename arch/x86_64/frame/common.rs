@@ -106,13 +106,16 @@ pub(in crate::arch::x86_64) unsafe fn hadd_epi32(a: __m256i, b: __m256i) -> __m2
     }
 }
 
-/// Horizontal sum of eight `f32` lanes (any order; for the float kernels).
+/// Horizontal sum of eight `f32` lanes for the float kernels, folded in halves exactly as
+/// [`reduce_lanes_ps`]: lane `i` plus lane `i + 4`, then `i + 2`, then lane 1 onto 0 — the last
+/// three steps of the float order's fold ([`crate::kernels::float::fold_lanes`]), which the
+/// float kernels rely on.
 ///
 /// # Safety
 /// The CPU must support AVX.
 #[inline(always)]
 pub(in crate::arch::x86_64) unsafe fn hsum_ps(v: __m256) -> f32 {
-    // SAFETY: same as `reduce_lanes_ps`, whose order is one valid order.
+    // SAFETY: same as `reduce_lanes_ps`.
     unsafe { reduce_lanes_ps(v) }
 }
 
