@@ -3,7 +3,7 @@
 //!
 //! Every kernel is the AVX2 tier's ([`super::avx2`]: its table is this tier's base), except the
 //! multi-column products (prefill) of Q4_0 and Q4_1: their row octets
-//! ([`super::frame::q32_octets`]) sum each block's
+//! (`frame/q32_octets.rs`) sum each block's
 //! eight 4-byte products with `vpdpbusd` straight into `i32` (two chains per column, even and
 //! odd steps) instead of `maddubs`, seven `i16` adds and a `madd` with ones. The integer block
 //! sums are exact either way, so every output is bit for bit the AVX2 tier's and the scalar

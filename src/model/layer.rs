@@ -24,7 +24,7 @@ pub(super) struct LayerIo<'k> {
     pub par: &'k dyn Parallel,
     pub p0: usize,
     pub n: usize,
-    /// The layer's index (for [`ModelError::NonFinite`]).
+    /// The layer's index (for [`ModelError::NonFinite`](crate::ModelError::NonFinite)).
     pub layer: u32,
 }
 

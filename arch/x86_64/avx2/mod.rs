@@ -11,7 +11,7 @@
 //! row dots, `gemm` (the table of gemm entries), `select` (which gemm path runs for a format,
 //! column count and row length), `rms_norm`, `rope`, `activation` (SwiGLU, softmax, the vector
 //! `exp`) and `attention`. The integer kernels themselves are 256-bit code that the other x86
-//! tiers share, so they live in the frame ([`super::frame`]): this tier instantiates them with
+//! tiers share, so they live in the frame (`arch/x86_64/frame`): this tier instantiates them with
 //! its features.
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
 // slices whose lengths the safe wrappers checked once at the boundary (STYLE: check at the

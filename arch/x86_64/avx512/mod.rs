@@ -15,7 +15,7 @@
 //! row length), `q32_sixteens` (Q4_0/Q4_1 prefill: the frame's row octets widened to sixteen
 //! rows per 512-bit `vpdpbusd`), `rms_norm`, `rope`, `activation` and `attention`. The 256-bit
 //! kernels this tier also runs (per-column tables, octets, quads) are the frame's
-//! ([`super::frame`]), compiled here with this tier's features.
+//! (`arch/x86_64/frame`), compiled here with this tier's features.
 //!
 //! The tier is tested on a machine with AVX-512 (`scripts/avx512-check`, `docs/avx512.md`).
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and

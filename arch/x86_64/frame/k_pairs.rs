@@ -22,7 +22,7 @@ use core::arch::x86_64::*;
 /// same bits; only the horizontal reduction and the term's conversions are shared.
 pub(in crate::arch::x86_64) trait KPairs: KFormat {
     /// The super-block's unreduced integer vectors `(a, b)`: [`KFormat::isums`] is
-    /// [`isum_pair`]`(a, b)` (then, for Q6_K, `a − 32·b`).
+    /// `isum_pair``(a, b)` (then, for Q6_K, `a − 32·b`).
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -72,7 +72,7 @@ unsafe fn f16x4(h: [half::f16; 4]) -> __m128 {
     unsafe { _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64)) }
 }
 
-/// Two Q4_K / Q5_K terms `d·isum − dmin·summs` (as [`k4_term`], lanes 0–1 and 2–3).
+/// Two Q4_K / Q5_K terms `d·isum − dmin·summs` (as `k4_term`, lanes 0–1 and 2–3).
 ///
 /// # Safety
 /// The CPU must support AVX and F16C.
@@ -249,7 +249,7 @@ unsafe fn add_pair_terms<F: KPairs>(
 }
 
 /// The `R × 1` decode tile with super-blocks in pairs ([`KPairs`]); bit-identical to
-/// [`tile`]`::<F, R, 1>` (the same per-super-block integer sums and float terms, added to each
+/// `tile``::<F, R, 1>` (the same per-super-block integer sums and float terms, added to each
 /// row's `sumf` in super-block order).
 ///
 /// Software-pipelined: a pair's reduction and float terms (a long dependency chain: `hadd`s,

@@ -38,7 +38,7 @@
 //!
 //! # Tiling, windows and interleaving
 //!
-//! Row panels of [`PANEL_BYTES`] (their weights stay in L2); per panel, column tiles of
+//! Row panels of `PANEL_BYTES` (their weights stay in L2); per panel, column tiles of
 //! [`COLS`] pass over the panel's octets, each weight block unpacked once per tile. The table
 //! covers a window of [`WIN_BLOCKS`] blocks (34 KiB for 16 columns); longer rows run window
 //! by window, the accumulators kept between windows on the stack (at most [`MAX_OCTETS`]
