@@ -279,7 +279,7 @@ fn exp4_is_the_float_order_exp() {
         xs.push(x);
         x += 0.0517;
     }
-    while xs.len() % 4 != 0 {
+    while !xs.len().is_multiple_of(4) {
         xs.push(1.0);
     }
     for c in xs.chunks_exact(4) {

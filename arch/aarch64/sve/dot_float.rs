@@ -1,5 +1,5 @@
 //! SVE float dot products: `f32 · f32` and `f16 · f32` (also the row kernel of the attention
-//! scores and the sum of squares of RMSNorm), and the plain float-order sum of the softmax.
+//! scores and the sum of squares of RMSNorm).
 //!
 //! # Math and order of operations
 //!
@@ -24,9 +24,6 @@
 //! fold: lanes `i + 8`, then `i + 4` (the 128-bit quarters, `dup z.q` to bring a quarter down,
 //! then `fadd` of `(q0 + q2) + (q1 + q3)`), then `i + 2` (`ext` by 8 bytes, `fadd`), then lane
 //! 1 onto lane 0 (`faddp`).
-//!
-//! [`sum_raw`] is the same loop with `fadd` (`lane = lane + x_i`) instead of `fmla`: the float
-//! order's plain sum ([`crate::kernels::float::sum_lanes`]).
 //!
 //! # Registers
 //!
@@ -125,23 +122,6 @@ pub(super) unsafe fn dot_f16_f32_raw<const R: usize>(
             4 => dot_f16_raw_r4(w, x, n),
             2 => dot_f16_raw_r2(w, x, n),
             _ => dot_f16_raw_r1(w, x, n),
-        }
-    }
-}
-
-/// `Σ_{i<n} x_i` in the float order ([`crate::kernels::float::sum_lanes`]), `R` registers of
-/// lanes.
-///
-/// # Safety
-/// As [`dot_f32_f32_raw`], with `x` valid for `n` reads.
-#[inline(always)]
-pub(super) unsafe fn sum_raw<const R: usize>(x: *const f32, n: usize) -> f32 {
-    // SAFETY: forwarded contract.
-    unsafe {
-        match R {
-            4 => sum_raw_r4(x, n),
-            2 => sum_raw_r2(x, n),
-            _ => sum_raw_r1(x, n),
         }
     }
 }
@@ -570,192 +550,6 @@ unsafe fn dot_f16_raw_r1(w: *const f16, x: *const f32, n: usize) -> f32 {
             out("v0") sum,
             out("v1") _, out("v2") _, out("v3") _,
             out("v4") _, out("v5") _, out("v6") _, out("v7") _,
-            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
-            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
-            options(nostack, readonly, pure)
-        );
-    }
-    sum
-}
-
-/// `Σ_{i<n} x_i` in the float order at a vector length of 128 bits:
-/// the 16 lanes in four 128-bit registers `z0..z3`.
-///
-/// # Safety
-/// The CPU must implement SVE with that vector length; `x` valid for `n` reads.
-#[target_feature(enable = "sve")]
-unsafe fn sum_raw_r4(x: *const f32, n: usize) -> f32 {
-    let sum: f32;
-    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks while
-    // `16 ≤ remaining`, then one chunk under `whilelo` predicates whose inactive lanes are
-    // not accessed), valid by the caller's contract. Every register written is an operand
-    // or declared clobbered.
-    unsafe {
-        core::arch::asm!(
-            "ptrue p7.s",
-            "dup z0.s, #0",
-            "dup z1.s, #0",
-            "dup z2.s, #0",
-            "dup z3.s, #0",
-            "cmp {n}, #16",
-            "b.lo 3f",
-            "2:",
-            "ld1w z16.s, p7/z, [{x}]",
-            "ld1w z17.s, p7/z, [{x}, #1, mul vl]",
-            "ld1w z18.s, p7/z, [{x}, #2, mul vl]",
-            "ld1w z19.s, p7/z, [{x}, #3, mul vl]",
-            "fadd z0.s, p7/m, z0.s, z16.s",
-            "fadd z1.s, p7/m, z1.s, z17.s",
-            "fadd z2.s, p7/m, z2.s, z18.s",
-            "fadd z3.s, p7/m, z3.s, z19.s",
-            "add {x}, {x}, #64",
-            "sub {n}, {n}, #16",
-            "cmp {n}, #16",
-            "b.hs 2b",
-            "3:",
-            "cbz {n}, 5f",
-            "mov {t}, #0",
-            "whilelo p0.s, {t}, {n}",
-            "mov {t}, #4",
-            "whilelo p1.s, {t}, {n}",
-            "mov {t}, #8",
-            "whilelo p2.s, {t}, {n}",
-            "mov {t}, #12",
-            "whilelo p3.s, {t}, {n}",
-            "ld1w z16.s, p0/z, [{x}]",
-            "ld1w z17.s, p1/z, [{x}, #1, mul vl]",
-            "ld1w z18.s, p2/z, [{x}, #2, mul vl]",
-            "ld1w z19.s, p3/z, [{x}, #3, mul vl]",
-            "fadd z0.s, p7/m, z0.s, z16.s",
-            "fadd z1.s, p7/m, z1.s, z17.s",
-            "fadd z2.s, p7/m, z2.s, z18.s",
-            "fadd z3.s, p7/m, z3.s, z19.s",
-            "5:",
-            "fadd v0.4s, v0.4s, v2.4s",
-            "fadd v1.4s, v1.4s, v3.4s",
-            "fadd v0.4s, v0.4s, v1.4s",
-            "ext v1.16b, v0.16b, v0.16b, #8",
-            "fadd v0.2s, v0.2s, v1.2s",
-            "faddp s0, v0.2s",
-            x = inout(reg) x => _,
-            n = inout(reg) n => _,
-            t = out(reg) _,
-            out("v0") sum,
-            out("v1") _, out("v2") _, out("v3") _,
-            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
-            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
-            options(nostack, readonly, pure)
-        );
-    }
-    sum
-}
-
-/// `Σ_{i<n} x_i` in the float order at a vector length of 256 bits:
-/// the 16 lanes in two 256-bit registers `z0`, `z1`.
-///
-/// # Safety
-/// The CPU must implement SVE with that vector length; `x` valid for `n` reads.
-#[target_feature(enable = "sve")]
-unsafe fn sum_raw_r2(x: *const f32, n: usize) -> f32 {
-    let sum: f32;
-    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks while
-    // `16 ≤ remaining`, then one chunk under `whilelo` predicates whose inactive lanes are
-    // not accessed), valid by the caller's contract. Every register written is an operand
-    // or declared clobbered.
-    unsafe {
-        core::arch::asm!(
-            "ptrue p7.s",
-            "dup z0.s, #0",
-            "dup z1.s, #0",
-            "cmp {n}, #16",
-            "b.lo 3f",
-            "2:",
-            "ld1w z16.s, p7/z, [{x}]",
-            "ld1w z17.s, p7/z, [{x}, #1, mul vl]",
-            "fadd z0.s, p7/m, z0.s, z16.s",
-            "fadd z1.s, p7/m, z1.s, z17.s",
-            "add {x}, {x}, #64",
-            "sub {n}, {n}, #16",
-            "cmp {n}, #16",
-            "b.hs 2b",
-            "3:",
-            "cbz {n}, 5f",
-            "mov {t}, #0",
-            "whilelo p0.s, {t}, {n}",
-            "mov {t}, #8",
-            "whilelo p1.s, {t}, {n}",
-            "ld1w z16.s, p0/z, [{x}]",
-            "ld1w z17.s, p1/z, [{x}, #1, mul vl]",
-            "fadd z0.s, p7/m, z0.s, z16.s",
-            "fadd z1.s, p7/m, z1.s, z17.s",
-            "5:",
-            "dup z2.q, z0.q[1]",
-            "dup z3.q, z1.q[1]",
-            "fadd v0.4s, v0.4s, v1.4s",
-            "fadd v2.4s, v2.4s, v3.4s",
-            "fadd v0.4s, v0.4s, v2.4s",
-            "ext v1.16b, v0.16b, v0.16b, #8",
-            "fadd v0.2s, v0.2s, v1.2s",
-            "faddp s0, v0.2s",
-            x = inout(reg) x => _,
-            n = inout(reg) n => _,
-            t = out(reg) _,
-            out("v0") sum,
-            out("v1") _, out("v2") _, out("v3") _,
-            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
-            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
-            options(nostack, readonly, pure)
-        );
-    }
-    sum
-}
-
-/// `Σ_{i<n} x_i` in the float order at a vector length of 512 or more bits:
-/// the 16 lanes in one register `z0` under the 16-lane predicate `ptrue p7.s, vl16`.
-///
-/// # Safety
-/// The CPU must implement SVE with that vector length; `x` valid for `n` reads.
-#[target_feature(enable = "sve")]
-unsafe fn sum_raw_r1(x: *const f32, n: usize) -> f32 {
-    let sum: f32;
-    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks while
-    // `16 ≤ remaining`, then one chunk under `whilelo` predicates whose inactive lanes are
-    // not accessed), valid by the caller's contract. Every register written is an operand
-    // or declared clobbered.
-    unsafe {
-        core::arch::asm!(
-            "ptrue p7.s, vl16",
-            "dup z0.s, #0",
-            "cmp {n}, #16",
-            "b.lo 3f",
-            "2:",
-            "ld1w z16.s, p7/z, [{x}]",
-            "fadd z0.s, p7/m, z0.s, z16.s",
-            "add {x}, {x}, #64",
-            "sub {n}, {n}, #16",
-            "cmp {n}, #16",
-            "b.hs 2b",
-            "3:",
-            "cbz {n}, 5f",
-            "mov {t}, #0",
-            "whilelo p0.s, {t}, {n}",
-            "ld1w z16.s, p0/z, [{x}]",
-            "fadd z0.s, p7/m, z0.s, z16.s",
-            "5:",
-            "dup z1.q, z0.q[1]",
-            "dup z2.q, z0.q[2]",
-            "dup z3.q, z0.q[3]",
-            "fadd v0.4s, v0.4s, v2.4s",
-            "fadd v1.4s, v1.4s, v3.4s",
-            "fadd v0.4s, v0.4s, v1.4s",
-            "ext v1.16b, v0.16b, v0.16b, #8",
-            "fadd v0.2s, v0.2s, v1.2s",
-            "faddp s0, v0.2s",
-            x = inout(reg) x => _,
-            n = inout(reg) n => _,
-            t = out(reg) _,
-            out("v0") sum,
-            out("v1") _, out("v2") _, out("v3") _,
             out("v16") _, out("v17") _, out("v18") _, out("v19") _,
             out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
             options(nostack, readonly, pure)

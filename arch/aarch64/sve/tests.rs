@@ -46,12 +46,13 @@ fn table_holds_the_sve_entries() {
     assert_eq!(k.tier, Tier::Sve);
     // SAFETY: `tables` returned the SVE table, so the CPU has SVE.
     let bits = unsafe { super::vector_bits() };
-    let dot: Option<fn(&[f32], &[f32]) -> f32> = match super::dot_float::Lanes::at(bits) {
-        Some(super::dot_float::Lanes::Four) => Some(super::dot_float::dot_f32_f32::<4>),
-        Some(super::dot_float::Lanes::Two) => Some(super::dot_float::dot_f32_f32::<2>),
-        Some(super::dot_float::Lanes::One) => Some(super::dot_float::dot_f32_f32::<1>),
-        None => None,
-    };
+    let dot: Option<crate::kernels::table::DotFn<f32, f32>> =
+        match super::dot_float::Lanes::at(bits) {
+            Some(super::dot_float::Lanes::Four) => Some(super::dot_float::dot_f32_f32::<4>),
+            Some(super::dot_float::Lanes::Two) => Some(super::dot_float::dot_f32_f32::<2>),
+            Some(super::dot_float::Lanes::One) => Some(super::dot_float::dot_f32_f32::<1>),
+            None => None,
+        };
     if let Some(dot) = dot {
         assert_eq!(k.dot_f32_f32 as *const (), dot as *const ());
     }
@@ -161,7 +162,11 @@ fn softmax_masks_and_specials() {
             assert!(same_bits(*g, *e), "n={n} i={i}: {g} vs {e}");
         }
     }
+    // Differences from the maximum whose exponentials are subnormal, zero or tiny normals.
+    let mut spread: Vec<f32> = (0..200).map(|i| -80.0 - i as f32 * 0.16).collect();
+    spread[37] = 0.0;
     for special in [
+        spread,
         vec![f32::NEG_INFINITY; 70],
         vec![f32::NAN; 9],
         vec![1.0, f32::NAN, 2.0],
