@@ -10,12 +10,13 @@
 //! 3. `r = x − n·C1`, then `r − n·C2` (`fmls`, fused);
 //! 4. Horner `p = fma(p, r, P_k)` from `P0` (`fmad`);
 //! 5. `y = fma(p, r·r, r) + 1` (`fmul`, `fmla`, `fadd`);
-//! 6. `k = n` as an integer (`fcvtzs`, exact), `k1 = k >> 1` (`asr`), `k2 = k − k1`, and
-//!    `e^x = (y · 2^k1) · 2^k2` as two `fscale`s. `fscale` by `k` returns the correctly rounded
-//!    `z · 2^k`, which is exactly what the reference's `fmul` by the built power `2^k` (a
-//!    normal `f32`, `−80 ≤ k1, k2 ≤ 64`) returns: the first is exact, the second rounds once
-//!    (overflow to `+∞`, gradual underflow to `+0.0`), so the bits are the reference's with
-//!    two instructions instead of six. A NaN `y` stays NaN.
+//! 6. `k = n` as an integer (`fcvtzs`, exact) and `e^x = fscale(y, k)`, the correctly rounded
+//!    `y · 2^k`. This is bit for bit the reference's `(y · 2^k1) · 2^k2` (`k1 = k >> 1`,
+//!    `k2 = k − k1`, both powers normal `f32`s): for the `y` of step 5 (`0.7 < y < 1.5`) and
+//!    `−80 ≤ k1 ≤ 64` the first product is exact, so the second is `y · 2^k` rounded once —
+//!    overflow to `+∞` and gradual underflow through the subnormals to `+0.0` included —
+//!    which is what `fscale` returns. (The reference splits `k` only so that each power is a
+//!    representable `f32`.) A NaN `y` stays NaN.
 //!
 //! # Registers (the contract of [`exp_z0!`])
 //!
@@ -77,11 +78,8 @@ macro_rules! exp_z0 {
             "fmul z3.s, z0.s, z0.s\n",
             "fmla z0.s, p7/m, z2.s, z3.s\n",
             "fadd z0.s, p7/m, z0.s, #1.0\n",
-            // 6. (y · 2^k1) · 2^k2, k1 = k >> 1, k2 = k − k1
+            // 6. (y · 2^k1) · 2^k2 = y · 2^k rounded once (module docs)
             "fcvtzs z1.s, p7/m, z1.s\n",
-            "asr z2.s, z1.s, #1\n",
-            "sub z1.s, z1.s, z2.s\n",
-            "fscale z0.s, p7/m, z0.s, z2.s\n",
             "fscale z0.s, p7/m, z0.s, z1.s\n",
         )
     };
