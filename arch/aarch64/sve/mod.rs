@@ -56,8 +56,8 @@ use crate::kernels::Kernels;
 ///   kernels when the CPU has dotprod (they tile several rows and columns per pass; the SVE
 ///   ones are one row × one column at 128 bits whatever the vector length), else SVE.
 /// - `quantize_q8_0` / `quantize_q8_1`: NEON (fewer instructions at every vector length);
-///   `quantize_q8_k` and the attention scores: SVE from 256 bits.
-/// - The other float kernels (norm, activations, softmax, RoPE, f16 / f32 dots and gemms,
+///   `quantize_q8_k`, the attention scores and RMSNorm: SVE from 256 bits.
+/// - The other float kernels (activations, softmax, RoPE, f16 / f32 dots and gemms,
 ///   attention values): SVE, except that at a vector length that is not 128, 256 or at least
 ///   512 bits (384) the float sums (dots, gemms, RMSNorm, softmax, attention scores) are the
 ///   NEON kernels ([`all_sve`]).
@@ -82,6 +82,7 @@ pub(crate) unsafe fn kernels(features: &CpuFeatures) -> Kernels {
     if bits < 256 {
         k.quantize_q8_k = n.quantize_q8_k;
         k.attn_scores_causal_f16 = n.attn_scores_causal_f16;
+        k.rms_norm = n.rms_norm;
     }
     if neon != Tier::Neon {
         k.dot_q4_0_q8_0 = n.dot_q4_0_q8_0;
