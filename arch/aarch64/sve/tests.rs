@@ -1,7 +1,8 @@
-//! Unit tests of the SVE tier against the scalar reference, on lengths chosen around every
-//! vector length the tests run at (128…2048 bits: 4…64 `f32` lanes, main loops of 4 vectors)
-//! and on the extreme values the kernels special-case (NaN, ±∞, subnormal scales, rounding
-//! ties). `tests/tier_equivalence.rs` covers random shapes; this file pins the corners.
+//! Unit tests of the SVE tier against the scalar reference, bit for bit (the integer kernels
+//! are exact, the float ones follow the float order of [`crate::kernels::float`]), on lengths
+//! chosen around every vector length the tests run at (128…2048 bits: 4…64 `f32` lanes, the
+//! float sums' 16-lane chunks, main loops of several vectors) and on the extreme values the
+//! kernels special-case (NaN, ±∞, subnormal scales and results, rounding ties). `tests/tier_equivalence.rs` covers random shapes; this file pins the corners.
 //!
 //! Without SVE the tests print that they were skipped, and fail when `PHI3_REQUIRE_TIERS` names
 //! a tier that cannot run ([`tier_or_skip`]; a qemu job can never pass them vacuously).
