@@ -19,8 +19,8 @@
 //!
 //! # Layout and tails
 //!
-//! SwiGLU: 4 elements per step; the last `n % 4` are loaded into a zero-padded vector and only
-//! their lanes are stored back. Softmax: 16 elements per step (four vectors); the last partial
+//! SwiGLU: 8 elements per step (two vectors), then at most one more vector; the last `n % 4`
+//! are loaded into a zero-padded vector and only their lanes are stored back. Softmax: 16 elements per step (four vectors); the last partial
 //! chunk as whole vectors, one zero-padded vector whose padding is cleared before the sum, and
 //! zero vectors.
 
@@ -115,7 +115,14 @@ unsafe fn swiglu_body(gate: &[f32], up: &[f32], out: &mut [f32]) {
     let mut i = 0;
     // SAFETY: indices `< n`, within all three slices.
     unsafe {
-        while i + 4 <= n {
+        while i + 8 <= n {
+            let r0 = swiglu4(vld1q_f32(gp.add(i)), vld1q_f32(up_.add(i)));
+            let r1 = swiglu4(vld1q_f32(gp.add(i + 4)), vld1q_f32(up_.add(i + 4)));
+            vst1q_f32(op.add(i), r0);
+            vst1q_f32(op.add(i + 4), r1);
+            i += 8;
+        }
+        if i + 4 <= n {
             let r = swiglu4(vld1q_f32(gp.add(i)), vld1q_f32(up_.add(i)));
             vst1q_f32(op.add(i), r);
             i += 4;
