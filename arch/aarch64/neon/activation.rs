@@ -1,33 +1,34 @@
-//! NEON element-wise activations: SwiGLU and softmax, with a vectorised `expf`.
+//! NEON element-wise activations: SwiGLU and softmax, with the float order's `exp` in vectors.
 //!
-//! # Math
+//! # Math and order of operations
 //!
-//! - SwiGLU: `out_i = (g_i / (1 + exp(−g_i))) · u_i` (`fdiv`, as the reference).
+//! The reference's steps ([`crate::kernels::activation`]) exactly, so every tier gives the same
+//! bits:
+//! - SwiGLU: `out_i = (g_i / (1.0 + exp(−g_i))) · u_i` (`fneg`, [`exp4`], `fadd`, `fdiv`,
+//!   `fmul`).
 //! - Softmax: `m = max` of the non-NaN entries (`fmaxnm`, as the reference's `f32::max`), all
-//!   `−∞` (or empty / all NaN) → all zeros; else `e_i = exp(x_i − m)`, `sum = Σ e_i` (4 lanes,
-//!   then across), `x_i = e_i · (1 / sum)`.
+//!   `−∞` (or empty / all NaN) → all zeros; else `e_i = exp(x_i − m)` stored back, `sum = Σ e_i`
+//!   in the float order (16 lanes in four `float32x4_t` accumulators with `fadd`, the last chunk
+//!   zero-padded, then [`super::simd::fold16`]), `inv = 1.0 / sum`, `x_i = e_i · inv`.
 //!
-//! `exp` ([`exp4`]): `x` clamped to `[−104, 89]` (NaN propagates through `fmin`/`fmax`),
-//! `n = round(x / ln 2)`, `r = x − n·ln2_hi − n·ln2_lo` (Cody–Waite, `fmla`), `exp(r) ≈ 1 + P(r)`
-//! with the degree-5 minimax polynomial of Arm's optimized-routines `v_expf` (|r| ≤ ln2/2), and
-//! `2^n` applied as two normal powers of two `2^(n>>1) · 2^(n − (n>>1))`, so results that are
-//! subnormal, zero (x ≤ −104) or infinite (x ≥ 88.73) come out right. Accuracy: ≤ 2 ulp for
-//! normal results (measured against `libm::expf` in the unit tests).
-//!
-//! # Tolerance
-//!
-//! SwiGLU and softmax outputs are within 16 ulp relative (one `exp` within a few ulp, one
-//! division / reciprocal) of the reference, plus for softmax the sum-order bound of the
-//! denominator.
+//! `exp` ([`exp4`]) is [`crate::kernels::float::exp`] step by step, lane-wise: clamp with
+//! `fmin` / `fmax` (which propagate NaN: NaN in gives NaN out), `n = (x · log2e + ROUND) −
+//! ROUND`, `r = x − n·C1` then `r − n·C2` (`fmls`, fused), Horner with `fmla`,
+//! `y = fma(p, r·r, r) + 1`, then `(y · 2^(k>>1)) · 2^(k − (k>>1))` with the two powers built
+//! in the exponent field from `k = n` (`fcvtzs`, exact).
 //!
 //! # Layout and tails
 //!
-//! 4 elements per step; the last `n % 4` are loaded into a zero-padded vector and only their
-//! lanes are stored back (no scalar `expf`, so every element sees the same approximation).
+//! SwiGLU: 8 elements per step (two vectors), then at most one more vector; the last `n % 4`
+//! are loaded into a zero-padded vector and only their lanes are stored back. Softmax: 16 elements per step (four vectors); the last partial
+//! chunk as whole vectors, one zero-padded vector whose padding is cleared before the sum, and
+//! zero vectors.
 
+use super::simd::fold16;
+use crate::kernels::float::{EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_P, EXP_ROUND};
 use core::arch::aarch64::*;
 
-/// Vector `exp` (module docs).
+/// Vector `exp` (module docs; [`crate::kernels::float::exp`] lane for lane).
 ///
 /// # Safety
 /// The CPU must have NEON.
@@ -35,23 +36,24 @@ use core::arch::aarch64::*;
 pub(super) unsafe fn exp4(x: float32x4_t) -> float32x4_t {
     // SAFETY: register-only NEON operations.
     unsafe {
-        let c = |bits: u32| vdupq_n_f32(f32::from_bits(bits));
-        let x = vmaxq_f32(vminq_f32(x, vdupq_n_f32(89.0)), vdupq_n_f32(-104.0));
-        let n = vrndnq_f32(vmulq_f32(x, c(0x3fb8_aa3b)));
-        let r = vfmsq_f32(x, n, c(0x3f31_7200));
-        let r = vfmsq_f32(r, n, c(0x35bf_be8e));
-        let r2 = vmulq_f32(r, r);
-        let p = vfmaq_f32(c(0x3d2b_9f17), c(0x3c07_2010), r);
-        let q = vfmaq_f32(c(0x3eff_fedb), c(0x3e2a_af33), r);
-        let q = vfmaq_f32(q, p, r2);
-        let poly = vfmaq_f32(vmulq_f32(c(0x3f7f_fff6), r), q, r2);
-        let ni = vcvtq_s32_f32(n);
-        let n1 = vshrq_n_s32::<1>(ni);
-        let n2 = vsubq_s32(ni, n1);
+        let c = vdupq_n_f32;
+        let x = vmaxq_f32(vminq_f32(x, c(EXP_HI)), c(EXP_LO));
+        let round = c(EXP_ROUND);
+        let n = vsubq_f32(vaddq_f32(vmulq_f32(x, c(EXP_LOG2E)), round), round);
+        let r = vfmsq_f32(x, n, c(EXP_C1));
+        let r = vfmsq_f32(r, n, c(EXP_C2));
+        let mut p = c(EXP_P[0]);
+        for &k in &EXP_P[1..] {
+            p = vfmaq_f32(c(k), p, r);
+        }
+        let y = vaddq_f32(vfmaq_f32(r, p, vmulq_f32(r, r)), c(1.0));
+        let k = vcvtq_s32_f32(n);
+        let k1 = vshrq_n_s32::<1>(k);
+        let k2 = vsubq_s32(k, k1);
         let bias = vdupq_n_s32(127);
-        let s1 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(n1, bias)));
-        let s2 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(n2, bias)));
-        vmulq_f32(vfmaq_f32(s1, poly, s1), s2)
+        let s1 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(k1, bias)));
+        let s2 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(k2, bias)));
+        vmulq_f32(vmulq_f32(y, s1), s2)
     }
 }
 
@@ -113,7 +115,14 @@ unsafe fn swiglu_body(gate: &[f32], up: &[f32], out: &mut [f32]) {
     let mut i = 0;
     // SAFETY: indices `< n`, within all three slices.
     unsafe {
-        while i + 4 <= n {
+        while i + 8 <= n {
+            let r0 = swiglu4(vld1q_f32(gp.add(i)), vld1q_f32(up_.add(i)));
+            let r1 = swiglu4(vld1q_f32(gp.add(i + 4)), vld1q_f32(up_.add(i + 4)));
+            vst1q_f32(op.add(i), r0);
+            vst1q_f32(op.add(i + 4), r1);
+            i += 8;
+        }
+        if i + 4 <= n {
             let r = swiglu4(vld1q_f32(gp.add(i)), vld1q_f32(up_.add(i)));
             vst1q_f32(op.add(i), r);
             i += 4;
@@ -161,24 +170,37 @@ unsafe fn softmax_body(x: &mut [f32]) {
         }
         let p = x.as_mut_ptr();
         let mvec = vdupq_n_f32(m);
-        let mut sv = vdupq_n_f32(0.0);
+        let zero = vdupq_n_f32(0.0);
+        let mut acc = [zero; 4];
         let mut i = 0;
-        while i + 4 <= n {
-            let e = exp4(vsubq_f32(vld1q_f32(p.add(i)), mvec));
-            vst1q_f32(p.add(i), e);
-            sv = vaddq_f32(sv, e);
-            i += 4;
+        while i + 16 <= n {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let e = exp4(vsubq_f32(vld1q_f32(p.add(i + 4 * k)), mvec));
+                vst1q_f32(p.add(i + 4 * k), e);
+                *a = vaddq_f32(*a, e);
+            }
+            i += 16;
         }
-        let mut sum = vaddvq_f32(sv);
         if i < n {
-            let tail = x.get_mut(i..).unwrap_or(&mut []);
-            // Padding lanes hold exp(0 − m) but are neither stored nor summed.
-            let e = exp4(vsubq_f32(load_partial(tail), mvec));
-            store_partial(tail, e);
-            for &v in tail.iter() {
-                sum += v;
+            // The zero-padded last chunk: vector `k` holds elements `i + 4k ..`.
+            for (k, a) in acc.iter_mut().enumerate() {
+                let at = i + 4 * k;
+                let e = if at + 4 <= n {
+                    let e = exp4(vsubq_f32(vld1q_f32(p.add(at)), mvec));
+                    vst1q_f32(p.add(at), e);
+                    e
+                } else if at < n {
+                    let tail = x.get_mut(at..).unwrap_or(&mut []);
+                    store_partial(tail, exp4(vsubq_f32(load_partial(tail), mvec)));
+                    // Reloaded zero-padded: the padding lanes add `+0.0`.
+                    load_partial(tail)
+                } else {
+                    zero
+                };
+                *a = vaddq_f32(*a, e);
             }
         }
+        let sum = fold16(acc);
         let inv = vdupq_n_f32(1.0 / sum);
         let p = x.as_mut_ptr();
         let mut i = 0;

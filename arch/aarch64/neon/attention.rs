@@ -1,28 +1,28 @@
 //! NEON attention inner loops over an f16 KV cache: `attn_scores_f16` and `attn_values_f16`.
 //!
-//! # Math and tolerance
+//! # Math and order of operations
 //!
-//! - Scores: `scores[p] = scale · Σ_{i<d} q_i · f32(K[p·stride + i])` — the dot product of
-//!   [`super::dot_float`] (4 × 4-lane `fmla` accumulators, f16 converted exactly with `fcvtl`),
-//!   then one multiply: within `2·d·ε·Σ|q·k|` of the reference, times `scale`.
-//! - Values: `out_i = Σ_p w_p · f32(V[p·stride + i])`: `out` is zeroed, then each position adds
-//!   its row with `fmla` (4 values per instruction) in increasing `p`, so each `out_i` is the
-//!   reference's index-order sum with fused instead of separate rounding: within the sum bound
-//!   `2·n·ε·Σ|w·v|`.
+//! The reference's ([`crate::kernels::attention`]) exactly, so every tier gives the same bits:
+//! - Scores: `scores[p] = scale · acc`, `acc` the float-order dot product of `q` and
+//!   `f32(K[p·stride ..])` of [`super::dot_float`] (16 `fmla` lanes in four `float32x4_t`, f16
+//!   converted exactly with `fcvtl`, zero-padded last chunk, folded in halves).
+//! - Values: `out` starts at `+0.0`, then each position `p` in increasing order makes
+//!   `out_i = fma(w_p, f32(V[p·stride + i]), out_i)`: `fmla` 4 values at a time, a scalar
+//!   fused `fmadd` for the `d % 4` tail values.
 //!
 //! # Layout and tails
 //!
 //! Row `p` starts at `p·stride` (`stride ≥ d` for interleaved KV heads). Only the rows that fit
 //! entirely in the slice are processed (the reference's rule; the rest of `scores` is left
-//! untouched). Value rows: 4 columns per step, then a scalar tail.
+//! untouched).
 //!
 //! # Causal blocks (batched prefill)
 //!
 //! [`attn_scores_causal_f16`] and [`attn_values_causal_f16`] take up to 4 queries per group:
 //! each key row goes through one 4-column [`dot_cols`] (one converted row, one accumulator set
-//! per query), each value row chunk is converted once and added to every query attending it.
-//! Per query the operations and their order are those of the single-query loops above, so the
-//! results are bit for bit theirs (tested under qemu with the other tiers).
+//! of 16 lanes per query), each value row chunk is converted once and added to every query
+//! attending it. Per query the operations and their order are those of the single-query loops
+//! above, so the results are bit for bit theirs (and the reference's).
 
 use super::dot_float::dot_cols;
 use crate::kernels::attention::{
@@ -104,8 +104,19 @@ unsafe fn add_row(out: &mut [f32], w: f32, row: &[f16]) {
         }
     }
     for (o, v) in out.iter_mut().zip(row).skip(i) {
-        *o += w * v.to_f32();
+        // SAFETY: NEON (caller contract).
+        *o = unsafe { fma1(w, v.to_f32(), *o) };
     }
+}
+
+/// `fma(a, b, c)` with one rounding (a scalar `fmadd`).
+///
+/// # Safety
+/// The CPU must have NEON.
+#[inline(always)]
+unsafe fn fma1(a: f32, b: f32, c: f32) -> f32 {
+    // SAFETY: register-only NEON operations.
+    unsafe { vget_lane_f32::<0>(vfma_n_f32(vdup_n_f32(c), vdup_n_f32(b), a)) }
 }
 
 /// Causal block scores (table entry): each key row is converted once for up to 4 queries
@@ -231,8 +242,8 @@ pub(super) fn attn_values_causal_f16(
 
 /// Value sums of `M` consecutive queries (weights `w[j]` of `n + j` positions, outputs `o[j]`):
 /// per row, the 4-column chunks are converted once and added to every query attending the row
-/// (`out = fma(out, w_p, v)`, as [`add_row`]), then the `d % 4` tail columns as [`add_row`]
-/// adds them.
+/// (`out = fma(w_p, v, out)`, as [`add_row`]), then the `d % 4` tail columns as [`add_row`]
+/// adds them (scalar `fmadd`).
 ///
 /// # Safety
 /// The CPU must have NEON.
@@ -272,7 +283,8 @@ unsafe fn values_group<const M: usize>(
         }
         for (oj, &wp) in o.iter_mut().zip(&wp).skip(first) {
             for (o, v) in oj.iter_mut().zip(row).skip(i) {
-                *o += wp * v.to_f32();
+                // SAFETY: NEON (caller contract).
+                *o = unsafe { fma1(wp, v.to_f32(), *o) };
             }
         }
     }

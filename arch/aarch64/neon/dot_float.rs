@@ -1,24 +1,25 @@
 //! NEON float dot products and multi-column products: `dot_f32_f32`, `dot_f16_f32`,
 //! `gemm_f32_f32`, `gemm_f16_f32` (all NEON tiers share these; no integer instructions).
 //!
-//! # Math and tolerance
+//! # Math and order of operations
 //!
-//! `Σ_i w_i · x_i` over the common prefix (f16 weights converted exactly with `fcvtl`). Lane-wise
-//! partial sums with fused multiply-add (`fmla`) instead of the reference's index-order
-//! `sum = sum + w·x`: the results differ from the reference by at most the classic
-//! recursive-summation bound, `2·n·ε·Σ|w_i·x_i|` (the tolerance of `tests/tier_equivalence.rs`).
+//! `Σ_i w_i · x_i` over the common prefix (f16 weights converted exactly with `fcvtl`), in the
+//! float order of [`crate::kernels::float`] (the reference [`crate::kernels::dot`]): the same
+//! bits as the scalar reference and every other tier.
 //!
 //! # Layout and accumulator scheme
 //!
-//! 16 elements per iteration into 4 `float32x4_t` accumulators per output (hiding the `fmla`
-//! latency), then 4 at a time into the first accumulator, then a scalar tail (`w·x` rounded
-//! then added); the accumulators are folded `(a0 + a1) + (a2 + a3)` and summed across lanes
-//! (`faddp`), then the scalar tail is added.
+//! The 16 lanes of the float order are four `float32x4_t` accumulators per output (lanes 0–3,
+//! 4–7, 8–11, 12–15), each updated with `fmla` once per 16-element chunk. A last partial chunk
+//! (`n % 16` elements) is zero-padded: its whole 4-element vectors are loaded as they are, the
+//! partial one through a zeroed 4-element buffer, the missing ones are zero vectors, and all
+//! four go through the same `fmla` (so `fma(0, 0, lane)` like the reference's padding). Then
+//! [`fold16`]: `(a0 + a2) + (a1 + a3)`, low half + high half, `faddp`.
 //!
 //! The gemms (`out[c · out_stride + r] = dot(w_r, x_c)`, layout of [`crate::kernels::gemm`])
 //! use a 1 row × 4 column register tile: each weight vector load (and f16 conversion) serves four
 //! columns, 16 accumulators. Every output is computed with exactly the per-output operation
-//! sequence of the dot product, so the gemms equal this tier's dots bit for bit.
+//! sequence of the dot product, so the gemms equal the dots (and the reference) bit for bit.
 //!
 //! # Tails
 //!
@@ -37,8 +38,11 @@ pub(super) trait Weight: Copy {
     /// # Safety
     /// `i + 4 ≤ w.len()`; the CPU must have NEON.
     unsafe fn load4(w: &[Self], i: usize) -> float32x4_t;
-    /// One weight as `f32`.
-    fn get(self) -> f32;
+    /// Loads `w[i ..]` (at most 4 values, fewer at the end of `w`) as `f32`, zero-padded to 4.
+    ///
+    /// # Safety
+    /// The CPU must have NEON.
+    unsafe fn load_partial(w: &[Self], i: usize) -> float32x4_t;
 }
 
 impl Weight for f32 {
@@ -48,8 +52,13 @@ impl Weight for f32 {
         unsafe { vld1q_f32(w.as_ptr().add(i)) }
     }
     #[inline(always)]
-    fn get(self) -> f32 {
-        self
+    unsafe fn load_partial(w: &[f32], i: usize) -> float32x4_t {
+        let mut a = [0.0f32; 4];
+        for (d, v) in a.iter_mut().zip(w.get(i..).unwrap_or(&[])) {
+            *d = *v;
+        }
+        // SAFETY: `a` has 4 readable `f32`.
+        unsafe { vld1q_f32(a.as_ptr()) }
     }
 }
 
@@ -60,13 +69,18 @@ impl Weight for f16 {
         unsafe { f16x4_to_f32(vld1_u16(w.as_ptr().add(i).cast::<u16>())) }
     }
     #[inline(always)]
-    fn get(self) -> f32 {
-        self.to_f32()
+    unsafe fn load_partial(w: &[f16], i: usize) -> float32x4_t {
+        let mut a = [0u16; 4];
+        for (d, v) in a.iter_mut().zip(w.get(i..).unwrap_or(&[])) {
+            *d = v.to_bits();
+        }
+        // SAFETY: `a` has 4 readable `u16` (zero bits are `+0.0`).
+        unsafe { f16x4_to_f32(vld1_u16(a.as_ptr())) }
     }
 }
 
 /// `C` dot products of one weight row against `C` activation columns, each over
-/// `n = min(w.len(), x_c.len())` elements with the module's accumulator scheme.
+/// `n = min(w.len(), x_c.len())` elements in the float order (module docs).
 ///
 /// # Safety
 /// The CPU must have NEON.
@@ -76,7 +90,8 @@ pub(super) unsafe fn dot_cols<T: Weight, const C: usize>(w: &[T], x: [&[f32]; C]
     for xc in &x {
         n = n.min(xc.len());
     }
-    // SAFETY: every load reads elements `< n`, which is within `w` and every `x_c`.
+    // SAFETY: every load reads elements `< n`, which is within `w` and every `x_c`; the partial
+    // loads go through bounds-checked sub-slices.
     unsafe {
         let mut acc = [[vdupq_n_f32(0.0); 4]; C];
         let mut i = 0;
@@ -95,26 +110,37 @@ pub(super) unsafe fn dot_cols<T: Weight, const C: usize>(w: &[T], x: [&[f32]; C]
             }
             i += 16;
         }
-        while i + 4 <= n {
-            let wv = T::load4(w, i);
-            for (a, xc) in acc.iter_mut().zip(&x) {
-                a[0] = vfmaq_f32(a[0], wv, vld1q_f32(xc.as_ptr().add(i)));
+        if i < n {
+            // The zero-padded last chunk: vector `k` holds elements `i + 4k ..`.
+            let w = w.get(..n).unwrap_or(&[]);
+            let zero = vdupq_n_f32(0.0);
+            let mut wv = [zero; 4];
+            for (k, v) in wv.iter_mut().enumerate() {
+                let at = i + 4 * k;
+                if at + 4 <= n {
+                    *v = T::load4(w, at);
+                } else if at < n {
+                    *v = T::load_partial(w, at);
+                }
             }
-            i += 4;
+            for (a, xc) in acc.iter_mut().zip(&x) {
+                let xc = xc.get(..n).unwrap_or(&[]);
+                for (k, (a, wv)) in a.iter_mut().zip(wv).enumerate() {
+                    let at = i + 4 * k;
+                    let xv = if at + 4 <= n {
+                        vld1q_f32(xc.as_ptr().add(at))
+                    } else if at < n {
+                        f32::load_partial(xc, at)
+                    } else {
+                        zero
+                    };
+                    *a = vfmaq_f32(*a, wv, xv);
+                }
+            }
         }
         let mut res = [0.0f32; C];
-        for ((r, a), xc) in res.iter_mut().zip(&acc).zip(&x) {
-            let s = vaddq_f32(vaddq_f32(a[0], a[1]), vaddq_f32(a[2], a[3]));
-            let mut sum = hadd_f32(s);
-            for (wi, xi) in w
-                .get(i..n)
-                .unwrap_or(&[])
-                .iter()
-                .zip(xc.get(i..n).unwrap_or(&[]))
-            {
-                sum += wi.get() * xi;
-            }
-            *r = sum;
+        for (r, a) in res.iter_mut().zip(acc) {
+            *r = fold16(a);
         }
         res
     }

@@ -9,7 +9,7 @@
 //! block formats), [`dot_k`] (K formats), [`gemm`] / [`gemm_k`] (multi-column), [`dot_float`]
 //! (f16 / f32 dots and gemms), [`rms_norm`], [`rope`], [`activation`] (SwiGLU, softmax),
 //! [`attention`]; [`simd`] holds the shared primitives (`sdot`, `smmla`, `fcvtl` in `asm!`,
-//! integer block sums).
+//! integer block sums, the float order's fold).
 //!
 //! Every entry is a safe `fn` that calls an `unsafe fn *_body` marked `#[target_feature]`
 //! (its `# Safety` section names the features), with a `// SAFETY:` comment at the call.

@@ -1,11 +1,12 @@
 //! NEON rotary position embedding: `rope_neox` (element `i` pairs with `i + n_rot/2`) and
 //! `rope_norm` (`2i` pairs with `2i + 1`), from precomputed `cos` / `sin` tables.
 //!
-//! # Math and tolerance
+//! # Math and order of operations
 //!
 //! Per pair: `x0' = x0·c − x1·s`, `x1' = x0·s + x1·c`, computed like the reference with
-//! separately rounded `fmul`s and `fsub` / `fadd` (no FMA), so the results are **bit-exact**
-//! with [`crate::kernels::rope`] (well inside the test's `4ε` tolerance).
+//! separately rounded `fmul`s and `fsub` / `fadd` (no FMA, as the reference's order of
+//! operations), so the results are bit for bit those of [`crate::kernels::rope`] and every
+//! other tier.
 //!
 //! # Layout, scheme and tails
 //!

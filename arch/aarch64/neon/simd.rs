@@ -319,12 +319,19 @@ pub(super) unsafe fn reduce_lanes(lo: float32x4_t, hi: float32x4_t) -> f32 {
     }
 }
 
-/// Horizontal sum of an `f32` vector (any order; for the float kernels only).
+/// The fold of the float order ([`crate::kernels::float::fold_lanes`]) of 16 lanes held in four
+/// vectors (lanes 0–3, 4–7, 8–11, 12–15): `(a0 + a2) + (a1 + a3)` (lane `i` plus lane `i + 8`,
+/// then plus lane `i + 4`), then the low half plus the high half (`i + 2`), then lane 1 onto
+/// lane 0 (`faddp`).
 ///
 /// # Safety
 /// NEON must be available.
 #[inline(always)]
-pub(super) unsafe fn hadd_f32(v: float32x4_t) -> f32 {
-    // SAFETY: baseline NEON register intrinsic.
-    unsafe { vaddvq_f32(v) }
+pub(super) unsafe fn fold16(a: [float32x4_t; 4]) -> f32 {
+    // SAFETY: baseline NEON register intrinsics.
+    unsafe {
+        let s = vaddq_f32(vaddq_f32(a[0], a[2]), vaddq_f32(a[1], a[3]));
+        let t = vadd_f32(vget_low_f32(s), vget_high_f32(s));
+        vpadds_f32(t)
+    }
 }

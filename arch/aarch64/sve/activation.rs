@@ -1,31 +1,26 @@
-//! SVE activations: SwiGLU and softmax, both over the vector `expf` of [`super::exp`] (as the
+//! SVE activations: SwiGLU and softmax, both over the vector `exp` of [`super::exp`] (as the
 //! NEON tier's `activation.rs` holds its `swiglu` and `softmax`).
 //!
 //! # SwiGLU
 //!
 //! `out_i = (gate_i / (1 + e^(−gate_i))) · up_i`.
 //!
-//! ## Math
+//! ## Math and order of operations
 //!
 //! The reference's expression ([`crate::kernels::activation::swiglu`]) lane-wise: `fneg`, the
-//! vector `expf` of [`super::exp`] (Cephes polynomial + `fscale`, ≤ 2 ulp from `libm::expf`),
-//! `fadd #1.0`, an IEEE `fdiv` and an `fmul` — so only the exponential differs from the
-//! reference. Overflow behaves as the reference: `e^(−g) = +∞` for `g < −88.7` gives
-//! `g / ∞ = −0.0`, `g = −∞` gives NaN, NaN propagates.
+//! float order's `exp` ([`super::exp`]), `fadd #1.0`, an IEEE `fdiv` and an `fmul`: the same
+//! bits as the reference. Overflow behaves as the reference: `e^(−g) = +∞` for very negative
+//! `g` gives `g / ∞ = −0.0`, `g = −∞` gives NaN, NaN propagates.
 //!
 //! ## Layout and tails
 //!
 //! `n = min(gate.len(), up.len(), out.len())` elements, one vector per step under `whilelo`
-//! (the last step partial; inactive lanes are neither loaded nor stored).
-//!
-//! ## Tolerance vs the scalar reference
-//!
-//! A few ulp of `e^(−g)` become at most that many ulp of the result (the division by
-//! `1 + e^(−g)` damps it): within `tests/tier_equivalence.rs::ELEMENTWISE_REL` (16 ε).
+//! (the last step partial; inactive lanes are neither loaded nor stored). Element-wise, so any
+//! vector length.
 //!
 //! ## Registers
 //!
-//! `z0..z3` the exponential, `z4` gate, `z5` up, `z21..z31` constants, `p0` loop predicate,
+//! `z0..z3` the exponential, `z4` gate, `z5` up, `z20..z31` constants, `p0` loop predicate,
 //! `p7` all-true.
 //!
 //! # Softmax
@@ -37,27 +32,28 @@
 //! 1. `m`: lane-wise `fmaxnm` from `−∞` (NaN lanes ignored, as the reference's `f32::max`
 //!    fold), then `fmaxnmv`. If `m = −∞` (empty, all `−∞` or all NaN) every entry becomes `0.0`
 //!    (plain Rust `fill`) and the kernel returns.
-//! 2. `e_i = expf(x_i − m)` with the vector exponential of [`super::exp`], stored back, and
-//!    summed in one vector accumulator of `f32` lanes (`faddv` at the end). `x_i = −∞` gives
-//!    exactly `+0.0`; a NaN or `+∞` entry makes the sum NaN, so every output is NaN, as in the
-//!    reference.
-//! 3. `x_i ← e_i · (1 / sum)`: one scalar reciprocal, then `fmul`s (bit-identical to the
-//!    reference for a given sum).
+//! 2. `e_i = exp(x_i − m)` with the float order's `exp` ([`super::exp`]), stored back;
+//!    `x_i = −∞` gives exactly `+0.0`.
+//! 3. In the same loop, `sum = Σ_i e_i` in the float order: 16 lanes of `fadd`, laid out as the
+//!    dot products' ([`super::dot_float::Lanes`]: four registers at 128 bits, two at 256, one
+//!    limited to 16 lanes from 512), then the same fold in halves. Each step covers one
+//!    16-element chunk, one register at a time under its `whilelo` predicate; the lanes past
+//!    `n` keep their value, which is what the reference's padding `lane + 0.0` gives here (a
+//!    lane starts at `+0.0` and only adds values `≥ +0.0` or NaN, so it is never `−0.0`). A NaN
+//!    or `+∞` entry makes the sum NaN, so every output is NaN, as in the reference.
+//! 4. `x_i ← e_i · (1 / sum)`: one scalar reciprocal (`fdiv`), then `fmul`s.
 //!
 //! ## Tails
 //!
-//! Every pass is one vector per step under `whilelo` (inactive lanes not loaded or stored).
-//!
-//! ## Tolerance vs the scalar reference
-//!
-//! The exponential's few ulp plus the lane-order sum: `ELEMENTWISE_REL` (16 ε) relative plus
-//! `sum_tolerance(n, 1)` absolute in `tests/tier_equivalence.rs`.
+//! Passes 1 and 4 are one vector per step under `whilelo` (inactive lanes not loaded or
+//! stored); passes 2–3 as above.
 //!
 //! ## Registers
 //!
-//! Pass 1: `z0` running max, `z1` data. Pass 2: `z0..z3` the exponential, `z4` the sum,
-//! `z5` data, `z6` broadcast `m`, `z21..z31` constants. Pass 3: `z0` data, `z1` `1 / sum`.
-//! `p0` loop predicate, `p7` all-true.
+//! Pass 1: `z0` running max, `z1` data. Passes 2–3: `z0..z3` the exponential (then the fold),
+//! `z5` data, `z6` broadcast `m`, `z7`, `z16..z18` the lanes of the sum, `z20..z31` constants,
+//! `p6` the 16-lane predicate (512 bits or more). Pass 4: `z0` data, `z1` `1 / sum`. `p0` loop
+//! predicate, `p7` all-true.
 
 use super::exp::{exp_load_consts, exp_z0, EXP_CONSTS};
 
@@ -102,7 +98,7 @@ unsafe fn swiglu_raw(gate: *const f32, up: *const f32, out: *mut f32, n: usize) 
             consts = in(reg) EXP_CONSTS.as_ptr(),
             i = out(reg) _,
             out("v0") _, out("v1") _, out("v2") _, out("v3") _, out("v4") _, out("v5") _,
-            out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _,
             out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
             out("p0") _, out("p7") _,
             options(nostack)
@@ -110,8 +106,9 @@ unsafe fn swiglu_raw(gate: *const f32, up: *const f32, out: *mut f32, n: usize) 
     }
 }
 
-/// Softmax in place (signature of [`crate::kernels::activation::softmax`]).
-pub(super) fn softmax(x: &mut [f32]) {
+/// Softmax in place (signature of [`crate::kernels::activation::softmax`]), the sum with `R`
+/// registers of lanes ([`super::dot_float::Lanes::registers`]).
+pub(super) fn softmax<const R: usize>(x: &mut [f32]) {
     let n = x.len();
     // SAFETY: reachable only through `sve::kernels` (SVE checked); `x` is valid for `n` reads
     // and writes (this and the two calls below).
@@ -120,8 +117,8 @@ pub(super) fn softmax(x: &mut [f32]) {
         x.fill(0.0);
         return;
     }
-    // SAFETY: as above.
-    let sum = unsafe { exp_shifted_sum(x.as_mut_ptr(), n, m) };
+    // SAFETY: as above; `R` matches the vector length (the table's choice).
+    let sum = unsafe { exp_shifted_sum::<R>(x.as_mut_ptr(), n, m) };
     let inv = 1.0 / sum;
     // SAFETY: as above.
     unsafe { scale_in_place(x.as_mut_ptr(), n, inv) }
@@ -164,46 +161,220 @@ unsafe fn max_nan_ignoring(x: *const f32, n: usize) -> f32 {
     m
 }
 
-/// `x_i ← expf(x_i − m)` for `i < n`; returns `Σ_i x_i` (lane-wise, then `faddv`).
+/// `x_i ← exp(x_i − m)` for `i < n`, returning `Σ_i x_i` in the float order (module docs,
+/// passes 2 and 3), `R` registers of lanes.
 ///
 /// # Safety
-/// The CPU must implement SVE; `x` valid for `n` reads and writes.
+/// The CPU must implement SVE with the vector length of `R`
+/// ([`super::dot_float::Lanes::registers`]); `x` valid for `n` reads and writes.
+#[inline(always)]
+unsafe fn exp_shifted_sum<const R: usize>(x: *mut f32, n: usize, m: f32) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match R {
+            4 => exp_shifted_sum_r4(x, n, m),
+            2 => exp_shifted_sum_r2(x, n, m),
+            _ => exp_shifted_sum_r1(x, n, m),
+        }
+    }
+}
+
+/// `x_i ← exp(x_i − m)` for `i < n`, returning `Σ_i x_i` in the float order at a vector
+/// length of 128 bits (module docs, passes 2 and 3).
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `x` valid for `n` reads and writes.
 #[target_feature(enable = "sve")]
-unsafe fn exp_shifted_sum(x: *mut f32, n: usize, m: f32) -> f32 {
+unsafe fn exp_shifted_sum_r4(x: *mut f32, n: usize, m: f32) -> f32 {
     let sum: f32;
-    // SAFETY: loads and stores are `whilelo`-predicated to `[0, n)`; `consts` points to the 11
+    // SAFETY: loads and stores are `whilelo`-predicated to `[0, n)`; `consts` points to the 12
     // `f32`s of `EXP_CONSTS`. All written registers are declared.
     unsafe {
         core::arch::asm!(
             "ptrue p7.s",
             exp_load_consts!(),
             "mov z6.s, {m:s}",
-            "dup z4.s, #0",
+            "dup z7.s, #0",
+            "dup z16.s, #0",
+            "dup z17.s, #0",
+            "dup z18.s, #0",
             "mov {i}, #0",
-            "whilelo p0.s, {i}, {n}",
-            "b.none 2f",
+            "cbz {n}, 2f",
             "1:",
+            "whilelo p0.s, {i}, {n}",
             "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
             "fsub z0.s, z5.s, z6.s",
             exp_z0!(),
             "st1w z0.s, p0, [{x}, {i}, lsl #2]",
-            "fadd z4.s, p0/m, z4.s, z0.s",
+            "fadd z7.s, p0/m, z7.s, z0.s",
             "incw {i}",
             "whilelo p0.s, {i}, {n}",
-            "b.first 1b",
+            "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
+            "fsub z0.s, z5.s, z6.s",
+            exp_z0!(),
+            "st1w z0.s, p0, [{x}, {i}, lsl #2]",
+            "fadd z16.s, p0/m, z16.s, z0.s",
+            "incw {i}",
+            "whilelo p0.s, {i}, {n}",
+            "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
+            "fsub z0.s, z5.s, z6.s",
+            exp_z0!(),
+            "st1w z0.s, p0, [{x}, {i}, lsl #2]",
+            "fadd z17.s, p0/m, z17.s, z0.s",
+            "incw {i}",
+            "whilelo p0.s, {i}, {n}",
+            "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
+            "fsub z0.s, z5.s, z6.s",
+            exp_z0!(),
+            "st1w z0.s, p0, [{x}, {i}, lsl #2]",
+            "fadd z18.s, p0/m, z18.s, z0.s",
+            "incw {i}",
+            "cmp {i}, {n}",
+            "b.lo 1b",
             "2:",
-            "faddv {sum:s}, p7, z4.s",
+            "mov z0.d, z7.d",
+            "mov z1.d, z16.d",
+            "mov z2.d, z17.d",
+            "mov z3.d, z18.d",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "fadd v1.4s, v1.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
             x = in(reg) x,
             n = in(reg) n,
             m = in(vreg) m,
             consts = in(reg) EXP_CONSTS.as_ptr(),
             i = out(reg) _,
-            sum = out(vreg) sum,
-            out("v0") _, out("v1") _, out("v2") _, out("v3") _, out("v4") _, out("v5") _,
-            out("v6") _,
-            out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _,
             out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
-            out("p0") _, out("p7") _,
+            out("p0") _, out("p6") _, out("p7") _,
+            options(nostack)
+        );
+    }
+    sum
+}
+
+/// `x_i ← exp(x_i − m)` for `i < n`, returning `Σ_i x_i` in the float order at a vector
+/// length of 256 bits (module docs, passes 2 and 3).
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `x` valid for `n` reads and writes.
+#[target_feature(enable = "sve")]
+unsafe fn exp_shifted_sum_r2(x: *mut f32, n: usize, m: f32) -> f32 {
+    let sum: f32;
+    // SAFETY: loads and stores are `whilelo`-predicated to `[0, n)`; `consts` points to the 12
+    // `f32`s of `EXP_CONSTS`. All written registers are declared.
+    unsafe {
+        core::arch::asm!(
+            "ptrue p7.s",
+            exp_load_consts!(),
+            "mov z6.s, {m:s}",
+            "dup z7.s, #0",
+            "dup z16.s, #0",
+            "mov {i}, #0",
+            "cbz {n}, 2f",
+            "1:",
+            "whilelo p0.s, {i}, {n}",
+            "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
+            "fsub z0.s, z5.s, z6.s",
+            exp_z0!(),
+            "st1w z0.s, p0, [{x}, {i}, lsl #2]",
+            "fadd z7.s, p0/m, z7.s, z0.s",
+            "incw {i}",
+            "whilelo p0.s, {i}, {n}",
+            "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
+            "fsub z0.s, z5.s, z6.s",
+            exp_z0!(),
+            "st1w z0.s, p0, [{x}, {i}, lsl #2]",
+            "fadd z16.s, p0/m, z16.s, z0.s",
+            "incw {i}",
+            "cmp {i}, {n}",
+            "b.lo 1b",
+            "2:",
+            "mov z0.d, z7.d",
+            "mov z1.d, z16.d",
+            "dup z2.q, z0.q[1]",
+            "dup z3.q, z1.q[1]",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "fadd v2.4s, v2.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            x = in(reg) x,
+            n = in(reg) n,
+            m = in(vreg) m,
+            consts = in(reg) EXP_CONSTS.as_ptr(),
+            i = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _,
+            out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            out("p0") _, out("p6") _, out("p7") _,
+            options(nostack)
+        );
+    }
+    sum
+}
+
+/// `x_i ← exp(x_i − m)` for `i < n`, returning `Σ_i x_i` in the float order at a vector
+/// length of 512 or more bits (module docs, passes 2 and 3).
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `x` valid for `n` reads and writes.
+#[target_feature(enable = "sve")]
+unsafe fn exp_shifted_sum_r1(x: *mut f32, n: usize, m: f32) -> f32 {
+    let sum: f32;
+    // SAFETY: loads and stores are `whilelo`-predicated to `[0, n)`; `consts` points to the 12
+    // `f32`s of `EXP_CONSTS`. All written registers are declared.
+    unsafe {
+        core::arch::asm!(
+            "ptrue p7.s",
+            "ptrue p6.s, vl16",
+            exp_load_consts!(),
+            "mov z6.s, {m:s}",
+            "dup z7.s, #0",
+            "mov {i}, #0",
+            "whilelo p0.s, {i}, {n}",
+            "b.none 2f",
+            "1:",
+            "and p0.b, p6/z, p0.b, p0.b",
+            "ld1w z5.s, p0/z, [{x}, {i}, lsl #2]",
+            "fsub z0.s, z5.s, z6.s",
+            exp_z0!(),
+            "st1w z0.s, p0, [{x}, {i}, lsl #2]",
+            "fadd z7.s, p0/m, z7.s, z0.s",
+            "add {i}, {i}, #16",
+            "whilelo p0.s, {i}, {n}",
+            "b.first 1b",
+            "2:",
+            "mov z0.d, z7.d",
+            "dup z1.q, z0.q[1]",
+            "dup z2.q, z0.q[2]",
+            "dup z3.q, z0.q[3]",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "fadd v1.4s, v1.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            x = in(reg) x,
+            n = in(reg) n,
+            m = in(vreg) m,
+            consts = in(reg) EXP_CONSTS.as_ptr(),
+            i = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _, out("v24") _, out("v25") _,
+            out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            out("p0") _, out("p6") _, out("p7") _,
             options(nostack)
         );
     }

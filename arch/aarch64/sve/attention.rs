@@ -4,18 +4,21 @@
 //!
 //! Row `p` of keys / values starts at `p · stride` (`f16` elements) and its first `d` values
 //! are used. Only the positions whose whole row fits in the slice are processed (the same
-//! `rows_that_fit` rule as the reference; nothing is read out of bounds).
+//! `rows_that_fit` rule as the reference; nothing is read out of bounds). The order of
+//! operations is the reference's, so every tier gives the same bits:
 //!
-//! - [`attn_scores_f16`]: `scores[p] = scale · dot(q, K[p])`, the row dot product being
-//!   [`super::dot_float::dot_f16_f32_raw`] (four `fmla` accumulators, `whilelo` tail); one
-//!   `asm!` loop per row, the loop over rows in Rust. Tolerance vs the reference:
-//!   `scale · sum_tolerance(d, Σ|q_i·k_i|)` (a different summation order).
+//! - [`attn_scores_f16`]: `scores[p] = scale · acc`, `acc` the float-order dot product of `q`
+//!   and `f32(K[p])` ([`super::dot_float::dot_f16_f32_raw`]: 16 `fmla` lanes, zero-padded,
+//!   folded in halves, the lane registers chosen by the vector length); one `asm!` loop per
+//!   row, the loop over rows in Rust.
 //! - [`attn_values_f16`]: one `asm!` block, outer loop over vectors of output lanes
 //!   (`whilelo` over `d`, last one partial), inner loop over positions `p` in increasing order:
-//!   `ld1rw` broadcasts `w_p`, `ld1h {z.s}` + `fcvt` widen the row's lanes, then a separately
-//!   rounded `fmul` and `fadd` into the lane accumulator, which starts at `+0.0` and is stored
-//!   once. Every `out_i` is thus the reference's own index-order sum `out_i + w_p · v_pi`:
-//!   **bit-identical** to the scalar reference.
+//!   `ld1rw` broadcasts `w_p`, `ld1h {z.s}` + `fcvt` widen the row's lanes, then
+//!   `out_i = fma(w_p, v_pi, out_i)` (`fmla`) into the lane accumulator, which starts at `+0.0`
+//!   and is stored once. Element-wise over `d`, so any vector length.
+//!
+//! The causal-block entries are loops of these single-query kernels, so each query's result is
+//! the one-query result.
 //!
 //! # Registers
 //!
@@ -36,8 +39,9 @@ fn rows_that_fit(len: usize, stride: usize, row_len: usize, want: usize) -> usiz
     }
 }
 
-/// Attention scores (signature of [`crate::kernels::attention::attn_scores_f16`]).
-pub(super) fn attn_scores_f16(
+/// Attention scores (signature of [`crate::kernels::attention::attn_scores_f16`]), the dot
+/// products with `R` registers of lanes ([`super::dot_float::Lanes::registers`]).
+pub(super) fn attn_scores_f16<const R: usize>(
     q: &[f32],
     keys: &[f16],
     stride: usize,
@@ -50,9 +54,10 @@ pub(super) fn attn_scores_f16(
         // `p · stride + d ≤ keys.len()` for every `p < n`, so neither this offset nor the row
         // end overflows.
         let row = keys.as_ptr().wrapping_add(p.wrapping_mul(stride));
-        // SAFETY: reachable only through `sve::kernels` (SVE checked); the row
-        // `keys[p·stride .. p·stride + d]` is in bounds (`rows_that_fit`) and `q` has `d` values.
-        let acc = unsafe { dot_f16_f32_raw(row, q.as_ptr(), d) };
+        // SAFETY: reachable only through `sve::kernels` (SVE checked, `R` picked for the vector
+        // length); the row `keys[p·stride .. p·stride + d]` is in bounds (`rows_that_fit`) and
+        // `q` has `d` values.
+        let acc = unsafe { dot_f16_f32_raw::<R>(row, q.as_ptr(), d) };
         *score = scale * acc;
     }
 }
@@ -78,7 +83,8 @@ pub(super) fn attn_values_f16(weights: &[f32], values: &[f16], stride: usize, ou
     }
 }
 
-/// `out_i = Σ_{p<n} w_p · f32(v[p·stride + i])` for `i < d`, in increasing `p` (module docs).
+/// `out_i = fma(w_p, f32(v[p·stride + i]), out_i)` for `i < d`, in increasing `p` from
+/// `out_i = +0.0` (module docs).
 ///
 /// # Safety
 /// The CPU must implement SVE; `weights` valid for `n` reads, `values + p·stride_bytes` valid
@@ -110,8 +116,7 @@ unsafe fn attn_values_raw(
             "ld1rw z1.s, p7/z, [{wp}]",
             "ld1h z2.s, p0/z, [{vp}]",
             "fcvt z2.s, p0/m, z2.h",
-            "fmul z2.s, z2.s, z1.s",
-            "fadd z0.s, z0.s, z2.s",
+            "fmla z0.s, p0/m, z2.s, z1.s",
             "add {wp}, {wp}, #4",
             "add {vp}, {vp}, {stride}",
             "subs {cnt}, {cnt}, #1",
@@ -139,4 +144,30 @@ unsafe fn attn_values_raw(
     }
 }
 
-crate::kernels::attention::causal_by_query!();
+/// Causal block scores: the single-query kernel at `R` registers of lanes per query.
+pub(super) fn attn_scores_causal_f16<const R: usize>(
+    b: &crate::kernels::attention::CausalBlock,
+    q: &[f32],
+    keys: &[f16],
+    scale: f32,
+    scores: &mut [f32],
+) {
+    crate::kernels::attention::scores_causal_by_query(
+        attn_scores_f16::<R>,
+        b,
+        q,
+        keys,
+        scale,
+        scores,
+    );
+}
+
+/// Causal block value sums: the single-query kernel per query.
+pub(super) fn attn_values_causal_f16(
+    b: &crate::kernels::attention::CausalBlock,
+    weights: &[f32],
+    values: &[f16],
+    out: &mut [f32],
+) {
+    crate::kernels::attention::values_causal_by_query(attn_values_f16, b, weights, values, out);
+}

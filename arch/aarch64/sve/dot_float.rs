@@ -1,58 +1,147 @@
 //! SVE float dot products: `f32 · f32` and `f16 · f32` (also the row kernel of the attention
-//! scores, see [`super::attention`]).
+//! scores and the sum of squares of RMSNorm).
 //!
-//! # Math
+//! # Math and order of operations
 //!
 //! `Σ_i w_i · x_i` over the common prefix `n = min(w.len(), x.len())`, `f16` weights widened
-//! exactly to `f32` first (`ld1h` into 32-bit lanes, then `fcvt z.s, p/m, z.h`).
+//! exactly to `f32` first (`ld1h` into 32-bit lanes, then `fcvt z.s, p/m, z.h`), in the float
+//! order of [`crate::kernels::float`]: 16 lanes, `lane[i % 16] = fma(w_i, x_i, lane[i % 16])`
+//! (`fmla`), the last chunk zero-padded, then folded in halves. The same bits as the scalar
+//! reference and every other tier, at every vector length.
 //!
-//! # Accumulator scheme
+//! # Accumulator scheme, by vector length ([`Lanes`])
 //!
-//! Four vector accumulators `z0..z3` of `f32` lanes, updated with `fmla` (one rounding per
-//! multiply-add): the main loop consumes four whole vectors per step under an all-true
-//! predicate while at least `4·VL` elements remain; the rest (`0 ≤ r < 4·VL`) runs one vector
-//! per step under `whilelo` (the last step partial, inactive lanes neither loaded nor added). At
-//! the end `(z0 + z1) + (z2 + z3)` lane-wise, then `faddv` (the architected pairwise tree).
+//! - 128 bits: the 16 lanes are four registers `z0..z3` (lanes 0–3, 4–7, 8–11, 12–15);
+//! - 256 bits: two registers `z0`, `z1` (lanes 0–7, 8–15);
+//! - 512 bits or more: one register `z0` under the 16-lane predicate `p7 = ptrue vl16` (the
+//!   lanes above 15 stay inactive and are never read);
+//! - any other length (384 bits): the tier's table keeps the NEON kernels for every float sum
+//!   (every SVE CPU has NEON, and the NEON kernels follow the same order).
 //!
-//! # Tolerance vs the scalar reference
-//!
-//! The reference sums in index order with separately rounded products; this is a different
-//! order (and fused), so the results differ by at most the classic recursive-summation bound,
-//! `2·n·ε·Σ|w_i·x_i|` (`tests/tier_equivalence.rs::sum_tolerance`). The value depends on the
-//! vector length (it changes the lane partition), never on alignment.
+//! The main loop consumes whole 16-element chunks under `p7`, one per step at 128 bits and two
+//! per step at 256 bits and beyond (the second chunk's `fmla`s after the first's, into the
+//! same lanes, so the order is the one-chunk order; then at most one more whole chunk). Loads
+//! use an element index and one base pointer per register of the step. A last partial chunk
+//! (`0 < n % 16`) is loaded with zeroing `whilelo` predicates (one per register), so its padding
+//! lanes are `+0.0` and go through the same `fmla` under `p7` as the reference's padding. The
+//! fold: lanes `i + 8`, then `i + 4` (the 128-bit quarters, `dup z.q` to bring a quarter down,
+//! then `fadd` of `(q0 + q2) + (q1 + q3)`), then `i + 2` (`ext` by 8 bytes, `fadd`), then lane
+//! 1 onto lane 0 (`faddp`).
 //!
 //! # Registers
 //!
-//! `z0..z3` accumulators, `z4..z7` weights, `z16..z19` activations, `p0` tail predicate, `p7`
-//! all-true; pointers and counts in compiler-chosen general registers (advanced in place).
+//! `z0..z3` accumulators, `z4..z7` weights, `z16..z19` activations, `p0..p3` tail predicates,
+//! `p7` the (16-lane) all-true predicate; base pointers, the index and counts in
+//! compiler-chosen general registers.
 
 use half::f16;
 
-/// f32 · f32 row dot product (signature of [`crate::kernels::dot::dot_f32_f32`]).
-pub(super) fn dot_f32_f32(w: &[f32], x: &[f32]) -> f32 {
+/// How the 16 lanes of the float order map to SVE registers at a vector length (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lanes {
+    /// 128 bits: four registers.
+    Four,
+    /// 256 bits: two registers.
+    Two,
+    /// 512 bits or more: one register under a 16-lane predicate.
+    One,
+}
+
+impl Lanes {
+    /// The mapping at `bits` of vector length, or `None` where none applies (384 bits): the
+    /// NEON float kernels run there.
+    pub(super) fn at(bits: usize) -> Option<Self> {
+        match bits {
+            128 => Some(Lanes::Four),
+            256 => Some(Lanes::Two),
+            b if b >= 512 => Some(Lanes::One),
+            _ => None,
+        }
+    }
+
+    /// The const parameter `R` (registers) of the kernels of this mapping.
+    pub(super) const fn registers(self) -> usize {
+        match self {
+            Lanes::Four => 4,
+            Lanes::Two => 2,
+            Lanes::One => 1,
+        }
+    }
+}
+
+/// f32 · f32 row dot product (signature of [`crate::kernels::dot::dot_f32_f32`]) with `R`
+/// registers of lanes ([`Lanes::registers`]).
+pub(super) fn dot_f32_f32<const R: usize>(w: &[f32], x: &[f32]) -> f32 {
     let n = w.len().min(x.len());
     // SAFETY: this table entry is only reachable through `sve::kernels`, whose caller checked
-    // that the CPU implements SVE; both pointers are valid for `n` reads.
-    unsafe { dot_f32_f32_raw(w.as_ptr(), x.as_ptr(), n) }
+    // that the CPU implements SVE, and which picks `R` for the CPU's vector length; both
+    // pointers are valid for `n` reads.
+    unsafe { dot_f32_f32_raw::<R>(w.as_ptr(), x.as_ptr(), n) }
 }
 
-/// f16 · f32 row dot product (signature of [`crate::kernels::dot::dot_f16_f32`]).
-pub(super) fn dot_f16_f32(w: &[f16], x: &[f32]) -> f32 {
+/// f16 · f32 row dot product (signature of [`crate::kernels::dot::dot_f16_f32`]) with `R`
+/// registers of lanes.
+pub(super) fn dot_f16_f32<const R: usize>(w: &[f16], x: &[f32]) -> f32 {
     let n = w.len().min(x.len());
-    // SAFETY: as in `dot_f32_f32`: SVE is present and both pointers are valid for `n` reads.
-    unsafe { dot_f16_f32_raw(w.as_ptr(), x.as_ptr(), n) }
+    // SAFETY: as in `dot_f32_f32`: SVE at the vector length of `R`, both pointers valid for
+    // `n` reads.
+    unsafe { dot_f16_f32_raw::<R>(w.as_ptr(), x.as_ptr(), n) }
 }
 
-/// `Σ_{i<n} w_i · x_i` (module docs).
+/// `Σ_{i<n} w_i · x_i` in the float order (module docs), `R` registers of lanes.
 ///
 /// # Safety
-/// The CPU must implement SVE; `w` and `x` must be valid for `n` reads of `f32`.
+/// The CPU must implement SVE with the vector length of `R` ([`Lanes::registers`]: 4 at 128
+/// bits, 2 at 256, 1 at 512 or more); `w` and `x` must be valid for `n` reads of `f32`.
+#[inline(always)]
+pub(super) unsafe fn dot_f32_f32_raw<const R: usize>(
+    w: *const f32,
+    x: *const f32,
+    n: usize,
+) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match R {
+            4 => dot_f32_raw_r4(w, x, n),
+            2 => dot_f32_raw_r2(w, x, n),
+            _ => dot_f32_raw_r1(w, x, n),
+        }
+    }
+}
+
+/// `Σ_{i<n} f32(w_i) · x_i` in the float order (module docs), `R` registers of lanes.
+///
+/// # Safety
+/// As [`dot_f32_f32_raw`], with `w` valid for `n` reads of `f16`.
+#[inline(always)]
+pub(super) unsafe fn dot_f16_f32_raw<const R: usize>(
+    w: *const f16,
+    x: *const f32,
+    n: usize,
+) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match R {
+            4 => dot_f16_raw_r4(w, x, n),
+            2 => dot_f16_raw_r2(w, x, n),
+            _ => dot_f16_raw_r1(w, x, n),
+        }
+    }
+}
+
+/// `Σ_{i<n} w_i · x_i` in the float order at a vector length of 128 bits:
+/// the 16 lanes in four 128-bit registers `z0..z3`.
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `w` and `x` valid for `n` reads.
 #[target_feature(enable = "sve")]
-pub(super) unsafe fn dot_f32_f32_raw(w: *const f32, x: *const f32, n: usize) -> f32 {
+unsafe fn dot_f32_raw_r4(w: *const f32, x: *const f32, n: usize) -> f32 {
     let sum: f32;
-    // SAFETY: the loads touch only `w[..n]` and `x[..n]` (main loop: whole vectors while
-    // `4·VL ≤ remaining`; tail: `whilelo`-predicated, inactive lanes are not accessed), valid by
-    // the caller's contract. Every register written is an operand or declared clobbered.
+    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks at
+    // `i + 16 ≤ n`, then one chunk under `whilelo` predicates whose inactive lanes are not
+    // accessed), valid by the caller's contract; the extra base pointers are only
+    // dereferenced at those elements. Every register written is an operand or declared
+    // clobbered.
     unsafe {
         core::arch::asm!(
             "ptrue p7.s",
@@ -60,70 +149,267 @@ pub(super) unsafe fn dot_f32_f32_raw(w: *const f32, x: *const f32, n: usize) -> 
             "dup z1.s, #0",
             "dup z2.s, #0",
             "dup z3.s, #0",
-            "cntw {vl4}, all, mul #4",
-            "cmp {n}, {vl4}",
+            "add {w1}, {w}, #16",
+            "add {x1}, {x}, #16",
+            "add {w2}, {w}, #32",
+            "add {x2}, {x}, #32",
+            "add {w3}, {w}, #48",
+            "add {x3}, {x}, #48",
+            "mov {i}, #0",
+            "subs {t}, {n}, #16",
             "b.lo 3f",
             "2:",
-            "ld1w z4.s, p7/z, [{w}]",
-            "ld1w z5.s, p7/z, [{w}, #1, mul vl]",
-            "ld1w z6.s, p7/z, [{w}, #2, mul vl]",
-            "ld1w z7.s, p7/z, [{w}, #3, mul vl]",
-            "ld1w z16.s, p7/z, [{x}]",
-            "ld1w z17.s, p7/z, [{x}, #1, mul vl]",
-            "ld1w z18.s, p7/z, [{x}, #2, mul vl]",
-            "ld1w z19.s, p7/z, [{x}, #3, mul vl]",
+            "ld1w z4.s, p7/z, [{w}, {i}, lsl #2]",
+            "ld1w z5.s, p7/z, [{w1}, {i}, lsl #2]",
+            "ld1w z6.s, p7/z, [{w2}, {i}, lsl #2]",
+            "ld1w z7.s, p7/z, [{w3}, {i}, lsl #2]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "ld1w z18.s, p7/z, [{x2}, {i}, lsl #2]",
+            "ld1w z19.s, p7/z, [{x3}, {i}, lsl #2]",
             "fmla z0.s, p7/m, z4.s, z16.s",
             "fmla z1.s, p7/m, z5.s, z17.s",
             "fmla z2.s, p7/m, z6.s, z18.s",
             "fmla z3.s, p7/m, z7.s, z19.s",
-            "addvl {w}, {w}, #4",
-            "addvl {x}, {x}, #4",
-            "sub {n}, {n}, {vl4}",
-            "cmp {n}, {vl4}",
-            "b.hs 2b",
+            "add {i}, {i}, #16",
+            "cmp {i}, {t}",
+            "b.ls 2b",
             "3:",
-            "mov {i}, #0",
+            "cmp {i}, {n}",
+            "b.hs 5f",
             "whilelo p0.s, {i}, {n}",
-            "b.none 5f",
-            "4:",
+            "add {t}, {i}, #4",
+            "whilelo p1.s, {t}, {n}",
+            "add {t}, {i}, #8",
+            "whilelo p2.s, {t}, {n}",
+            "add {t}, {i}, #12",
+            "whilelo p3.s, {t}, {n}",
             "ld1w z4.s, p0/z, [{w}, {i}, lsl #2]",
+            "ld1w z5.s, p1/z, [{w1}, {i}, lsl #2]",
+            "ld1w z6.s, p2/z, [{w2}, {i}, lsl #2]",
+            "ld1w z7.s, p3/z, [{w3}, {i}, lsl #2]",
             "ld1w z16.s, p0/z, [{x}, {i}, lsl #2]",
-            "fmla z0.s, p0/m, z4.s, z16.s",
-            "incw {i}",
-            "whilelo p0.s, {i}, {n}",
-            "b.first 4b",
+            "ld1w z17.s, p1/z, [{x1}, {i}, lsl #2]",
+            "ld1w z18.s, p2/z, [{x2}, {i}, lsl #2]",
+            "ld1w z19.s, p3/z, [{x3}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "fmla z2.s, p7/m, z6.s, z18.s",
+            "fmla z3.s, p7/m, z7.s, z19.s",
             "5:",
-            "fadd z0.s, z0.s, z1.s",
-            "fadd z2.s, z2.s, z3.s",
-            "fadd z0.s, z0.s, z2.s",
-            "faddv {sum:s}, p7, z0.s",
-            w = inout(reg) w => _,
-            x = inout(reg) x => _,
-            n = inout(reg) n => _,
+            "fadd v0.4s, v0.4s, v2.4s",
+            "fadd v1.4s, v1.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            w = in(reg) w,
+            x = in(reg) x,
+            w1 = out(reg) _,
+            x1 = out(reg) _,
+            w2 = out(reg) _,
+            x2 = out(reg) _,
+            w3 = out(reg) _,
+            x3 = out(reg) _,
+            n = in(reg) n,
             i = out(reg) _,
-            vl4 = out(reg) _,
-            sum = out(vreg) sum,
-            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            t = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _,
             out("v4") _, out("v5") _, out("v6") _, out("v7") _,
             out("v16") _, out("v17") _, out("v18") _, out("v19") _,
-            out("p0") _, out("p7") _,
+            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
             options(nostack, readonly, pure)
         );
     }
     sum
 }
 
-/// `Σ_{i<n} f32(w_i) · x_i` (module docs).
+/// `Σ_{i<n} w_i · x_i` in the float order at a vector length of 256 bits:
+/// the 16 lanes in two 256-bit registers `z0`, `z1`.
 ///
 /// # Safety
-/// The CPU must implement SVE; `w` must be valid for `n` reads of `f16` and `x` for `n` reads
-/// of `f32`.
+/// The CPU must implement SVE with that vector length; `w` and `x` valid for `n` reads.
 #[target_feature(enable = "sve")]
-pub(super) unsafe fn dot_f16_f32_raw(w: *const f16, x: *const f32, n: usize) -> f32 {
+unsafe fn dot_f32_raw_r2(w: *const f32, x: *const f32, n: usize) -> f32 {
     let sum: f32;
-    // SAFETY: as in `dot_f32_f32_raw`; `ld1h {z.s}` reads one `f16` per 32-bit lane, so a whole
-    // vector of weights is `VL / 2` bytes (`[w, #k, mul vl]` scales by that footprint and the
-    // main loop advances `w` by `2·VL` bytes per 4 vectors).
+    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks at
+    // `i + 16 ≤ n`, then one chunk under `whilelo` predicates whose inactive lanes are not
+    // accessed), valid by the caller's contract; the extra base pointers are only
+    // dereferenced at those elements. Every register written is an operand or declared
+    // clobbered.
+    unsafe {
+        core::arch::asm!(
+            "ptrue p7.s",
+            "dup z0.s, #0",
+            "dup z1.s, #0",
+            "add {w1}, {w}, #32",
+            "add {x1}, {x}, #32",
+            "add {w2}, {w}, #64",
+            "add {x2}, {x}, #64",
+            "add {w3}, {w}, #96",
+            "add {x3}, {x}, #96",
+            "mov {i}, #0",
+            "subs {t}, {n}, #32",
+            "b.lo 3f",
+            "2:",
+            "ld1w z4.s, p7/z, [{w}, {i}, lsl #2]",
+            "ld1w z5.s, p7/z, [{w1}, {i}, lsl #2]",
+            "ld1w z6.s, p7/z, [{w2}, {i}, lsl #2]",
+            "ld1w z7.s, p7/z, [{w3}, {i}, lsl #2]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "ld1w z18.s, p7/z, [{x2}, {i}, lsl #2]",
+            "ld1w z19.s, p7/z, [{x3}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "fmla z0.s, p7/m, z6.s, z18.s",
+            "fmla z1.s, p7/m, z7.s, z19.s",
+            "add {i}, {i}, #32",
+            "cmp {i}, {t}",
+            "b.ls 2b",
+            "3:",
+            "sub {t}, {n}, {i}",
+            "cmp {t}, #16",
+            "b.lo 4f",
+            "ld1w z4.s, p7/z, [{w}, {i}, lsl #2]",
+            "ld1w z5.s, p7/z, [{w1}, {i}, lsl #2]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "add {i}, {i}, #16",
+            "4:",
+            "cmp {i}, {n}",
+            "b.hs 5f",
+            "whilelo p0.s, {i}, {n}",
+            "add {t}, {i}, #8",
+            "whilelo p1.s, {t}, {n}",
+            "ld1w z4.s, p0/z, [{w}, {i}, lsl #2]",
+            "ld1w z5.s, p1/z, [{w1}, {i}, lsl #2]",
+            "ld1w z16.s, p0/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p1/z, [{x1}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "5:",
+            "dup z2.q, z0.q[1]",
+            "dup z3.q, z1.q[1]",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "fadd v2.4s, v2.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            w = in(reg) w,
+            x = in(reg) x,
+            w1 = out(reg) _,
+            x1 = out(reg) _,
+            w2 = out(reg) _,
+            x2 = out(reg) _,
+            w3 = out(reg) _,
+            x3 = out(reg) _,
+            n = in(reg) n,
+            i = out(reg) _,
+            t = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
+            options(nostack, readonly, pure)
+        );
+    }
+    sum
+}
+
+/// `Σ_{i<n} w_i · x_i` in the float order at a vector length of 512 or more bits:
+/// the 16 lanes in one register `z0` under the 16-lane predicate `ptrue p7.s, vl16`.
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `w` and `x` valid for `n` reads.
+#[target_feature(enable = "sve")]
+unsafe fn dot_f32_raw_r1(w: *const f32, x: *const f32, n: usize) -> f32 {
+    let sum: f32;
+    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks at
+    // `i + 16 ≤ n`, then one chunk under `whilelo` predicates whose inactive lanes are not
+    // accessed), valid by the caller's contract; the extra base pointers are only
+    // dereferenced at those elements. Every register written is an operand or declared
+    // clobbered.
+    unsafe {
+        core::arch::asm!(
+            "ptrue p7.s, vl16",
+            "dup z0.s, #0",
+            "add {w1}, {w}, #64",
+            "add {x1}, {x}, #64",
+            "mov {i}, #0",
+            "subs {t}, {n}, #32",
+            "b.lo 3f",
+            "2:",
+            "ld1w z4.s, p7/z, [{w}, {i}, lsl #2]",
+            "ld1w z5.s, p7/z, [{w1}, {i}, lsl #2]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z0.s, p7/m, z5.s, z17.s",
+            "add {i}, {i}, #32",
+            "cmp {i}, {t}",
+            "b.ls 2b",
+            "3:",
+            "sub {t}, {n}, {i}",
+            "cmp {t}, #16",
+            "b.lo 4f",
+            "ld1w z4.s, p7/z, [{w}, {i}, lsl #2]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "add {i}, {i}, #16",
+            "4:",
+            "cmp {i}, {n}",
+            "b.hs 5f",
+            "whilelo p0.s, {i}, {n}",
+            "ld1w z4.s, p0/z, [{w}, {i}, lsl #2]",
+            "ld1w z16.s, p0/z, [{x}, {i}, lsl #2]",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "5:",
+            "dup z1.q, z0.q[1]",
+            "dup z2.q, z0.q[2]",
+            "dup z3.q, z0.q[3]",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "fadd v1.4s, v1.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            w = in(reg) w,
+            x = in(reg) x,
+            w1 = out(reg) _,
+            x1 = out(reg) _,
+            n = in(reg) n,
+            i = out(reg) _,
+            t = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
+            options(nostack, readonly, pure)
+        );
+    }
+    sum
+}
+
+/// `Σ_{i<n} f32(w_i) · x_i` in the float order at a vector length of 128 bits:
+/// the 16 lanes in four 128-bit registers `z0..z3`.
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `w` (f16) and `x` valid for `n` reads.
+#[target_feature(enable = "sve")]
+unsafe fn dot_f16_raw_r4(w: *const f16, x: *const f32, n: usize) -> f32 {
+    let sum: f32;
+    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks at
+    // `i + 16 ≤ n`, then one chunk under `whilelo` predicates whose inactive lanes are not
+    // accessed), valid by the caller's contract; the extra base pointers are only
+    // dereferenced at those elements. Every register written is an operand or declared
+    // clobbered.
     unsafe {
         core::arch::asm!(
             "ptrue p7.s",
@@ -131,18 +417,24 @@ pub(super) unsafe fn dot_f16_f32_raw(w: *const f16, x: *const f32, n: usize) -> 
             "dup z1.s, #0",
             "dup z2.s, #0",
             "dup z3.s, #0",
-            "cntw {vl4}, all, mul #4",
-            "cmp {n}, {vl4}",
+            "add {w1}, {w}, #8",
+            "add {x1}, {x}, #16",
+            "add {w2}, {w}, #16",
+            "add {x2}, {x}, #32",
+            "add {w3}, {w}, #24",
+            "add {x3}, {x}, #48",
+            "mov {i}, #0",
+            "subs {t}, {n}, #16",
             "b.lo 3f",
             "2:",
-            "ld1h z4.s, p7/z, [{w}]",
-            "ld1h z5.s, p7/z, [{w}, #1, mul vl]",
-            "ld1h z6.s, p7/z, [{w}, #2, mul vl]",
-            "ld1h z7.s, p7/z, [{w}, #3, mul vl]",
-            "ld1w z16.s, p7/z, [{x}]",
-            "ld1w z17.s, p7/z, [{x}, #1, mul vl]",
-            "ld1w z18.s, p7/z, [{x}, #2, mul vl]",
-            "ld1w z19.s, p7/z, [{x}, #3, mul vl]",
+            "ld1h z4.s, p7/z, [{w}, {i}, lsl #1]",
+            "ld1h z5.s, p7/z, [{w1}, {i}, lsl #1]",
+            "ld1h z6.s, p7/z, [{w2}, {i}, lsl #1]",
+            "ld1h z7.s, p7/z, [{w3}, {i}, lsl #1]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "ld1w z18.s, p7/z, [{x2}, {i}, lsl #2]",
+            "ld1w z19.s, p7/z, [{x3}, {i}, lsl #2]",
             "fcvt z4.s, p7/m, z4.h",
             "fcvt z5.s, p7/m, z5.h",
             "fcvt z6.s, p7/m, z6.h",
@@ -151,38 +443,242 @@ pub(super) unsafe fn dot_f16_f32_raw(w: *const f16, x: *const f32, n: usize) -> 
             "fmla z1.s, p7/m, z5.s, z17.s",
             "fmla z2.s, p7/m, z6.s, z18.s",
             "fmla z3.s, p7/m, z7.s, z19.s",
-            "addvl {w}, {w}, #2",
-            "addvl {x}, {x}, #4",
-            "sub {n}, {n}, {vl4}",
-            "cmp {n}, {vl4}",
-            "b.hs 2b",
+            "add {i}, {i}, #16",
+            "cmp {i}, {t}",
+            "b.ls 2b",
             "3:",
-            "mov {i}, #0",
+            "cmp {i}, {n}",
+            "b.hs 5f",
             "whilelo p0.s, {i}, {n}",
-            "b.none 5f",
-            "4:",
+            "add {t}, {i}, #4",
+            "whilelo p1.s, {t}, {n}",
+            "add {t}, {i}, #8",
+            "whilelo p2.s, {t}, {n}",
+            "add {t}, {i}, #12",
+            "whilelo p3.s, {t}, {n}",
             "ld1h z4.s, p0/z, [{w}, {i}, lsl #1]",
+            "ld1h z5.s, p1/z, [{w1}, {i}, lsl #1]",
+            "ld1h z6.s, p2/z, [{w2}, {i}, lsl #1]",
+            "ld1h z7.s, p3/z, [{w3}, {i}, lsl #1]",
             "ld1w z16.s, p0/z, [{x}, {i}, lsl #2]",
-            "fcvt z4.s, p0/m, z4.h",
-            "fmla z0.s, p0/m, z4.s, z16.s",
-            "incw {i}",
-            "whilelo p0.s, {i}, {n}",
-            "b.first 4b",
+            "ld1w z17.s, p1/z, [{x1}, {i}, lsl #2]",
+            "ld1w z18.s, p2/z, [{x2}, {i}, lsl #2]",
+            "ld1w z19.s, p3/z, [{x3}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fcvt z5.s, p7/m, z5.h",
+            "fcvt z6.s, p7/m, z6.h",
+            "fcvt z7.s, p7/m, z7.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "fmla z2.s, p7/m, z6.s, z18.s",
+            "fmla z3.s, p7/m, z7.s, z19.s",
             "5:",
-            "fadd z0.s, z0.s, z1.s",
-            "fadd z2.s, z2.s, z3.s",
-            "fadd z0.s, z0.s, z2.s",
-            "faddv {sum:s}, p7, z0.s",
-            w = inout(reg) w => _,
-            x = inout(reg) x => _,
-            n = inout(reg) n => _,
+            "fadd v0.4s, v0.4s, v2.4s",
+            "fadd v1.4s, v1.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            w = in(reg) w,
+            x = in(reg) x,
+            w1 = out(reg) _,
+            x1 = out(reg) _,
+            w2 = out(reg) _,
+            x2 = out(reg) _,
+            w3 = out(reg) _,
+            x3 = out(reg) _,
+            n = in(reg) n,
             i = out(reg) _,
-            vl4 = out(reg) _,
-            sum = out(vreg) sum,
-            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            t = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _,
             out("v4") _, out("v5") _, out("v6") _, out("v7") _,
             out("v16") _, out("v17") _, out("v18") _, out("v19") _,
-            out("p0") _, out("p7") _,
+            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
+            options(nostack, readonly, pure)
+        );
+    }
+    sum
+}
+
+/// `Σ_{i<n} f32(w_i) · x_i` in the float order at a vector length of 256 bits:
+/// the 16 lanes in two 256-bit registers `z0`, `z1`.
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `w` (f16) and `x` valid for `n` reads.
+#[target_feature(enable = "sve")]
+unsafe fn dot_f16_raw_r2(w: *const f16, x: *const f32, n: usize) -> f32 {
+    let sum: f32;
+    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks at
+    // `i + 16 ≤ n`, then one chunk under `whilelo` predicates whose inactive lanes are not
+    // accessed), valid by the caller's contract; the extra base pointers are only
+    // dereferenced at those elements. Every register written is an operand or declared
+    // clobbered.
+    unsafe {
+        core::arch::asm!(
+            "ptrue p7.s",
+            "dup z0.s, #0",
+            "dup z1.s, #0",
+            "add {w1}, {w}, #16",
+            "add {x1}, {x}, #32",
+            "add {w2}, {w}, #32",
+            "add {x2}, {x}, #64",
+            "add {w3}, {w}, #48",
+            "add {x3}, {x}, #96",
+            "mov {i}, #0",
+            "subs {t}, {n}, #32",
+            "b.lo 3f",
+            "2:",
+            "ld1h z4.s, p7/z, [{w}, {i}, lsl #1]",
+            "ld1h z5.s, p7/z, [{w1}, {i}, lsl #1]",
+            "ld1h z6.s, p7/z, [{w2}, {i}, lsl #1]",
+            "ld1h z7.s, p7/z, [{w3}, {i}, lsl #1]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "ld1w z18.s, p7/z, [{x2}, {i}, lsl #2]",
+            "ld1w z19.s, p7/z, [{x3}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fcvt z5.s, p7/m, z5.h",
+            "fcvt z6.s, p7/m, z6.h",
+            "fcvt z7.s, p7/m, z7.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "fmla z0.s, p7/m, z6.s, z18.s",
+            "fmla z1.s, p7/m, z7.s, z19.s",
+            "add {i}, {i}, #32",
+            "cmp {i}, {t}",
+            "b.ls 2b",
+            "3:",
+            "sub {t}, {n}, {i}",
+            "cmp {t}, #16",
+            "b.lo 4f",
+            "ld1h z4.s, p7/z, [{w}, {i}, lsl #1]",
+            "ld1h z5.s, p7/z, [{w1}, {i}, lsl #1]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fcvt z5.s, p7/m, z5.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "add {i}, {i}, #16",
+            "4:",
+            "cmp {i}, {n}",
+            "b.hs 5f",
+            "whilelo p0.s, {i}, {n}",
+            "add {t}, {i}, #8",
+            "whilelo p1.s, {t}, {n}",
+            "ld1h z4.s, p0/z, [{w}, {i}, lsl #1]",
+            "ld1h z5.s, p1/z, [{w1}, {i}, lsl #1]",
+            "ld1w z16.s, p0/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p1/z, [{x1}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fcvt z5.s, p7/m, z5.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z1.s, p7/m, z5.s, z17.s",
+            "5:",
+            "dup z2.q, z0.q[1]",
+            "dup z3.q, z1.q[1]",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "fadd v2.4s, v2.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            w = in(reg) w,
+            x = in(reg) x,
+            w1 = out(reg) _,
+            x1 = out(reg) _,
+            w2 = out(reg) _,
+            x2 = out(reg) _,
+            w3 = out(reg) _,
+            x3 = out(reg) _,
+            n = in(reg) n,
+            i = out(reg) _,
+            t = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
+            options(nostack, readonly, pure)
+        );
+    }
+    sum
+}
+
+/// `Σ_{i<n} f32(w_i) · x_i` in the float order at a vector length of 512 or more bits:
+/// the 16 lanes in one register `z0` under the 16-lane predicate `ptrue p7.s, vl16`.
+///
+/// # Safety
+/// The CPU must implement SVE with that vector length; `w` (f16) and `x` valid for `n` reads.
+#[target_feature(enable = "sve")]
+unsafe fn dot_f16_raw_r1(w: *const f16, x: *const f32, n: usize) -> f32 {
+    let sum: f32;
+    // SAFETY: the loads touch only the first `n` elements (whole 16-element chunks at
+    // `i + 16 ≤ n`, then one chunk under `whilelo` predicates whose inactive lanes are not
+    // accessed), valid by the caller's contract; the extra base pointers are only
+    // dereferenced at those elements. Every register written is an operand or declared
+    // clobbered.
+    unsafe {
+        core::arch::asm!(
+            "ptrue p7.s, vl16",
+            "dup z0.s, #0",
+            "add {w1}, {w}, #32",
+            "add {x1}, {x}, #64",
+            "mov {i}, #0",
+            "subs {t}, {n}, #32",
+            "b.lo 3f",
+            "2:",
+            "ld1h z4.s, p7/z, [{w}, {i}, lsl #1]",
+            "ld1h z5.s, p7/z, [{w1}, {i}, lsl #1]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "ld1w z17.s, p7/z, [{x1}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fcvt z5.s, p7/m, z5.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "fmla z0.s, p7/m, z5.s, z17.s",
+            "add {i}, {i}, #32",
+            "cmp {i}, {t}",
+            "b.ls 2b",
+            "3:",
+            "sub {t}, {n}, {i}",
+            "cmp {t}, #16",
+            "b.lo 4f",
+            "ld1h z4.s, p7/z, [{w}, {i}, lsl #1]",
+            "ld1w z16.s, p7/z, [{x}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "add {i}, {i}, #16",
+            "4:",
+            "cmp {i}, {n}",
+            "b.hs 5f",
+            "whilelo p0.s, {i}, {n}",
+            "ld1h z4.s, p0/z, [{w}, {i}, lsl #1]",
+            "ld1w z16.s, p0/z, [{x}, {i}, lsl #2]",
+            "fcvt z4.s, p7/m, z4.h",
+            "fmla z0.s, p7/m, z4.s, z16.s",
+            "5:",
+            "dup z1.q, z0.q[1]",
+            "dup z2.q, z0.q[2]",
+            "dup z3.q, z0.q[3]",
+            "fadd v0.4s, v0.4s, v2.4s",
+            "fadd v1.4s, v1.4s, v3.4s",
+            "fadd v0.4s, v0.4s, v1.4s",
+            "ext v1.16b, v0.16b, v0.16b, #8",
+            "fadd v0.2s, v0.2s, v1.2s",
+            "faddp s0, v0.2s",
+            w = in(reg) w,
+            x = in(reg) x,
+            w1 = out(reg) _,
+            x1 = out(reg) _,
+            n = in(reg) n,
+            i = out(reg) _,
+            t = out(reg) _,
+            out("v0") sum,
+            out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("p0") _, out("p1") _, out("p2") _, out("p3") _, out("p7") _,
             options(nostack, readonly, pure)
         );
     }

@@ -3,8 +3,9 @@
 //! # Math and contract
 //!
 //! `out[c · out_stride + r] = dot(w_r, x_c)` ([`crate::kernels::gemm`]), each output computed by
-//! this tier's own row dot product, so it is bit-identical to that dot (the gemm contract), and
-//! for the integer formats bit-identical to the scalar reference too.
+//! this tier's own row dot product, so it is bit-identical to that dot (the gemm contract) and
+//! to the scalar reference (the integer formats are exact, the float ones follow the float
+//! order).
 //!
 //! # Scheme
 //!
@@ -43,6 +44,42 @@ sve_gemm! {
     gemm_q4_k_q8_k: BlockQ4K, BlockQ8K => dot_k::dot_q4_k_q8_k;
     gemm_q5_k_q8_k: BlockQ5K, BlockQ8K => dot_k::dot_q5_k_q8_k;
     gemm_q6_k_q8_k: BlockQ6K, BlockQ8K => dot_k::dot_q6_k_q8_k;
-    gemm_f16_f32: f16, f32 => dot_float::dot_f16_f32;
-    gemm_f32_f32: f32, f32 => dot_float::dot_f32_f32;
+}
+
+/// Multi-column f16 · f32 product with [`dot_float::dot_f16_f32`] at `R` registers of lanes
+/// (module docs).
+pub(super) fn gemm_f16_f32<const R: usize>(
+    w: &[f16],
+    x: &[f32],
+    blocks_per_row: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    gemm_with(
+        dot_float::dot_f16_f32::<R>,
+        w,
+        x,
+        blocks_per_row,
+        out,
+        out_stride,
+    )
+}
+
+/// Multi-column f32 · f32 product with [`dot_float::dot_f32_f32`] at `R` registers of lanes
+/// (module docs).
+pub(super) fn gemm_f32_f32<const R: usize>(
+    w: &[f32],
+    x: &[f32],
+    blocks_per_row: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    gemm_with(
+        dot_float::dot_f32_f32::<R>,
+        w,
+        x,
+        blocks_per_row,
+        out,
+        out_stride,
+    )
 }

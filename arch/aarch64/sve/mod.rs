@@ -6,13 +6,15 @@
 //! reachable only through [`Kernels::for_tier`], which checks the CPU features first (the
 //! entry points are private to this module tree for that reason).
 //!
-//! One file per operation, each opening with its math, layout, accumulator scheme, tails,
-//! registers and tolerance:
-//! - [`dot_float`]: `dot_f32_f32`, `dot_f16_f32` (float tolerance);
-//! - [`rms_norm`], [`activation`] (`swiglu`, `softmax`, over the vector `expf` of [`exp`])
-//!   (float tolerance);
-//! - [`attention`]: the causal-block entries as a loop of single-query `attn_scores_f16`
-//!   (float tolerance) and `attn_values_f16` (bit-exact);
+//! One file per operation, each opening with its math, layout, accumulator scheme, tails and
+//! registers. Every kernel gives the scalar reference's bits: the integer ones exactly, the
+//! float ones by following the float order of [`crate::kernels::float`]:
+//! - [`dot_float`]: `dot_f32_f32`, `dot_f16_f32` (16 float-order lanes in four, two or one
+//!   register by vector length, [`dot_float::Lanes`]);
+//! - [`rms_norm`], [`activation`] (`swiglu`, `softmax`, over the float order's `exp` of
+//!   [`exp`]);
+//! - [`attention`]: the causal-block entries as a loop of single-query `attn_scores_f16` and
+//!   `attn_values_f16`;
 //! - [`quantize`]: `quantize_q8_0`, `quantize_q8_1`, `quantize_q8_k` (bit-exact);
 //! - [`dot_q32`]: `dot_q8_0_q8_0`, `dot_q4_0_q8_0`, `dot_q4_1_q8_1`, `dot_q5_0_q8_0`
 //!   (bit-exact, 8-lane order);
@@ -46,17 +48,19 @@ use crate::kernels::Kernels;
 
 /// The SVE tier's kernel table: for each entry the cheaper of this tier's SVE kernel and the
 /// best NEON tier's, as counted by the Arm cost harness (`scripts/arm-cost`, figures in
-/// `docs/performance.md`). Every candidate meets the same contract, so the choice never changes
-/// what a kernel computes beyond the float tolerance the tiers already share (the integer
-/// entries are bit-exact everywhere).
+/// `docs/performance.md`). Every candidate gives the scalar reference's bits (the integer
+/// entries exactly, the float ones in the float order), so the choice never changes what a
+/// kernel computes.
 ///
 /// - Integer products (`dot_*`, `gemm_*` of the quantized formats): the NEON `sdot` / `smmla`
 ///   kernels when the CPU has dotprod (they tile several rows and columns per pass; the SVE
 ///   ones are one row × one column at 128 bits whatever the vector length), else SVE.
 /// - `quantize_q8_0` / `quantize_q8_1`: NEON (fewer instructions at every vector length);
-///   `quantize_q8_k` and the attention scores: SVE from 256 bits.
-/// - The other float kernels (norm, activations, softmax, RoPE, f16 / f32 dots and gemms,
-///   attention values): SVE.
+///   `quantize_q8_k`, the attention scores and RMSNorm: SVE from 256 bits.
+/// - The other float kernels (activations, softmax, RoPE, f16 / f32 dots and gemms,
+///   attention values): SVE, except that at a vector length that is not 128, 256 or at least
+///   512 bits (384) the float sums (dots, gemms, RMSNorm, softmax, attention scores) are the
+///   NEON kernels ([`all_sve`]).
 ///
 /// # Safety
 /// The CPU must implement NEON and SVE, and every feature `features` claims (checked by
@@ -78,6 +82,7 @@ pub(crate) unsafe fn kernels(features: &CpuFeatures) -> Kernels {
     if bits < 256 {
         k.quantize_q8_k = n.quantize_q8_k;
         k.attn_scores_causal_f16 = n.attn_scores_causal_f16;
+        k.rms_norm = n.rms_norm;
     }
     if neon != Tier::Neon {
         k.dot_q4_0_q8_0 = n.dot_q4_0_q8_0;
@@ -113,13 +118,18 @@ unsafe fn vector_bits() -> usize {
 }
 
 /// Every entry this tier implements in SVE, on the baseline NEON table (the unit tests check
-/// each SVE kernel through this table, including those [`kernels`] does not pick).
+/// each SVE kernel through this table, including those [`kernels`] does not pick). The float
+/// sums are instantiated for the vector length ([`dot_float::Lanes`]); at a length with no
+/// 16-lane mapping (384 bits) they stay the baseline NEON kernels, which follow the same float
+/// order.
 ///
 /// # Safety
 /// The CPU must implement NEON and SVE.
 pub(crate) unsafe fn all_sve() -> Kernels {
     // SAFETY: the caller guarantees NEON, which is all the baseline NEON tier needs.
     let mut k = unsafe { crate::arch::aarch64::neon::kernels(Tier::Neon) };
+    // SAFETY: the caller guarantees SVE.
+    let bits = unsafe { vector_bits() };
     k.tier = Tier::Sve;
     k.quantize_q8_0 = quantize::quantize_q8_0;
     k.quantize_q8_1 = quantize::quantize_q8_1;
@@ -131,8 +141,6 @@ pub(crate) unsafe fn all_sve() -> Kernels {
     k.dot_q4_k_q8_k = dot_k::dot_q4_k_q8_k;
     k.dot_q5_k_q8_k = dot_k::dot_q5_k_q8_k;
     k.dot_q6_k_q8_k = dot_k::dot_q6_k_q8_k;
-    k.dot_f16_f32 = dot_float::dot_f16_f32;
-    k.dot_f32_f32 = dot_float::dot_f32_f32;
     k.gemm_q4_0_q8_0 = gemm::gemm_q4_0_q8_0;
     k.gemm_q8_0_q8_0 = gemm::gemm_q8_0_q8_0;
     k.gemm_q4_1_q8_1 = gemm::gemm_q4_1_q8_1;
@@ -140,14 +148,27 @@ pub(crate) unsafe fn all_sve() -> Kernels {
     k.gemm_q4_k_q8_k = gemm::gemm_q4_k_q8_k;
     k.gemm_q5_k_q8_k = gemm::gemm_q5_k_q8_k;
     k.gemm_q6_k_q8_k = gemm::gemm_q6_k_q8_k;
-    k.gemm_f16_f32 = gemm::gemm_f16_f32;
-    k.gemm_f32_f32 = gemm::gemm_f32_f32;
-    k.rms_norm = rms_norm::rms_norm;
     k.rope_neox = rope::rope_neox;
     k.rope_norm = rope::rope_norm;
     k.swiglu = activation::swiglu;
-    k.softmax = activation::softmax;
-    k.attn_scores_causal_f16 = attention::attn_scores_causal_f16;
     k.attn_values_causal_f16 = attention::attn_values_causal_f16;
+    match dot_float::Lanes::at(bits).map(dot_float::Lanes::registers) {
+        Some(4) => float_sums::<4>(&mut k),
+        Some(2) => float_sums::<2>(&mut k),
+        Some(_) => float_sums::<1>(&mut k),
+        None => {}
+    }
     k
+}
+
+/// Sets the float-sum entries (dots, gemms, RMSNorm, softmax, attention scores) to the SVE
+/// kernels with `R` registers of lanes ([`dot_float::Lanes::registers`]).
+fn float_sums<const R: usize>(k: &mut Kernels) {
+    k.dot_f16_f32 = dot_float::dot_f16_f32::<R>;
+    k.dot_f32_f32 = dot_float::dot_f32_f32::<R>;
+    k.gemm_f16_f32 = gemm::gemm_f16_f32::<R>;
+    k.gemm_f32_f32 = gemm::gemm_f32_f32::<R>;
+    k.rms_norm = rms_norm::rms_norm::<R>;
+    k.softmax = activation::softmax::<R>;
+    k.attn_scores_causal_f16 = attention::attn_scores_causal_f16::<R>;
 }
