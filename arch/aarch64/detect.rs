@@ -1,5 +1,5 @@
 //! Feature detection on aarch64: at run time via `is_aarch64_feature_detected!` (HWCAP on Linux,
-//! `std` only), or from the ID registers ([`from_id_registers`], any build: bare metal at EL1 or
+//! `std` only), or from the ID registers (`from_id_registers`, any build: bare metal at EL1 or
 //! higher, or Linux user space, which emulates the reads).
 use crate::cpu::{CpuFeatures, Feature};
 
@@ -41,13 +41,13 @@ pub fn detect() -> CpuFeatures {
 /// The four ID registers the kernels' features are read from (Arm ARM, D24.2 / D19.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct IdRegisters {
-    /// `ID_AA64ISAR0_EL1`: DP (dot product), bits [47:44].
+    /// `ID_AA64ISAR0_EL1`: DP (dot product), bits `[47:44]`.
     pub isar0: u64,
-    /// `ID_AA64ISAR1_EL1`: I8MM, bits [55:52].
+    /// `ID_AA64ISAR1_EL1`: I8MM, bits `[55:52]`.
     pub isar1: u64,
-    /// `ID_AA64PFR0_EL1`: FP [19:16], AdvSIMD [23:20], SVE [35:32].
+    /// `ID_AA64PFR0_EL1`: FP `[19:16]`, AdvSIMD `[23:20]`, SVE `[35:32]`.
     pub pfr0: u64,
-    /// `ID_AA64ZFR0_EL1` (read only when SVE is implemented): SVEver, bits [3:0].
+    /// `ID_AA64ZFR0_EL1` (read only when SVE is implemented): SVEver, bits `[3:0]`.
     pub zfr0: u64,
 }
 

@@ -2,13 +2,13 @@
 //!
 //! Every kernel here has the signature of its scalar reference in [`crate::kernels`] /
 //! [`crate::quant`]. Entry points are safe `fn`s (so they fit the [`Kernels`] table) that call
-//! `#[target_feature]` bodies; their soundness rests on [`kernels`] being reachable only through
+//! `#[target_feature]` bodies; their soundness rests on `kernels()` being reachable only through
 //! [`Kernels::for_tier`], which checks the CPU features first.
 //!
-//! One file per operation, named as in the other tiers: [`quantize`], [`dot_q32`] (32-element
-//! block formats), [`dot_k`] (K formats), [`gemm`] / [`gemm_k`] (multi-column), [`dot_float`]
-//! (f16 / f32 dots and gemms), [`rms_norm`], [`rope`], [`activation`] (SwiGLU, softmax),
-//! [`attention`]; [`simd`] holds the shared primitives (`sdot`, `smmla`, `fcvtl` in `asm!`,
+//! One file per operation, named as in the other tiers: `quantize`, `dot_q32` (32-element
+//! block formats), `dot_k` (K formats), `gemm` / `gemm_k` (multi-column), `dot_float`
+//! (f16 / f32 dots and gemms), `rms_norm`, `rope`, `activation` (SwiGLU, softmax),
+//! `attention`; `simd` holds the shared primitives (`sdot`, `smmla`, `fcvtl` in `asm!`,
 //! integer block sums, the float order's fold).
 //!
 //! Every entry is a safe `fn` that calls an `unsafe fn *_body` marked `#[target_feature]`

@@ -1,29 +1,29 @@
 //! The SVE tier: vector-length agnostic kernels in `core::arch::asm!` (SVE intrinsics are
 //! nightly-only), each loop whole inside one `asm!` block with a `whilelo`-predicated tail.
 //!
-//! Entry points are safe `fn`s (so they fit the [`Kernels`] table) that call
-//! `#[target_feature(enable = "sve")]` bodies; their soundness rests on [`kernels`] being
-//! reachable only through [`Kernels::for_tier`], which checks the CPU features first (the
+//! Entry points are safe `fn`s (so they fit the `Kernels` table) that call
+//! `#[target_feature(enable = "sve")]` bodies; their soundness rests on `kernels` being
+//! reachable only through `Kernels::for_tier`, which checks the CPU features first (the
 //! entry points are private to this module tree for that reason).
 //!
 //! One file per operation, each opening with its math, layout, accumulator scheme, tails and
 //! registers. Every kernel gives the scalar reference's bits: the integer ones exactly, the
-//! float ones by following the float order of [`crate::kernels::float`]:
-//! - [`dot_float`]: `dot_f32_f32`, `dot_f16_f32` (16 float-order lanes in four, two or one
-//!   register by vector length, [`dot_float::Lanes`]);
-//! - [`rms_norm`], [`activation`] (`swiglu`, `softmax`, over the float order's `exp` of
-//!   [`exp`]);
-//! - [`attention`]: the causal-block entries as a loop of single-query `attn_scores_f16` and
+//! float ones by following the float order of `crate::kernels::float`:
+//! - `dot_float`: `dot_f32_f32`, `dot_f16_f32` (16 float-order lanes in four, two or one
+//!   register by vector length, `dot_float::Lanes`);
+//! - `rms_norm`, `activation` (`swiglu`, `softmax`, over the float order's `exp` of
+//!   `exp`);
+//! - `attention`: the causal-block entries as a loop of single-query `attn_scores_f16` and
 //!   `attn_values_f16`;
-//! - [`quantize`]: `quantize_q8_0`, `quantize_q8_1`, `quantize_q8_k` (bit-exact);
-//! - [`dot_q32`]: `dot_q8_0_q8_0`, `dot_q4_0_q8_0`, `dot_q4_1_q8_1`, `dot_q5_0_q8_0`
+//! - `quantize`: `quantize_q8_0`, `quantize_q8_1`, `quantize_q8_k` (bit-exact);
+//! - `dot_q32`: `dot_q8_0_q8_0`, `dot_q4_0_q8_0`, `dot_q4_1_q8_1`, `dot_q5_0_q8_0`
 //!   (bit-exact, 8-lane order);
-//! - [`dot_k`]: `dot_q4_k_q8_k`, `dot_q5_k_q8_k`, `dot_q6_k_q8_k` (bit-exact);
-//! - [`rope`]: `rope_neox`, `rope_norm` (bit-exact);
-//! - [`gemm`]: the gemms of those formats (loops over this tier's dots).
+//! - `dot_k`: `dot_q4_k_q8_k`, `dot_q5_k_q8_k`, `dot_q6_k_q8_k` (bit-exact);
+//! - `rope`: `rope_neox`, `rope_norm` (bit-exact);
+//! - `gemm`: the gemms of those formats (loops over this tier's dots).
 //!
-//! The tier's table ([`kernels`]) takes, entry by entry, the cheaper of the SVE kernel and the
-//! best NEON tier's by the Arm cost harness's instruction counts; [`all_sve`] is the table of
+//! The tier's table (`kernels`) takes, entry by entry, the cheaper of the SVE kernel and the
+//! best NEON tier's by the Arm cost harness's instruction counts; `all_sve` is the table of
 //! SVE kernels alone, which the unit tests check.
 // Kernel bodies index register-tile arrays with loop counters bounded by their const sizes, and
 // slices whose lengths the safe wrappers checked once at the boundary (STYLE: check at the
