@@ -305,6 +305,7 @@ fn run(args: &Args) -> Result<(), String> {
         max_batch: args.batch.min(args.prompt),
         workers: max_threads,
         allow_beyond_trained_context: args.allow_long_context,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let plan = ArenaPlan::new(c, &limits).map_err(|e| match e {
         ModelError::ContextBeyondTraining {
@@ -439,6 +440,7 @@ fn crossing(args: &Args, model: &Model, kernels: phi3_kernels::Kernels) -> Resul
         max_batch: args.batch.min(orig),
         workers: threads,
         allow_beyond_trained_context: args.allow_long_context,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let plan = ArenaPlan::new(c, &limits).map_err(|e| e.to_string())?;
     let mut arena = AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;

@@ -301,6 +301,7 @@ pub fn session_limits(
         max_batch: n_prompt.clamp(1, MAX_PREFILL_BATCH),
         workers: workers.max(1),
         allow_beyond_trained_context: allow_long,
+        kv: phi3_kernels::model::KvType::F16,
     })
 }
 

@@ -116,6 +116,7 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
         max_batch: batch,
         workers: args.threads,
         allow_beyond_trained_context: args.allow_long_context,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let plan = ArenaPlan::new(model.config(), &limits).map_err(|e| match e {
         ModelError::ContextBeyondTraining {

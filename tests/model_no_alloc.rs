@@ -51,6 +51,7 @@ fn no_allocation_in_parse_bind_session_forward() {
         // Past 256 positions on the 256-context fixtures: opted in (this test is about
         // allocation, not output quality).
         allow_beyond_trained_context: true,
+        kv: phi3_kernels::model::KvType::F16,
     };
     // Arenas are the caller's memory: sized from the metadata before counting starts.
     let mut arenas: Vec<ArenaBuf> = files
