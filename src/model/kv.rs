@@ -12,7 +12,7 @@
 //! The quantized types need `head_dim` to be a multiple of 32 (whole blocks per row);
 //! otherwise [`super::ArenaPlan::new`] answers [`ModelError::KvHeadDim`].
 //!
-//! # Attention over a quantized cache ([`attend_quantized`])
+//! # Attention over a quantized cache ([`attention_head_quantized`])
 //!
 //! For one query head `q` (`d = head_dim` values) against positions `0 .. n`:
 //!
@@ -20,7 +20,9 @@
 //!    scalar reference);
 //! 2. `scores_p = scale · dot(K_p, q8)` with `dot` the tier's integer dot product of the row's
 //!    blocks ([`Kernels::dot_q8_0_q8_0`] / [`Kernels::dot_q4_0_q8_0`], bit-exact across
-//!    tiers) — one f32 multiplication after the dot product;
+//!    tiers) — one f32 multiplication after the dot product. All positions' dots are one
+//!    single-column call of the tier's gemm ([`Kernels::gemm_q8_0_q8_0`] /
+//!    [`Kernels::gemm_q4_0_q8_0`]), whose every output is bit for bit that dot;
 //! 3. `w = softmax(scores)` (the tier's [`Kernels::softmax`], as for f16);
 //! 4. `out` starts at zero; for each position `p` in increasing order and each block `b` of
 //!    the value row, `wd = w_p · f32(d_b)`, then `out_i = out_i + wd · f32(v_i)` for the 32
@@ -39,6 +41,11 @@ use crate::kernels::Kernels;
 use crate::quant::{BlockQ4_0, BlockQ8_0, QK};
 
 use super::split::INTERNAL;
+
+/// The error of [`attention_head_quantized`] on unusable arguments.
+const BAD: Error = Error::Model(ModelError::BadLimits {
+    what: "quantized attention arguments",
+});
 
 /// The element type of a session's KV cache (see the module docs).
 ///
@@ -166,14 +173,18 @@ pub(super) fn store_row(k: &Kernels, kv: KvType, src: &[f32], dst: &mut [u8]) ->
     Ok(())
 }
 
-/// One query head's attention over a quantized cache (module docs, steps 1–4).
+/// One query head's attention over a quantized cache (module docs, steps 1–4): what a
+/// session runs per query head and token over a [`KvType::Q8_0`] / [`KvType::Q4_0`] cache.
 ///
-/// `q` is the query (`head_dim` values); `keys` / `values` are the head's cached rows (row `p`
-/// at `p · row_bytes`), at least `n` of them; `q8` is scratch for the query's blocks; `scores`
-/// holds at least `n` values and `out` exactly `head_dim`. Errors: broken invariants only
-/// ([`INTERNAL`]), before anything is written.
+/// `q` is the query (at least `head_dim = out.len()` values); `keys` / `values` are the head's
+/// cached rows (row `p` at `p · kv.row_bytes(head_dim)` bytes, as blocks of `kv`), at least `n`
+/// of them; `q8` is scratch for the query's `head_dim / 32` blocks; `scores` holds at least `n`
+/// values (left holding the softmax weights) and `out` receives the `head_dim` outputs.
+///
+/// Errors ([`ModelError::BadLimits`], before anything is written): `kv` is [`KvType::F16`],
+/// `head_dim` is not a multiple of 32, or a slice is too short.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn attend_quantized(
+pub fn attention_head_quantized(
     k: &Kernels,
     kv: KvType,
     q: &[f32],
@@ -187,26 +198,25 @@ pub(super) fn attend_quantized(
 ) -> Result<(), Error> {
     let hd = out.len();
     let nb = hd / QK;
-    let row = kv.row_bytes(hd).ok_or(INTERNAL)?;
-    let rows = n.checked_mul(row).ok_or(INTERNAL)?;
-    let (keys, values) = (
-        keys.get(..rows).ok_or(INTERNAL)?,
-        values.get(..rows).ok_or(INTERNAL)?,
-    );
-    let q8 = q8.get_mut(..nb).ok_or(INTERNAL)?;
-    let scores = scores.get_mut(..n).ok_or(INTERNAL)?;
-    let q = q.get(..hd).ok_or(INTERNAL)?;
+    let row = kv.row_bytes(hd).ok_or(BAD)?;
+    let rows = n.checked_mul(row).ok_or(BAD)?;
+    let (keys, values) = (keys.get(..rows).ok_or(BAD)?, values.get(..rows).ok_or(BAD)?);
+    let q8 = q8.get_mut(..nb).ok_or(BAD)?;
+    let scores = scores.get_mut(..n).ok_or(BAD)?;
+    let q = q.get(..hd).ok_or(BAD)?;
     if nb * QK != hd {
-        return Err(INTERNAL);
+        return Err(BAD);
     }
     (k.quantize_q8_0)(q, q8);
     match kv {
-        KvType::F16 => return Err(INTERNAL),
+        KvType::F16 => return Err(BAD),
         KvType::Q8_0 => {
-            let keys: &[BlockQ8_0] = bytemuck::try_cast_slice(keys).map_err(|_| INTERNAL)?;
-            let values: &[BlockQ8_0] = bytemuck::try_cast_slice(values).map_err(|_| INTERNAL)?;
-            for (s, kr) in scores.iter_mut().zip(keys.chunks_exact(nb.max(1))) {
-                *s = scale * (k.dot_q8_0_q8_0)(kr, q8);
+            let keys: &[BlockQ8_0] = bytemuck::try_cast_slice(keys).map_err(|_| BAD)?;
+            let values: &[BlockQ8_0] = bytemuck::try_cast_slice(values).map_err(|_| BAD)?;
+            // One column of the tier's gemm: each score is bit for bit `dot_q8_0_q8_0(K_p, q8)`.
+            (k.gemm_q8_0_q8_0)(keys, q8, nb, scores, n);
+            for s in scores.iter_mut() {
+                *s *= scale;
             }
             (k.softmax)(scores);
             out.fill(0.0);
@@ -220,10 +230,12 @@ pub(super) fn attend_quantized(
             }
         }
         KvType::Q4_0 => {
-            let keys: &[BlockQ4_0] = bytemuck::try_cast_slice(keys).map_err(|_| INTERNAL)?;
-            let values: &[BlockQ4_0] = bytemuck::try_cast_slice(values).map_err(|_| INTERNAL)?;
-            for (s, kr) in scores.iter_mut().zip(keys.chunks_exact(nb.max(1))) {
-                *s = scale * (k.dot_q4_0_q8_0)(kr, q8);
+            let keys: &[BlockQ4_0] = bytemuck::try_cast_slice(keys).map_err(|_| BAD)?;
+            let values: &[BlockQ4_0] = bytemuck::try_cast_slice(values).map_err(|_| BAD)?;
+            // One column of the tier's gemm: each score is bit for bit `dot_q4_0_q8_0(K_p, q8)`.
+            (k.gemm_q4_0_q8_0)(keys, q8, nb, scores, n);
+            for s in scores.iter_mut() {
+                *s *= scale;
             }
             (k.softmax)(scores);
             out.fill(0.0);

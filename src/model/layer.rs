@@ -6,7 +6,7 @@ use half::f16;
 use super::arena::ATTENTION_BLOCK;
 use super::buffers::{add_into, check_rows, range, range_mut, Buffers};
 use super::config::Config;
-use super::kv::{attend_quantized, query_scratch_f32, store_row, KvType};
+use super::kv::{attention_head_quantized, query_scratch_f32, store_row, KvType};
 use super::split::{project, project_matrix, run_claimed, SharedOut, Split, INTERNAL};
 use crate::error::{Error, ForwardStage};
 use crate::kernels::attention::CausalBlock;
@@ -138,7 +138,7 @@ impl LayerIo<'_> {
     /// units are handed out dynamically, longest (last tokens) first, to `workers` tasks; each
     /// task uses the slot of the scores scratch it claimed for the block's scores and outputs,
     /// then copies each output to `attn[(t · n_head + h) · head_dim ..]` (pairs are disjoint).
-    /// Over a quantized cache a unit runs [`attend_quantized`] for each of its queries, with
+    /// Over a quantized cache a unit runs [`attention_head_quantized`] for each of its queries, with
     /// the query's Q8_0 blocks in the slot's tail.
     fn attention_heads(
         &self,
@@ -202,7 +202,9 @@ impl LayerIo<'_> {
                     for (j, out) in outs.chunks_exact_mut(hd.max(1)).take(m).enumerate() {
                         let q = qkv.get((t0 + j) * qkv_dim + h * hd..).ok_or(INTERNAL)?;
                         let n_pos = p0 + t0 + j + 1;
-                        attend_quantized(k, kv, q, keys, values, n_pos, scale, q8, scores, out)?;
+                        attention_head_quantized(
+                            k, kv, q, keys, values, n_pos, scale, q8, scores, out,
+                        )?;
                     }
                     for (j, o) in outs.chunks_exact(hd.max(1)).take(m).enumerate() {
                         // SAFETY: pair `(t0 + j, h)` belongs to unit `u` alone, claimed once
