@@ -246,7 +246,6 @@ fn save_restore_continue_is_bit_identical_for_each_kv_type() {
             for &t in &tokens[20..] {
                 want.extend_from_slice(s.forward(&[t], false).unwrap());
             }
-            drop(s);
 
             // Another arena and other limits of the same KV type.
             let l2 = limits(40, 3, 2, kv);

@@ -265,7 +265,7 @@ impl ArenaPlan {
         let mut cur = Cursor { at: 0 };
         let row = match limits.kv.row_bytes(config.head_dim) {
             Some(r) => r,
-            None if limits.kv.is_quantized() && config.head_dim % 32 != 0 => {
+            None if limits.kv.is_quantized() && !config.head_dim.is_multiple_of(32) => {
                 return Err(head_dim_error(config.head_dim))
             }
             None => return Err(ModelError::BadLimits { what: "k_cache" }),

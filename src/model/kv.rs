@@ -101,7 +101,7 @@ impl KvType {
             KvType::Q8_0 => (core::mem::size_of::<BlockQ8_0>(), QK),
             KvType::Q4_0 => (core::mem::size_of::<BlockQ4_0>(), QK),
         };
-        if head_dim % elems != 0 {
+        if !head_dim.is_multiple_of(elems) {
             return None;
         }
         (head_dim / elems).checked_mul(per)
