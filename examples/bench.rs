@@ -287,8 +287,9 @@ fn run(args: &Args) -> Result<(), String> {
         return crossing(args, &model, kernels);
     }
     let weight_bytes = decode_weight_bytes(&model);
-    // K and V, f16, every layer.
-    let kv_bytes_per_position = (c.n_layer * 2 * c.kv_dim() * 2) as f64;
+    // K and V of every layer and KV head, in the cache's element type.
+    let kv_row = args.kv.row_bytes(c.head_dim).unwrap_or(2 * c.head_dim);
+    let kv_bytes_per_position = (c.n_layer * 2 * c.n_head_kv * kv_row) as f64;
     eprintln!(
         "bench: {name}: {:.2} GiB file, n_embd {} n_layer {} heads {}/{} ff {} vocab {}, \
          tier {:?}, {:.1} MiB weights per decoded token",
