@@ -285,6 +285,7 @@ fn model_benches(c: &mut Criterion) {
         max_batch: PROMPT,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let needed = ArenaPlan::new(models[0].config(), &limits)
         .expect("plan")

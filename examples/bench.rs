@@ -79,11 +79,13 @@ struct Args {
     tier: Option<phi3_kernels::cpu::Tier>,
     allow_long_context: bool,
     crossing: bool,
+    kv: phi3_kernels::model::KvType,
 }
 
 const USAGE: &str = "usage: bench --model M.gguf [--threads 1,2] [--prompt 512] [--gen 128] \
                      [--batch 64] [--ctx N] [--bw-mib 4096] [--bw-runs 5] [--reps 3] \
-                     [--tier NAME] [--allow-long-context] [--crossing]";
+                     [--tier NAME] [--allow-long-context] [--crossing] [--kv f16|q8_0|q4_0]\n  \
+                     --kv TYPE  KV cache element type (default f16); the arena size is printed";
 
 fn parse_args() -> Result<Args, CliError> {
     let mut a = Args {
@@ -98,6 +100,7 @@ fn parse_args() -> Result<Args, CliError> {
         reps: 3,
         tier: None,
         allow_long_context: false,
+        kv: phi3_kernels::model::KvType::F16,
         crossing: false,
     };
     let mut it = args::args()?.into_iter();
@@ -126,6 +129,7 @@ fn parse_args() -> Result<Args, CliError> {
             "--tier" => a.tier = Some(args::tier(&value()?)?),
             "--allow-long-context" => a.allow_long_context = true,
             "--crossing" => a.crossing = true,
+            "--kv" => a.kv = args::kv(&value()?)?,
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
@@ -283,8 +287,9 @@ fn run(args: &Args) -> Result<(), String> {
         return crossing(args, &model, kernels);
     }
     let weight_bytes = decode_weight_bytes(&model);
-    // K and V, f16, every layer.
-    let kv_bytes_per_position = (c.n_layer * 2 * c.kv_dim() * 2) as f64;
+    // K and V of every layer and KV head, in the cache's element type.
+    let kv_row = args.kv.row_bytes(c.head_dim).unwrap_or(2 * c.head_dim);
+    let kv_bytes_per_position = (c.n_layer * 2 * c.n_head_kv * kv_row) as f64;
     eprintln!(
         "bench: {name}: {:.2} GiB file, n_embd {} n_layer {} heads {}/{} ff {} vocab {}, \
          tier {:?}, {:.1} MiB weights per decoded token",
@@ -305,6 +310,7 @@ fn run(args: &Args) -> Result<(), String> {
         max_batch: args.batch.min(args.prompt),
         workers: max_threads,
         allow_beyond_trained_context: args.allow_long_context,
+        kv: args.kv,
     };
     let plan = ArenaPlan::new(c, &limits).map_err(|e| match e {
         ModelError::ContextBeyondTraining {
@@ -321,7 +327,11 @@ fn run(args: &Args) -> Result<(), String> {
         AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;
     let arena = &mut arena_buf[..];
     let arena_mib = plan.bytes_needed() as f64 / (1u64 << 20) as f64;
-    eprintln!("bench: arena {arena_mib:.1} MiB for {limits:?}");
+    eprintln!(
+        "bench: arena {arena_mib:.1} MiB ({} bytes, KV cache {}) for {limits:?}",
+        plan.bytes_needed(),
+        limits.kv
+    );
 
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let prompt: Vec<u32> = (0..args.prompt)
@@ -439,6 +449,7 @@ fn crossing(args: &Args, model: &Model, kernels: phi3_kernels::Kernels) -> Resul
         max_batch: args.batch.min(orig),
         workers: threads,
         allow_beyond_trained_context: args.allow_long_context,
+        kv: args.kv,
     };
     let plan = ArenaPlan::new(c, &limits).map_err(|e| e.to_string())?;
     let mut arena = AlignedBuf::zeroed(plan.bytes_needed()).map_err(|e| format!("arena: {e}"))?;

@@ -76,7 +76,9 @@ pub use args::CliError;
 const USAGE: &str = "usage: generate --model M.gguf --prompt TEXT [--chat] [--system TEXT] \
                      [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads N] \
                      [--ctx N] [--allow-long-context] [--copy|--no-mmap] [--tier NAME] \
-                     [--save FILE] [--resume FILE]";
+                     [--save FILE] [--resume FILE] [--kv f16|q8_0|q4_0]\n\
+                     --kv TYPE  KV cache element type (default f16; q8_0 / q4_0 shrink the \
+                     cache, a resumed file must have the same type)";
 
 /// Most prompt tokens one prefill `forward` call takes (bounds the activation buffers).
 pub const MAX_PREFILL_BATCH: usize = 256;
@@ -102,6 +104,8 @@ pub struct Args {
     pub save: Option<String>,
     /// `--resume FILE`: restore the session from FILE first.
     pub resume: Option<String>,
+    /// `--kv TYPE`: the KV cache element type.
+    pub kv: phi3_kernels::model::KvType,
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String>
@@ -117,6 +121,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
     let (mut model, mut prompt, mut system, mut ctx) = (None, None, None, None);
     let (mut allow_long_context, mut copy, mut tier) = (false, false, None);
     let (mut save, mut resume) = (None, None);
+    let mut kv = phi3_kernels::model::KvType::F16;
     let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (mut chat, mut n_predict, mut threads) = (false, 128usize, default_threads);
     let mut sampler = SamplerConfig::default();
@@ -139,6 +144,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
             "--tier" => tier = Some(args::tier(&value()?)?),
             "--save" => save = Some(value()?),
             "--resume" => resume = Some(value()?),
+            "--kv" => kv = args::kv(&value()?)?,
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
         }
@@ -173,6 +179,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, CliErr
         tier,
         save,
         resume,
+        kv,
     })
 }
 
@@ -301,6 +308,7 @@ pub fn session_limits(
         max_batch: n_prompt.clamp(1, MAX_PREFILL_BATCH),
         workers: workers.max(1),
         allow_beyond_trained_context: allow_long,
+        kv: phi3_kernels::model::KvType::F16,
     })
 }
 
@@ -447,7 +455,8 @@ fn run(args: &Args) -> Result<(), String> {
         args.ctx,
         args.threads,
         args.allow_long_context,
-    )?;
+    )?
+    .with_kv(args.kv);
     let mut arena = arena_for(&model, &limits)?;
     let bytes = arena.len();
     let kernels = args::kernels(args.tier)?;

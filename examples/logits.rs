@@ -47,10 +47,12 @@ struct Args {
     batch: Option<usize>,
     allow_long_context: bool,
     tier: Option<phi3_kernels::Tier>,
+    kv: phi3_kernels::model::KvType,
 }
 
 const USAGE: &str = "usage: logits --model M.gguf --tokens 1,2,3 [--all] --out FILE \
-                     [--threads N] [--batch K] [--tier NAME] [--allow-long-context]";
+                     [--threads N] [--batch K] [--tier NAME] [--allow-long-context] \
+                     [--kv f16|q8_0|q4_0]\n  --kv TYPE  KV cache element type (default f16)";
 
 fn parse_args() -> Result<Args, CliError> {
     let mut it = args::args()?.into_iter();
@@ -58,6 +60,7 @@ fn parse_args() -> Result<Args, CliError> {
     let (mut all, mut threads, mut batch) = (false, 1, None);
     let mut allow_long_context = false;
     let mut tier = None;
+    let mut kv = phi3_kernels::model::KvType::F16;
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -81,6 +84,7 @@ fn parse_args() -> Result<Args, CliError> {
             }
             "--allow-long-context" => allow_long_context = true,
             "--tier" => tier = Some(args::tier(&value()?)?),
+            "--kv" => kv = args::kv(&value()?)?,
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
@@ -101,6 +105,7 @@ fn parse_args() -> Result<Args, CliError> {
         batch,
         allow_long_context,
         tier,
+        kv,
     })
 }
 
@@ -116,6 +121,7 @@ fn run(args: &Args) -> Result<(usize, usize), String> {
         max_batch: batch,
         workers: args.threads,
         allow_beyond_trained_context: args.allow_long_context,
+        kv: args.kv,
     };
     let plan = ArenaPlan::new(model.config(), &limits).map_err(|e| match e {
         ModelError::ContextBeyondTraining {

@@ -326,6 +326,14 @@ pub enum ModelError {
         /// Which field or size.
         what: &'static str,
     },
+    /// A quantized KV cache ([`crate::model::KvType`]) was asked for a model whose `head_dim`
+    /// is not a multiple of the block size (rows are stored as whole blocks).
+    KvHeadDim {
+        /// The model's `head_dim`.
+        head_dim: usize,
+        /// Values per block (32).
+        block: usize,
+    },
     /// `max_context` is above the model's trained context
     /// ([`crate::model::Config::max_trained_context`]) and the limits do not opt in with
     /// [`crate::model::Limits::allow_beyond_trained_context`].
@@ -423,6 +431,10 @@ impl fmt::Display for ModelError {
                 write!(f, "tensor `{tensor}` (#{index}) has unsupported type {ty}")
             }
             BadLimits { what } => write!(f, "session limits: `{what}` is unusable"),
+            KvHeadDim { head_dim, block } => write!(
+                f,
+                "a quantized KV cache needs head_dim ({head_dim}) to be a multiple of {block}"
+            ),
             ContextBeyondTraining {
                 max_context,
                 trained,

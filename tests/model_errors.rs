@@ -19,6 +19,7 @@ fn limits() -> Limits {
         max_batch: 4,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     }
 }
 
@@ -99,6 +100,7 @@ fn plan_regions_are_aligned_disjoint_and_sized() {
         max_batch: 7,
         workers: 3,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let plan = ArenaPlan::new(&c, &l).unwrap();
     let mut end = 0;
@@ -205,6 +207,7 @@ fn session_input_errors_leave_it_usable() {
         max_batch: 32,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena3 = ArenaBuf::for_plan(&model, &big_limits);
     let mut s3 = Session::new(&model, arena3.bytes(), big_limits, Kernels::detect()).unwrap();

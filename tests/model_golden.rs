@@ -51,6 +51,7 @@ fn run(
         max_batch,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(model, &limits);
     let mut s = Session::new(model, arena.bytes(), limits, Kernels::detect()).unwrap();
@@ -263,6 +264,7 @@ fn longrope_decode_across_boundary_equals_prefill() {
         max_batch: 256,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(&model, &limits);
     let mut s = Session::new(&model, arena.bytes(), limits, Kernels::detect()).unwrap();
@@ -328,6 +330,7 @@ fn longrope_rotation_across_boundary_within_rule() {
         max_batch: 256,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(&model, &limits);
     let mut s = Session::new(&model, arena.bytes(), limits, Kernels::detect()).unwrap();

@@ -1,6 +1,7 @@
 //! Zero allocations: a counting global allocator shows that parsing a GGUF, binding the model,
 //! creating a session and many `forward` calls (prefill, decode, all-position logits, a
-//! LongRoPE boundary crossing with its cache recomputation, truncate, reset) allocate nothing —
+//! LongRoPE boundary crossing with its cache recomputation, truncate, reset) allocate nothing,
+//! with an f16 and with a Q8_0 KV cache —
 //! on the calling thread alone (`Sequential`) and on a `ThreadPool` of 2 workers created
 //! beforehand, whose worker thread counts its allocations too.
 //! One test per file: the allocator is global to the test binary.
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use model_support::*;
 use phi3_kernels::gguf::Gguf;
 use phi3_kernels::kernels::Kernels;
-use phi3_kernels::model::{ArenaPlan, Config, Limits, Model, Session};
+use phi3_kernels::model::{ArenaPlan, Config, KvType, Limits, Model, Session};
 use phi3_kernels::parallel::{Parallel, Sequential, ThreadPool};
 
 #[path = "common/counting_alloc.rs"]
@@ -51,6 +52,7 @@ fn no_allocation_in_parse_bind_session_forward() {
         // Past 256 positions on the 256-context fixtures: opted in (this test is about
         // allocation, not output quality).
         allow_beyond_trained_context: true,
+        kv: phi3_kernels::model::KvType::F16,
     };
     // Arenas are the caller's memory: sized from the metadata before counting starts.
     let mut arenas: Vec<ArenaBuf> = files
@@ -58,7 +60,13 @@ fn no_allocation_in_parse_bind_session_forward() {
         .map(|(_, b)| {
             let gguf = Gguf::parse(b.bytes()).unwrap();
             let config = Config::from_gguf(&gguf).unwrap();
-            ArenaBuf::new(ArenaPlan::new(&config, &limits).unwrap().bytes_needed())
+            // Large enough for every KV type the loop runs.
+            let plan = |kv| ArenaPlan::new(&config, &limits.with_kv(kv)).unwrap();
+            ArenaBuf::new(
+                plan(KvType::F16)
+                    .bytes_needed()
+                    .max(plan(KvType::Q8_0).bytes_needed()),
+            )
         })
         .collect();
     let tokens: Vec<u32> = (0..280u32).map(|i| (i * 37 + 11) % 1024).collect();
@@ -77,15 +85,22 @@ fn no_allocation_in_parse_bind_session_forward() {
         });
     };
 
-    set_counting_on_pool(true);
-    COUNTING.with(|c| c.set(true));
     let mut total = 0.0f32;
     let mut forwards = 0;
     let pars: [&dyn Parallel; 2] = [&Sequential, &pool];
-    let jobs = pars
-        .iter()
-        .flat_map(|&p| files.iter().enumerate().map(move |f| (p, f)));
-    for (par, (i, (_, bytes))) in jobs {
+    let kvs = [KvType::F16, KvType::Q8_0];
+    let mut jobs = Vec::new();
+    for &p in &pars {
+        for &kv in &kvs {
+            for f in files.iter().enumerate() {
+                jobs.push((p, kv, f));
+            }
+        }
+    }
+    set_counting_on_pool(true);
+    COUNTING.with(|c| c.set(true));
+    for (par, kv, (i, (_, bytes))) in jobs {
+        let limits = limits.with_kv(kv);
         let arena = &mut arenas[i];
         let gguf = Gguf::parse(bytes.bytes()).unwrap();
         let model = Model::from_gguf(&gguf).unwrap();
@@ -118,7 +133,7 @@ fn no_allocation_in_parse_bind_session_forward() {
     assert!(total.is_finite());
     assert_eq!(
         forwards,
-        2 * names.len() * (n_prefill.div_ceil(16) + n_decode + 3)
+        2 * kvs.len() * names.len() * (n_prefill.div_ceil(16) + n_decode + 3)
     );
     assert_eq!(
         ALLOCATIONS.load(Ordering::Relaxed),

@@ -46,6 +46,7 @@ fn limits() -> Limits {
         max_batch: 8,
         workers: 1,
         allow_beyond_trained_context: true,
+        kv: phi3_kernels::model::KvType::F16,
     }
 }
 

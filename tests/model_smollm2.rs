@@ -220,6 +220,7 @@ fn run_case(
         max_batch: n_prompt.max(STEPS),
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = generate::AlignedBuf::default();
     let mut session = new_session(model, limits, &mut arena);

@@ -28,6 +28,7 @@ fn run(
         // Capacity only: opted in so the 256-context fixtures can share these limits (their
         // sequences here stay far below 256).
         allow_beyond_trained_context: true,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(&m, &limits);
     let mut s = Session::new(&m, arena.bytes(), limits, Kernels::detect()).unwrap();

@@ -40,6 +40,7 @@ fn run(model: &Model, kernels: Kernels, workers: usize, prompt: &[u32], steps: &
         max_batch: prompt.len().max(1),
         workers,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let pool = ThreadPool::new(workers);
     let mut out = Vec::new();
@@ -70,6 +71,7 @@ fn greedy_steps(model: &Model, prompt: &[u32], n: usize) -> Vec<u32> {
         max_batch: prompt.len().max(1),
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(model, &limits);
     let mut s = Session::new(model, arena.bytes(), limits, Kernels::scalar()).expect("session");

@@ -26,6 +26,7 @@ const LIMITS: Limits = Limits {
     max_batch: 4,
     workers: 1,
     allow_beyond_trained_context: false,
+    kv: phi3_kernels::model::KvType::F16,
 };
 const PROMPT: [u32; 4] = [1, 15, 300, 1000];
 

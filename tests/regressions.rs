@@ -247,6 +247,7 @@ fn tiny_model_session_end_to_end() {
         max_batch: 3,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(&model, &limits);
     let mut s = Session::new(&model, arena.bytes(), limits, Kernels::detect()).unwrap();

@@ -18,6 +18,7 @@ fn limits(max_context: usize, max_batch: usize, workers: usize) -> Limits {
         max_batch,
         workers,
         allow_beyond_trained_context: true,
+        kv: phi3_kernels::model::KvType::F16,
     }
 }
 

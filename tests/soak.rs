@@ -71,6 +71,7 @@ fn soak(cycles: usize, full_every: usize, check_every: usize, seed: u64) -> usiz
         max_batch: 16,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let k = Kernels::detect();
     let mut arena = ArenaBuf::for_plan(&model, &limits);

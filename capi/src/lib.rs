@@ -159,7 +159,7 @@ pub extern "C" fn phi3_error_message(code: phi3_status) -> *const c_char {
 
 fn model_status(e: &ModelError) -> phi3_status {
     match e {
-        ModelError::BadLimits { .. } => PHI3_ERR_BAD_LIMITS,
+        ModelError::BadLimits { .. } | ModelError::KvHeadDim { .. } => PHI3_ERR_BAD_LIMITS,
         ModelError::ContextBeyondTraining { .. } => PHI3_ERR_CONTEXT_BEYOND_TRAINING,
         ModelError::ArenaTooSmall { .. } => PHI3_ERR_ARENA_TOO_SMALL,
         ModelError::ArenaMisaligned { .. } => PHI3_ERR_ARENA_MISALIGNED,

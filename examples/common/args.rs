@@ -88,3 +88,16 @@ pub fn kernels(tier: Option<phi3_kernels::cpu::Tier>) -> Result<phi3_kernels::Ke
             .ok_or(format!("--tier {t}: not available on this CPU / build")),
     }
 }
+
+/// `--kv NAME`: a KV cache element type ([`KvType`](phi3_kernels::model::KvType)) by its name
+/// (`f16`, `q8_0`, `q4_0`), or a usage error listing the names.
+pub fn kv(name: &str) -> Result<phi3_kernels::model::KvType, CliError> {
+    use phi3_kernels::model::KvType;
+    KvType::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = KvType::ALL.iter().map(|t| t.name()).collect();
+        CliError::Usage(format!(
+            "--kv: unknown KV cache type {name:?} (one of: {})",
+            names.join(", ")
+        ))
+    })
+}

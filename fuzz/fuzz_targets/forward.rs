@@ -28,6 +28,7 @@ const LIMITS: Limits = Limits {
     max_batch: 4,
     workers: 1,
     allow_beyond_trained_context: false,
+    kv: phi3_kernels::model::KvType::F16,
 };
 /// The closing check's prompt.
 const PROBE: [u32; 3] = [1, 517, 1023];

@@ -51,24 +51,28 @@ fuzz_target!(|data: &[u8]| {
             max_batch: 1,
             workers: 1,
             allow_beyond_trained_context: false,
+            kv: phi3_kernels::model::KvType::F16,
         },
         1 => Limits {
             max_context: usize::MAX,
             max_batch: 1,
             workers: 1,
             allow_beyond_trained_context: true,
+            kv: phi3_kernels::model::KvType::F16,
         },
         2 => Limits {
             max_context: 1 << 40,
             max_batch: 1 << 30,
             workers: 1 << 20,
             allow_beyond_trained_context: true,
+            kv: phi3_kernels::model::KvType::F16,
         },
         _ => Limits {
             max_context: 0,
             max_batch: 0,
             workers: 0,
             allow_beyond_trained_context: false,
+            kv: phi3_kernels::model::KvType::F16,
         },
     };
     for limits in [
@@ -77,12 +81,14 @@ fuzz_target!(|data: &[u8]| {
             max_batch: 4,
             workers: 1,
             allow_beyond_trained_context: true,
+            kv: phi3_kernels::model::KvType::F16,
         },
         Limits {
             max_context: 17,
             max_batch: 3,
             workers: 3,
             allow_beyond_trained_context: true,
+            kv: phi3_kernels::model::KvType::F16,
         },
         extra,
     ] {

@@ -24,6 +24,7 @@ const LIMITS: Limits = Limits {
     max_batch: 4,
     workers: 1,
     allow_beyond_trained_context: false,
+    kv: phi3_kernels::model::KvType::F16,
 };
 const SAVED: [u32; 6] = [1, 77, 517, 9, 1023, 400];
 const HELD: [u32; 3] = [5, 6, 7];

@@ -6,7 +6,7 @@
 //!
 //! | buffer | type | elements |
 //! |---|---|---|
-//! | `k_cache`, `v_cache` | f16 | `n_layer · C · kv_dim` each (layer, kv head, position, dim) |
+//! | `k_cache`, `v_cache` | [`KvType`] rows | `n_layer · n_head_kv · C` rows of [`KvType::row_bytes`] each (layer, kv head, position) |
 //! | `tokens` | u32 | `C` (the sequence so far: LongRoPE recomputation replays it) |
 //! | `x` (residual) | f32 | `B · n_embd` |
 //! | `xn` (normed input / projection output) | f32 | `B · n_embd` |
@@ -16,7 +16,7 @@
 //! | `ffn_act` (SwiGLU output) | f32 | `B · n_ff` |
 //! | `quant` (quantized matmul input) | bytes | the largest `ActivationFormat::bytes_for(B · d)` over every format and every matmul input width `d ∈ {n_embd, q_dim, n_ff}` (f32 is the widest, so any weight type fits) |
 //! | `rope` (cos then sin tables) | f32 | `B · n_rot` (`n_rot / 2` cos and `n_rot / 2` sin per position) |
-//! | `scores` (attention scratch) | f32 | `W · A · (C + head_dim)` with `A = min(ATTENTION_BLOCK, B)`: per worker, the scores rows and outputs of one causal block of `A` queries |
+//! | `scores` (attention scratch) | f32 | `W · (A · (C + head_dim) + Q)` with `A = min(ATTENTION_BLOCK, B)`: per worker, the scores rows and outputs of one causal block of `A` queries, and for a quantized cache the query's Q8_0 blocks (`Q = ⌈34 · head_dim / 32 / 4⌉`, else 0) |
 //! | `logits` | f32 | `B · n_vocab` (every position of a batch can be returned; until the output head, the scratch of the prefill matmuls split by rows) |
 //!
 //! Batches are column-major in tokens: token `t` of a batch owns elements
@@ -46,6 +46,8 @@
 #![allow(clippy::indexing_slicing)]
 
 use super::config::Config;
+use super::kv::KvType;
+use super::kv::{head_dim_error, query_scratch_f32};
 use crate::error::ModelError;
 use crate::ops::ActivationFormat;
 
@@ -73,18 +75,29 @@ pub struct Limits {
     /// typically degraded. `false` makes [`ArenaPlan::new`] (and so
     /// [`super::Session::new`]) answer [`ModelError::ContextBeyondTraining`] instead.
     pub allow_beyond_trained_context: bool,
+    /// Element type of the KV cache ([`KvType::F16`] unless set): per 32 cached values, f16
+    /// stores 64 bytes, Q8_0 34 and Q4_0 18 (`head_dim` must then be a multiple of 32; see
+    /// [`KvType`] for how attention reads them).
+    pub kv: KvType,
 }
 
 impl Limits {
     /// Limits of `max_context` positions, batches of `max_batch` tokens and `workers`
-    /// workers, within the model's trained context (`allow_beyond_trained_context` off).
+    /// workers, within the model's trained context (`allow_beyond_trained_context` off), with
+    /// an f16 KV cache.
     pub const fn new(max_context: usize, max_batch: usize, workers: usize) -> Self {
         Limits {
             max_context,
             max_batch,
             workers,
             allow_beyond_trained_context: false,
+            kv: KvType::F16,
         }
+    }
+
+    /// The same limits with a KV cache of element type `kv`.
+    pub const fn with_kv(self, kv: KvType) -> Self {
+        Limits { kv, ..self }
     }
 
     /// The same limits with `max_context` allowed past the model's trained context (see
@@ -118,9 +131,9 @@ impl Region {
 pub struct ArenaPlan {
     /// The limits planned for.
     pub limits: Limits,
-    /// f16 key cache.
+    /// Key cache ([`Limits::kv`] rows).
     pub k_cache: Region,
-    /// f16 value cache.
+    /// Value cache ([`Limits::kv`] rows).
     pub v_cache: Region,
     /// u32 token history.
     pub tokens: Region,
@@ -141,7 +154,8 @@ pub struct ArenaPlan {
     /// f32 RoPE cos / sin tables of a batch.
     pub rope: Region,
     /// f32 attention scratch: per worker, [`ATTENTION_BLOCK`] (at most `max_batch`) rows of
-    /// `max_context` scores and as many outputs of `head_dim`.
+    /// `max_context` scores and as many outputs of `head_dim`, then (quantized KV) the
+    /// query's Q8_0 blocks.
     pub scores: Region,
     /// f32 logits of a batch.
     pub logits: Region,
@@ -224,7 +238,8 @@ impl ArenaPlan {
     /// Errors: [`ModelError::BadLimits`] when a limit is zero (`what` names it) or a size
     /// overflows `usize` (`what` names the buffer); [`ModelError::ContextBeyondTraining`]
     /// when `max_context` exceeds [`Config::max_trained_context`] and
-    /// [`Limits::allow_beyond_trained_context`] is not set.
+    /// [`Limits::allow_beyond_trained_context`] is not set; [`ModelError::KvHeadDim`] when
+    /// [`Limits::kv`] is quantized and `head_dim` is not a multiple of 32.
     pub const fn new(config: &Config, limits: &Limits) -> Result<Self, ModelError> {
         if limits.max_context == 0 {
             return Err(ModelError::BadLimits {
@@ -246,10 +261,17 @@ impl ArenaPlan {
         }
         let (b, c) = (limits.max_batch, limits.max_context);
         let f32b = core::mem::size_of::<f32>();
-        let kv_dim = config.kv_dim();
         let ff2 = tri!(config.n_ff.checked_mul(2), "gate_up");
         let mut cur = Cursor { at: 0 };
-        let kv_len = tri!(bytes3(config.n_layer, c, kv_dim, 2), "k_cache");
+        let row = match limits.kv.row_bytes(config.head_dim) {
+            Some(r) => r,
+            None if limits.kv.is_quantized() && !config.head_dim.is_multiple_of(32) => {
+                return Err(head_dim_error(config.head_dim))
+            }
+            None => return Err(ModelError::BadLimits { what: "k_cache" }),
+        };
+        let heads = tri!(config.n_layer.checked_mul(config.n_head_kv), "k_cache");
+        let kv_len = tri!(bytes3(heads, c, row, 1), "k_cache");
         let k_cache = tri!(cur.take(kv_len), "k_cache");
         let v_cache = tri!(cur.take(kv_len), "v_cache");
         let tokens = tri!(cur.take(tri!(c.checked_mul(4), "tokens")), "tokens");
@@ -284,11 +306,13 @@ impl ArenaPlan {
             ATTENTION_BLOCK
         };
         let scores_row = tri!(c.checked_add(config.head_dim), "scores");
+        let slot = tri!(
+            tri!(block.checked_mul(scores_row), "scores")
+                .checked_add(query_scratch_f32(limits.kv, config.head_dim)),
+            "scores"
+        );
         let scores = tri!(
-            cur.take(tri!(
-                bytes3(limits.workers, block, scores_row, f32b),
-                "scores"
-            )),
+            cur.take(tri!(bytes3(limits.workers, slot, 1, f32b), "scores")),
             "scores"
         );
         let logits = tri!(

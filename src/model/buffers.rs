@@ -1,8 +1,6 @@
 //! The session's arena carved into typed buffers, and the bounds-checked views and row checks
 //! the graph uses on them (every out-of-range slice is an error, never a panic).
 
-use half::f16;
-
 use super::arena::{ArenaPlan, Region, ARENA_ALIGN};
 use super::split::INTERNAL;
 use crate::error::{Error, ForwardStage, ModelError};
@@ -23,8 +21,10 @@ pub(super) struct Buffers<'a> {
 
 /// The arena's regions as typed slices (see [`ArenaPlan`]).
 pub(super) struct Carved<'a> {
-    pub k_cache: &'a mut [f16],
-    pub v_cache: &'a mut [f16],
+    /// Key rows ([`super::KvType`] bytes).
+    pub k_cache: &'a mut [u8],
+    /// Value rows.
+    pub v_cache: &'a mut [u8],
     pub tokens: &'a mut [u32],
     pub bufs: Buffers<'a>,
 }
@@ -52,8 +52,8 @@ impl<'a> Carved<'a> {
         let mut used = 0;
         let mut take = |r: Region| carve(&mut rest, &mut used, r);
         Ok(Carved {
-            k_cache: cast(take(plan.k_cache)?)?,
-            v_cache: cast(take(plan.v_cache)?)?,
+            k_cache: take(plan.k_cache)?,
+            v_cache: take(plan.v_cache)?,
             tokens: cast(take(plan.tokens)?)?,
             bufs: Buffers {
                 x: cast(take(plan.x)?)?,

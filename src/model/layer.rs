@@ -6,6 +6,7 @@ use half::f16;
 use super::arena::ATTENTION_BLOCK;
 use super::buffers::{add_into, check_rows, range, range_mut, Buffers};
 use super::config::Config;
+use super::kv::{attention_head_quantized, query_scratch_f32, store_row, KvType};
 use super::split::{project, project_matrix, run_claimed, SharedOut, Split, INTERNAL};
 use crate::error::{Error, ForwardStage};
 use crate::kernels::attention::CausalBlock;
@@ -14,12 +15,23 @@ use crate::ops::attention_causal_block;
 use crate::parallel::Parallel;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+/// The cache of one layer as attention reads it.
+pub(super) enum Heads<'c> {
+    /// f16 rows.
+    F16 { keys: &'c [f16], values: &'c [f16] },
+    /// Q8_0 / Q4_0 rows ([`LayerIo::kv`]), read from the byte slices.
+    Quantized,
+}
+
 /// What one layer of one batch needs besides the buffers.
 pub(super) struct LayerIo<'k> {
     pub k: &'k Kernels,
     pub c: &'k Config,
     /// Positions per KV head in the cache (`Limits::max_context`).
     pub ctx: usize,
+    /// The cache's element type and bytes per row.
+    pub kv: KvType,
+    pub row_bytes: usize,
     pub workers: usize,
     pub par: &'k dyn Parallel,
     pub p0: usize,
@@ -41,10 +53,11 @@ impl LayerIo<'_> {
         &self,
         b: &mut Buffers,
         layer: &super::weights::LayerWeights,
-        k_layer: &mut [f16],
-        v_layer: &mut [f16],
+        k_layer: &mut [u8],
+        v_layer: &mut [u8],
     ) -> Result<(), Error> {
         let (k, c, n, p0) = (self.k, self.c, self.n, self.p0);
+        let rb = self.row_bytes;
         let (d, hd) = (c.n_embd, c.head_dim);
         let (q_dim, kv_dim, qkv_dim) = (c.q_dim(), c.kv_dim(), c.qkv_dim());
         let (n_rot, half) = (c.n_rot, c.n_rot / 2);
@@ -79,19 +92,29 @@ impl LayerIo<'_> {
                 .zip(value.chunks_exact(hd.max(1)))
                 .enumerate()
             {
-                let at = (g * self.ctx + p0 + t) * hd;
-                let k_dst = k_layer.get_mut(at..at + hd).ok_or(INTERNAL)?;
-                for (dst, &src) in k_dst.iter_mut().zip(kg) {
-                    *dst = f16::from_f32(src.clamp(-65504.0, 65504.0));
-                }
-                let v_dst = v_layer.get_mut(at..at + hd).ok_or(INTERNAL)?;
-                for (dst, &src) in v_dst.iter_mut().zip(vg) {
-                    *dst = f16::from_f32(src.clamp(-65504.0, 65504.0));
-                }
+                let at = (g * self.ctx + p0 + t) * rb;
+                store_row(
+                    k,
+                    self.kv,
+                    kg,
+                    k_layer.get_mut(at..at + rb).ok_or(INTERNAL)?,
+                )?;
+                store_row(
+                    k,
+                    self.kv,
+                    vg,
+                    v_layer.get_mut(at..at + rb).ok_or(INTERNAL)?,
+                )?;
             }
         }
 
-        self.attention_heads(b, k_layer, v_layer)?;
+        if self.kv.is_quantized() {
+            self.attention_heads(b, k_layer, v_layer, &Heads::Quantized)?;
+        } else {
+            let keys: &[f16] = bytemuck::try_cast_slice(&*k_layer).map_err(|_| INTERNAL)?;
+            let values: &[f16] = bytemuck::try_cast_slice(&*v_layer).map_err(|_| INTERNAL)?;
+            self.attention_heads(b, k_layer, v_layer, &Heads::F16 { keys, values })?;
+        }
 
         let attn = range(b.attn, 0, n * q_dim)?;
         project_matrix(
@@ -115,11 +138,14 @@ impl LayerIo<'_> {
     /// units are handed out dynamically, longest (last tokens) first, to `workers` tasks; each
     /// task uses the slot of the scores scratch it claimed for the block's scores and outputs,
     /// then copies each output to `attn[(t · n_head + h) · head_dim ..]` (pairs are disjoint).
+    /// Over a quantized cache a unit runs [`attention_head_quantized`] for each of its queries, with
+    /// the query's Q8_0 blocks in the slot's tail.
     fn attention_heads(
         &self,
         b: &mut Buffers,
-        k_layer: &[f16],
-        v_layer: &[f16],
+        k_bytes: &[u8],
+        v_bytes: &[u8],
+        heads: &Heads,
     ) -> Result<(), Error> {
         let (k, c, n, p0) = (self.k, self.c, self.n, self.p0);
         let (hd, n_head) = (c.head_dim, c.n_head);
@@ -134,8 +160,11 @@ impl LayerIo<'_> {
         let slot = b.scores.len() / workers;
         let scores_len = block.checked_mul(positions).ok_or(INTERNAL)?;
         let out_len = block.checked_mul(hd).ok_or(INTERNAL)?;
+        let (kv, row_bytes) = (self.kv, self.row_bytes);
+        let q8_len = query_scratch_f32(kv, hd);
         if scores_len
             .checked_add(out_len)
+            .and_then(|need| need.checked_add(q8_len))
             .is_none_or(|need| need > slot)
         {
             return Err(INTERNAL);
@@ -154,12 +183,45 @@ impl LayerIo<'_> {
             // borrowed mutably until `run_claimed` returns.
             let slot = unsafe { scratch.range(i * slot, (i + 1) * slot) };
             let (scores, rest) = slot.split_at_mut(scores_len.min(slot.len()));
-            let outs = rest.get_mut(..out_len).unwrap_or(&mut []);
+            let (outs, q8) = rest.split_at_mut(out_len.min(rest.len()));
             let (tb, h) = (blocks - 1 - u / n_head, u % n_head);
             let t0 = tb * block;
             let m = block.min(n - t0);
-            let kv_off = (h / group) * positions * hd;
+            let kv_head = (h / group) * positions;
             let res = (|| -> Result<(), Error> {
+                if let Heads::F16 { .. } = heads {
+                } else {
+                    let q8: &mut [u8] = bytemuck::cast_slice_mut(q8);
+                    let nb = hd / crate::quant::QK;
+                    let q8_bytes = nb * core::mem::size_of::<crate::quant::BlockQ8_0>();
+                    let q8 = bytemuck::try_cast_slice_mut(q8.get_mut(..q8_bytes).ok_or(INTERNAL)?)
+                        .map_err(|_| INTERNAL)?;
+                    let kv_off = kv_head.checked_mul(row_bytes).ok_or(INTERNAL)?;
+                    let keys = k_bytes.get(kv_off..).ok_or(INTERNAL)?;
+                    let values = v_bytes.get(kv_off..).ok_or(INTERNAL)?;
+                    for (j, out) in outs.chunks_exact_mut(hd.max(1)).take(m).enumerate() {
+                        let q = qkv.get((t0 + j) * qkv_dim + h * hd..).ok_or(INTERNAL)?;
+                        let n_pos = p0 + t0 + j + 1;
+                        attention_head_quantized(
+                            k, kv, q, keys, values, n_pos, scale, q8, scores, out,
+                        )?;
+                    }
+                    for (j, o) in outs.chunks_exact(hd.max(1)).take(m).enumerate() {
+                        // SAFETY: pair `(t0 + j, h)` belongs to unit `u` alone, claimed once
+                        // (`run_claimed`), and `b.attn` is borrowed mutably until it returns.
+                        unsafe { attn.copy_in(((t0 + j) * n_head + h) * hd, o) };
+                    }
+                    return Ok(());
+                }
+                let Heads::F16 {
+                    keys: k_layer,
+                    values: v_layer,
+                } = heads
+                else {
+                    return Err(INTERNAL);
+                };
+                let kv_off = kv_head * hd;
+                let outs = outs.get_mut(..out_len).unwrap_or(&mut []);
                 let cb = CausalBlock {
                     queries: m,
                     first: p0 + t0 + 1,

@@ -15,6 +15,11 @@
 //! new set (the `long.decode_rule` golden) and holds it to the fixtures' comparison rule;
 //! [`LongRopeCrossing::Recompute`] replays the sequence instead for bit-identity with a
 //! from-scratch prefill.
+//!
+//! A quantized KV cache ([`super::KvType::Q8_0`], [`super::KvType::Q4_0`]) always recomputes,
+//! whatever the setting: rotating its keys would mean dequantize → rotate → requantize, which
+//! rounds every cached key to the block grid a second time on top of the rotation's own
+//! distance from a recompute, while recomputing stays bit-identical to a from-scratch run.
 
 use half::f16;
 
@@ -26,7 +31,8 @@ use crate::ops::rope::RopeLayout;
 /// `original_context_length` (either way, e.g. after a truncate back below it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum LongRopeCrossing {
-    /// Rotate the cached keys to the new factor set in place: one pass over the keys
+    /// Rotate the cached keys to the new factor set in place (f16 caches; a quantized cache
+    /// recomputes, module docs): one pass over the keys
     /// (`n_layer · n_head_kv · len · n_rot / 2` pair rotations), no forward pass; the logits
     /// after the crossing are close to, not equal to, a from-scratch run's (module docs).
     #[default]

@@ -5,7 +5,7 @@
 //! - [`Model`] is the two together (defined in [`weights`]);
 //! - [`ArenaPlan`] says how many bytes a session needs and where each buffer lives
 //!   ([`arena`]);
-//! - [`Session`] runs decode and batched prefill over that arena, with an f16 KV cache, GQA,
+//! - [`Session`] runs decode and batched prefill over that arena, with an f16, Q8_0 or Q4_0 KV cache ([`KvType`]), GQA,
 //!   partial rotary, tied embeddings and the LongRoPE rule ([`session`]).
 //!
 //! Nothing here allocates; the only memory besides the GGUF bytes is the arena.
@@ -35,6 +35,7 @@
 pub mod arena;
 mod buffers;
 pub mod config;
+pub mod kv;
 mod layer;
 pub mod longrope;
 pub mod session;
@@ -44,6 +45,7 @@ pub mod weights;
 
 pub use arena::{ArenaPlan, Limits, Region, ARENA_ALIGN, ATTENTION_BLOCK};
 pub use config::{Arch, Config};
+pub use kv::KvType;
 pub use longrope::LongRopeCrossing;
 pub use session::Session;
 pub use snapshot::SnapshotError;

@@ -9,7 +9,8 @@
 //! 2. `[q | k | v] = W_qkv · quantize(xn)` — one multi-column [`matmul`](crate::ops::matmul) per weight matrix, so
 //!    every weight block is loaded once for all `B` tokens;
 //! 3. RoPE on q and k (per token, tables for its position), then k and v of every token are
-//!    written to the f16 cache at their positions; the cache is head-major (per layer: KV head,
+//!    written to the cache at their positions, as f16 or quantized to Q8_0 / Q4_0 rows
+//!    ([`Limits::kv`], [`super::kv`]); the cache is head-major (per layer: KV head,
 //!    position, dim), so one head's keys and values over all positions are contiguous rows of
 //!    `head_dim` and attention streams them (the position-major layout puts a head's rows
 //!    `kv_dim` apart; `examples/attention_bw` compares the two);
@@ -17,7 +18,9 @@
 //!    inside the batch) against KV head `h / (n_head / n_head_kv)` (GQA), scores scaled by
 //!    `1 / sqrt(head_dim)`. A batch attends in blocks: head `h` of up to [`ATTENTION_BLOCK`](super::ATTENTION_BLOCK)
 //!    consecutive tokens at once ([`attention_causal_block`](crate::ops::attention_causal_block)), so each cached key and value
-//!    row is loaded and converted once for the block's queries;
+//!    row is loaded and converted once for the block's queries. Over a quantized cache each
+//!    query of the block runs the single-query [`super::kv`] attention (integer dot products
+//!    against the query quantized to Q8_0) with its own causal length, exactly as decode does;
 //! 5. `x += W_o · quantize(attn)`; `xn = rms_norm(x) · ffn_norm`;
 //!    `[gate | up] = W_gu · quantize(xn)`; `x += W_down · quantize(silu(gate) ⊙ up)`.
 //!
@@ -74,8 +77,6 @@
 //! lands. [`Session::set_longrope_crossing`] chooses. Models without factor tensors never
 //! cross.
 
-use half::f16;
-
 use super::arena::{ArenaPlan, Limits};
 use super::buffers::{check_rows, range, range_mut, range_mut_u32, Buffers, Carved};
 use super::layer::LayerIo;
@@ -117,8 +118,8 @@ pub struct Session<'m, 'w, 'a> {
     pub(super) len: usize,
     pub(super) cache_set: FactorSet,
     crossing: LongRopeCrossing,
-    pub(super) k_cache: &'a mut [f16],
-    pub(super) v_cache: &'a mut [f16],
+    pub(super) k_cache: &'a mut [u8],
+    pub(super) v_cache: &'a mut [u8],
     pub(super) tokens: &'a mut [u32],
     bufs: Buffers<'a>,
 }
@@ -304,8 +305,13 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         let set = self.factor_set(total);
         if set != self.cache_set {
             match self.crossing {
-                LongRopeCrossing::RotateKeys => self.rotate_keys(set)?,
-                LongRopeCrossing::Recompute => self.recompute(set, par)?,
+                // A quantized cache recomputes (see `longrope`'s module docs).
+                LongRopeCrossing::RotateKeys if !self.plan.limits.kv.is_quantized() => {
+                    self.rotate_keys(set)?
+                }
+                LongRopeCrossing::RotateKeys | LongRopeCrossing::Recompute => {
+                    self.recompute(set, par)?
+                }
             }
         }
         let p0 = self.len;
@@ -344,7 +350,9 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         let (from, to) = (self.factors(self.cache_set), self.factors(set));
         let ctx = self.plan.limits.max_context;
         let c = self.model.config();
-        rotate_keys(self.k_cache, c, ctx, self.len, from, to, self.bufs.rope)?;
+        let keys: &mut [half::f16] =
+            bytemuck::try_cast_slice_mut(&mut *self.k_cache).map_err(|_| INTERNAL)?;
+        rotate_keys(keys, c, ctx, self.len, from, to, self.bufs.rope)?;
         self.cache_set = set;
         Ok(())
     }
@@ -407,7 +415,12 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
         }
 
         let ctx = self.plan.limits.max_context;
-        let kv_layer = ctx.checked_mul(c.kv_dim()).ok_or(INTERNAL)?;
+        let kv = self.plan.limits.kv;
+        let row_bytes = kv.row_bytes(c.head_dim).ok_or(INTERNAL)?;
+        let kv_layer = ctx
+            .checked_mul(c.n_head_kv)
+            .and_then(|r| r.checked_mul(row_bytes))
+            .ok_or(INTERNAL)?;
         for (l, layer) in w.layers().enumerate() {
             let layer = &layer?;
             let k_layer = self
@@ -423,6 +436,8 @@ impl<'m, 'w, 'a> Session<'m, 'w, 'a> {
                 k,
                 c,
                 ctx,
+                kv,
+                row_bytes,
                 workers: self.plan.limits.workers,
                 par,
                 p0,

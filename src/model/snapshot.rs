@@ -16,7 +16,7 @@
 //! | 12..16 | header bytes ([`HEADER_BYTES`] = 64) |
 //! | 16..24 | model fingerprint ([`model_fingerprint`]) |
 //! | 24..28, 28..32, 32..36 | `n_layer`, `n_head_kv`, `head_dim` |
-//! | 36 | KV element type (`0` = f16) |
+//! | 36 | KV element type (`0` f16, `1` Q8_0, `2` Q4_0: [`KvType`]) |
 //! | 37 | LongRoPE factor set of the cache (`0` short, `1` long) |
 //! | 38..40 | zero |
 //! | 40..48 | sequence length `len` |
@@ -24,9 +24,11 @@
 //! | 56..64 | checksum of bytes 0..56 and the payload |
 //!
 //! The payload follows: `len` token ids (`u32`), then the keys of every (layer, KV head) as
-//! `len` rows of `head_dim` f16 values, then the values in the same order. Its size is known
-//! before saving: [`snapshot_bytes`] for a config and a length, [`Session::snapshot_bytes`]
-//! for the current sequence.
+//! `len` rows of [`KvType::row_bytes`] (f16 values, or the row's Q8_0 / Q4_0 blocks as GGUF
+//! stores them, f16 scales little-endian), then the values in the same order. Its size is
+//! known before saving: [`snapshot_bytes_kv`] for a config, a KV type and a length,
+//! [`Session::snapshot_bytes`] for the current sequence. A snapshot restores only into a
+//! session with the same KV type ([`SnapshotError::KvTypeMismatch`]).
 //!
 //! Restoring checks everything before it changes anything: a buffer that is not a snapshot, of
 //! another version, truncated, corrupted (checksum), of another model (fingerprint or shape),
@@ -38,9 +40,8 @@
 
 use core::fmt;
 
-use half::f16;
-
 use super::config::Config;
+use super::kv::KvType;
 use super::session::{FactorSet, Session};
 use super::Model;
 
@@ -50,9 +51,6 @@ pub const MAGIC: [u8; 8] = *b"PHI3KVS\0";
 pub const VERSION: u32 = 1;
 /// Bytes before the payload.
 pub const HEADER_BYTES: usize = 64;
-
-/// KV element type codes in the header.
-const KV_F16: u8 = 0;
 
 /// Why a snapshot cannot be saved or restored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +86,13 @@ pub enum SnapshotError {
     },
     /// The snapshot was saved from another model (fingerprint or shape differ).
     ModelMismatch,
+    /// The snapshot's KV cache element type differs from the session's ([`super::Limits::kv`]).
+    KvTypeMismatch {
+        /// The snapshot's.
+        saved: KvType,
+        /// The session's.
+        session: KvType,
+    },
     /// The snapshot holds more positions than the session's `max_context`.
     ContextTooSmall {
         /// Positions in the snapshot.
@@ -120,6 +125,10 @@ impl fmt::Display for SnapshotError {
             SnapshotError::ModelMismatch => {
                 f.write_str("snapshot was saved from a different model")
             }
+            SnapshotError::KvTypeMismatch { saved, session } => write!(
+                f,
+                "snapshot has a {saved} KV cache, the session a {session} one"
+            ),
             SnapshotError::ContextTooSmall { len, max_context } => write!(
                 f,
                 "snapshot holds {len} positions, more than this session's max_context \
@@ -129,14 +138,22 @@ impl fmt::Display for SnapshotError {
     }
 }
 
-/// Bytes of the snapshot of a `len`-position sequence of a model with `config` (header
-/// included), or `None` on overflow.
+/// Bytes of the snapshot of a `len`-position sequence of a model with `config` and an f16 KV
+/// cache (header included), or `None` on overflow ([`snapshot_bytes_kv`] for any KV type).
 pub fn snapshot_bytes(config: &Config, len: usize) -> Option<usize> {
+    snapshot_bytes_kv(config, KvType::F16, len)
+}
+
+/// Bytes of the snapshot of a `len`-position sequence of a model with `config` and a `kv`
+/// cache (header included), or `None` on overflow or a `head_dim` `kv` cannot store.
+pub fn snapshot_bytes_kv(config: &Config, kv: KvType, len: usize) -> Option<usize> {
     let rows = config
         .n_layer
         .checked_mul(config.n_head_kv)?
         .checked_mul(len)?;
-    let kv = rows.checked_mul(config.head_dim)?.checked_mul(2 * 2)?;
+    let kv = rows
+        .checked_mul(kv.row_bytes(config.head_dim)?)?
+        .checked_mul(2)?;
     HEADER_BYTES
         .checked_add(len.checked_mul(4)?)?
         .checked_add(kv)
@@ -284,6 +301,7 @@ struct Header {
     n_layer: usize,
     n_head_kv: usize,
     head_dim: usize,
+    kv: KvType,
     set: FactorSet,
     len: usize,
     checksum: u64,
@@ -325,9 +343,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header, SnapshotError> {
             field: "header size",
         });
     }
-    if head[36] != KV_F16 {
-        return Err(SnapshotError::BadHeader { field: "KV type" });
-    }
+    let kv = KvType::from_code(head[36]).ok_or(SnapshotError::BadHeader { field: "KV type" })?;
     let set = match head[37] {
         0 => FactorSet::Short,
         1 => FactorSet::Long,
@@ -347,6 +363,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header, SnapshotError> {
         n_layer: u32_at(&head, 24) as usize,
         n_head_kv: u32_at(&head, 28) as usize,
         head_dim: u32_at(&head, 32) as usize,
+        kv,
         set,
         len,
         checksum: u64_at(&head, 56),
@@ -358,7 +375,7 @@ impl Session<'_, '_, '_> {
     /// ([`snapshot_bytes`] of the model's config and [`Session::len`]).
     pub fn snapshot_bytes(&self) -> usize {
         // The session's own cache holds `len` rows per head, so this cannot overflow.
-        snapshot_bytes(self.model.config(), self.len).unwrap_or(usize::MAX)
+        snapshot_bytes_kv(self.model.config(), self.plan.limits.kv, self.len).unwrap_or(usize::MAX)
     }
 
     /// Writes the sequence (tokens and KV cache) into the front of `out` and returns the bytes
@@ -387,7 +404,7 @@ impl Session<'_, '_, '_> {
             (24, &dims[0].to_le_bytes()),
             (28, &dims[1].to_le_bytes()),
             (32, &dims[2].to_le_bytes()),
-            (36, &[KV_F16, set]),
+            (36, &[self.plan.limits.kv.code(), set]),
             (40, &(self.len as u64).to_le_bytes()),
             (48, &(self.plan.limits.max_context as u64).to_le_bytes()),
         ];
@@ -403,12 +420,19 @@ impl Session<'_, '_, '_> {
         for (dst, t) in token_bytes.chunks_exact_mut(4).zip(tokens) {
             dst.copy_from_slice(&t.to_le_bytes());
         }
-        let values = [&*self.k_cache, &*self.v_cache]
-            .into_iter()
-            .flat_map(|cache| self.cache_rows(cache))
-            .flatten();
-        for (dst, v) in cache_bytes.chunks_exact_mut(2).zip(values) {
-            dst.copy_from_slice(&v.to_bits().to_le_bytes());
+        let layout = self.cache_layout();
+        let mut rest = &mut *cache_bytes;
+        for cache in [&*self.k_cache, &*self.v_cache] {
+            for start in layout.row_starts() {
+                let src = cache
+                    .get(start..start + layout.rows_bytes(self.len))
+                    .unwrap_or(&[]);
+                let take = src.len().min(rest.len());
+                let (dst, after) = core::mem::take(&mut rest).split_at_mut(take);
+                dst.copy_from_slice(src.get(..dst.len()).unwrap_or(&[]));
+                to_from_le(layout.kv, dst);
+                rest = after;
+            }
         }
         let mut h = Hasher::new();
         h.write(head.get(..56).unwrap_or(&[]));
@@ -434,10 +458,17 @@ impl Session<'_, '_, '_> {
     pub fn restore_from(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
         let h = parse_header(bytes)?;
         let c = self.model.config();
+        let kv = self.plan.limits.kv;
         if (h.n_layer, h.n_head_kv, h.head_dim) != (c.n_layer, c.n_head_kv, c.head_dim)
             || h.fingerprint != model_fingerprint(self.model)
         {
             return Err(SnapshotError::ModelMismatch);
+        }
+        if h.kv != kv {
+            return Err(SnapshotError::KvTypeMismatch {
+                saved: h.kv,
+                session: kv,
+            });
         }
         let max_context = self.plan.limits.max_context;
         if h.len > max_context {
@@ -447,7 +478,7 @@ impl Session<'_, '_, '_> {
             });
         }
         let needed =
-            snapshot_bytes(c, h.len).ok_or(SnapshotError::BadHeader { field: "length" })?;
+            snapshot_bytes_kv(c, kv, h.len).ok_or(SnapshotError::BadHeader { field: "length" })?;
         let snap = bytes.get(..needed).ok_or(SnapshotError::Truncated {
             needed,
             actual: bytes.len(),
@@ -472,14 +503,12 @@ impl Session<'_, '_, '_> {
             *t = u32_at(src, 0);
         }
         let layout = self.cache_layout();
+        let n = layout.rows_bytes(len);
         for (cache, src) in [(&mut *self.k_cache, keys), (&mut *self.v_cache, values)] {
-            let mut src = src.chunks_exact(2);
-            for start in layout.row_starts() {
-                let rows = cache.get_mut(start..start + len * layout.head_dim);
-                for (v, b) in rows.into_iter().flatten().zip(&mut src) {
-                    if let Ok(b) = <[u8; 2]>::try_from(b) {
-                        *v = f16::from_bits(u16::from_le_bytes(b));
-                    }
+            for (start, src) in layout.row_starts().zip(src.chunks_exact(n.max(1))) {
+                if let Some(dst) = cache.get_mut(start..start + n) {
+                    dst.copy_from_slice(src);
+                    to_from_le(kv, dst);
                 }
             }
         }
@@ -491,33 +520,45 @@ impl Session<'_, '_, '_> {
     /// Where each (layer, KV head)'s rows start in a cache slice.
     fn cache_layout(&self) -> CacheLayout {
         let c = self.model.config();
+        let kv = self.plan.limits.kv;
         CacheLayout {
             heads: c.n_layer * c.n_head_kv,
             ctx: self.plan.limits.max_context,
-            head_dim: c.head_dim,
+            // The session's plan was built from this row size, so it exists.
+            row_bytes: kv.row_bytes(c.head_dim).unwrap_or(0),
+            kv,
         }
-    }
-
-    /// The first `len` rows of every (layer, KV head) of `cache`, in snapshot order.
-    fn cache_rows<'c>(&self, cache: &'c [f16]) -> impl Iterator<Item = &'c [f16]> + 'c {
-        let layout = self.cache_layout();
-        let n = self.len * layout.head_dim;
-        layout
-            .row_starts()
-            .map(move |start| cache.get(start..start + n).unwrap_or(&[]))
     }
 }
 
-/// The cache's layout: (layer, KV head) blocks of `ctx` rows of `head_dim`.
+/// The cache's layout: (layer, KV head) blocks of `ctx` rows of `row_bytes`.
 #[derive(Clone, Copy)]
 struct CacheLayout {
     heads: usize,
     ctx: usize,
-    head_dim: usize,
+    row_bytes: usize,
+    kv: KvType,
 }
 
 impl CacheLayout {
     fn row_starts(self) -> impl Iterator<Item = usize> {
-        (0..self.heads).map(move |i| i * self.ctx * self.head_dim)
+        (0..self.heads).map(move |i| i * self.ctx * self.row_bytes)
+    }
+
+    /// Bytes of the first `len` rows of one (layer, KV head).
+    fn rows_bytes(self, len: usize) -> usize {
+        len * self.row_bytes
+    }
+}
+
+/// Converts the f16 fields of cache rows between memory order and the snapshot's
+/// little-endian order (the same swap both ways; nothing to do on little-endian targets).
+fn to_from_le(kv: KvType, bytes: &mut [u8]) {
+    if cfg!(target_endian = "big") {
+        for unit in bytes.chunks_exact_mut(kv.f16_period()) {
+            if let [a, b, ..] = unit {
+                core::mem::swap(a, b);
+            }
+        }
     }
 }

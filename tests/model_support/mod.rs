@@ -251,6 +251,7 @@ pub fn run_chunks(
         max_batch: batch,
         workers: 1,
         allow_beyond_trained_context: false,
+        kv: phi3_kernels::model::KvType::F16,
     };
     let mut arena = ArenaBuf::for_plan(model, &limits);
     let mut session = Session::new(model, arena.bytes(), limits, kernels).expect("session");
