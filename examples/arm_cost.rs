@@ -297,41 +297,31 @@ fn model_mode(k: Kernels, a: &Args) -> Result<(), String> {
     );
 
     // Decode from an empty context, one token at a time (the previous step's token is as good
-    // as any: the cost does not depend on the ids).
+    // as any: the cost does not depend on the ids); `name` is the span, `id` its first marker.
     let (d0, d1) = a.decode;
-    session.reset();
-    let id = 1004;
-    for (i, &t) in tokens[..d1].iter().enumerate() {
-        if i == d0 {
-            mark(id);
+    let mut decode_span = |session: &mut Session, name: &str, id: u64| {
+        session.reset();
+        for (i, &t) in tokens[..d1].iter().enumerate() {
+            if i == d0 {
+                mark(id);
+            }
+            run(session, &[t]);
         }
-        run(&mut session, &[t]);
-    }
-    mark(id + 1);
-    println!(
-        "span decode {id} {} {} Minsn/token",
-        id + 1,
-        (d1 - d0) as f64 * 1e6
-    );
+        mark(id + 1);
+        println!(
+            "span {name} {id} {} {} Minsn/token",
+            id + 1,
+            (d1 - d0) as f64 * 1e6
+        );
+    };
+    decode_span(&mut session, "decode", 1004);
 
     // The same decode steps with the float kernels (RMSNorm, RoPE, SwiGLU, softmax, attention,
     // float gemms) replaced by empty functions: the difference is the float kernels' share of a
     // token. The integer kernels' cost does not depend on the values they are fed.
     let mut session = Session::new(&model, &mut arena[..], limits, without_float(k))
         .map_err(|e| e.to_string())?;
-    let id = 1006;
-    for (i, &t) in tokens[..d1].iter().enumerate() {
-        if i == d0 {
-            mark(id);
-        }
-        run(&mut session, &[t]);
-    }
-    mark(id + 1);
-    println!(
-        "span decode_integer_only {id} {} {} Minsn/token",
-        id + 1,
-        (d1 - d0) as f64 * 1e6
-    );
+    decode_span(&mut session, "decode_integer_only", 1006);
     match fail {
         Some(e) => Err(e),
         None => Ok(()),

@@ -208,18 +208,28 @@ pub fn attention_head_quantized(
         return Err(BAD);
     }
     (k.quantize_q8_0)(q, q8);
+    // Scores: one column of the tier's gemm, so each is bit for bit the tier's
+    // `dot_q8_0_q8_0(K_p, q8)` / `dot_q4_0_q8_0(K_p, q8)`; then `scale · dot` and the softmax.
     match kv {
         KvType::F16 => return Err(BAD),
         KvType::Q8_0 => {
-            let keys: &[BlockQ8_0] = bytemuck::try_cast_slice(keys).map_err(|_| BAD)?;
-            let values: &[BlockQ8_0] = bytemuck::try_cast_slice(values).map_err(|_| BAD)?;
-            // One column of the tier's gemm: each score is bit for bit `dot_q8_0_q8_0(K_p, q8)`.
+            let keys = bytemuck::try_cast_slice::<u8, BlockQ8_0>(keys).map_err(|_| BAD)?;
             (k.gemm_q8_0_q8_0)(keys, q8, nb, scores, n);
-            for s in scores.iter_mut() {
-                *s *= scale;
-            }
-            (k.softmax)(scores);
-            out.fill(0.0);
+        }
+        KvType::Q4_0 => {
+            let keys = bytemuck::try_cast_slice::<u8, BlockQ4_0>(keys).map_err(|_| BAD)?;
+            (k.gemm_q4_0_q8_0)(keys, q8, nb, scores, n);
+        }
+    }
+    for s in scores.iter_mut() {
+        *s *= scale;
+    }
+    (k.softmax)(scores);
+    out.fill(0.0);
+    match kv {
+        KvType::F16 => return Err(BAD),
+        KvType::Q8_0 => {
+            let values = bytemuck::try_cast_slice::<u8, BlockQ8_0>(values).map_err(|_| BAD)?;
             for (&w, vr) in scores.iter().zip(values.chunks_exact(nb.max(1))) {
                 for (o, b) in out.chunks_exact_mut(QK).zip(vr) {
                     let wd = w * b.d.to_f32();
@@ -230,15 +240,7 @@ pub fn attention_head_quantized(
             }
         }
         KvType::Q4_0 => {
-            let keys: &[BlockQ4_0] = bytemuck::try_cast_slice(keys).map_err(|_| BAD)?;
-            let values: &[BlockQ4_0] = bytemuck::try_cast_slice(values).map_err(|_| BAD)?;
-            // One column of the tier's gemm: each score is bit for bit `dot_q4_0_q8_0(K_p, q8)`.
-            (k.gemm_q4_0_q8_0)(keys, q8, nb, scores, n);
-            for s in scores.iter_mut() {
-                *s *= scale;
-            }
-            (k.softmax)(scores);
-            out.fill(0.0);
+            let values = bytemuck::try_cast_slice::<u8, BlockQ4_0>(values).map_err(|_| BAD)?;
             for (&w, vr) in scores.iter().zip(values.chunks_exact(nb.max(1))) {
                 for (o, b) in out.chunks_exact_mut(QK).zip(vr) {
                     let wd = w * b.d.to_f32();
